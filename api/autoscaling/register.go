@@ -1,0 +1,9 @@
+// Package autoscaling holds the kinds of the autoscaling API group (only Scale, the body of the /scale subresource), field for field
+// as k8s.io/api/autoscaling/v1 declares them: same JSON names, omitempty, pointers and patch tags.
+package autoscaling
+
+// GroupName is the API group of these kinds.
+const GroupName = "autoscaling"
+
+// Version is the served version of the group.
+const Version = "v1"

@@ -1,0 +1,113 @@
+package registry
+
+import (
+	"strconv"
+
+	"github.com/skiff-sh/skiff/api/apps"
+	"github.com/skiff-sh/skiff/api/batch"
+	"github.com/skiff-sh/skiff/api/coordination"
+	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/discovery"
+	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/scheduling"
+)
+
+// Default returns the registry of every kind skiff serves.
+func Default() *Registry {
+	return New(
+		// core/v1
+		with(define[core.Namespace]("", "v1", "Namespace", "namespaces", false), status, short("ns"),
+			fields(func(o *core.Namespace) map[string]string {
+				return map[string]string{"status.phase": string(o.Status.Phase)}
+			})),
+		with(define[core.Node]("", "v1", "Node", "nodes", false), status, short("no"),
+			fields(func(o *core.Node) map[string]string {
+				return map[string]string{"spec.unschedulable": strconv.FormatBool(o.Spec.Unschedulable)}
+			})),
+		with(define[core.Pod]("", "v1", "Pod", "pods", true), status, short("po"), all,
+			fields(func(o *core.Pod) map[string]string {
+				return map[string]string{
+					"spec.nodeName":            o.Spec.NodeName,
+					"spec.restartPolicy":       string(o.Spec.RestartPolicy),
+					"spec.schedulerName":       o.Spec.SchedulerName,
+					"spec.serviceAccountName":  o.Spec.ServiceAccountName,
+					"spec.hostNetwork":         strconv.FormatBool(o.Spec.HostNetwork),
+					"status.phase":             string(o.Status.Phase),
+					"status.podIP":             o.Status.PodIP,
+					"status.nominatedNodeName": o.Status.NominatedNodeName,
+				}
+			})),
+		with(define[core.PodTemplate]("", "v1", "PodTemplate", "podtemplates", true)),
+		with(define[core.Service]("", "v1", "Service", "services", true), status, short("svc"), all),
+		with(define[core.Endpoints]("", "v1", "Endpoints", "endpoints", true), short("ep")),
+		with(define[core.ConfigMap]("", "v1", "ConfigMap", "configmaps", true), short("cm")),
+		with(define[core.Secret]("", "v1", "Secret", "secrets", true),
+			fields(func(o *core.Secret) map[string]string { return map[string]string{"type": string(o.Type)} })),
+		with(define[core.ServiceAccount]("", "v1", "ServiceAccount", "serviceaccounts", true), short("sa")),
+		with(define[core.Event]("", "v1", "Event", "events", true), short("ev"),
+			fields(func(o *core.Event) map[string]string {
+				r := o.InvolvedObject
+				return map[string]string{
+					"involvedObject.kind":            r.Kind,
+					"involvedObject.namespace":       r.Namespace,
+					"involvedObject.name":            r.Name,
+					"involvedObject.uid":             string(r.UID),
+					"involvedObject.apiVersion":      r.APIVersion,
+					"involvedObject.resourceVersion": r.ResourceVersion,
+					"involvedObject.fieldPath":       r.FieldPath,
+					"reason":                         o.Reason,
+					"reportingComponent":             o.ReportingController,
+					"source":                         o.Source.Component,
+					"type":                           o.Type,
+				}
+			})),
+		with(define[core.PersistentVolume]("", "v1", "PersistentVolume", "persistentvolumes", false), status, short("pv")),
+		with(define[core.PersistentVolumeClaim]("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true), status, short("pvc")),
+		with(define[core.ResourceQuota]("", "v1", "ResourceQuota", "resourcequotas", true), status, short("quota")),
+		with(define[core.LimitRange]("", "v1", "LimitRange", "limitranges", true), short("limits")),
+		// apps/v1
+		with(define[apps.Deployment]("apps", "v1", "Deployment", "deployments", true), status, scale, short("deploy"), all),
+		with(define[apps.ReplicaSet]("apps", "v1", "ReplicaSet", "replicasets", true), status, scale, short("rs"), all,
+			fields(func(o *apps.ReplicaSet) map[string]string {
+				return map[string]string{"status.replicas": strconv.Itoa(int(o.Status.Replicas))}
+			})),
+		with(define[apps.StatefulSet]("apps", "v1", "StatefulSet", "statefulsets", true), status, scale, short("sts"), all),
+		with(define[apps.DaemonSet]("apps", "v1", "DaemonSet", "daemonsets", true), status, short("ds"), all),
+		with(define[apps.ControllerRevision]("apps", "v1", "ControllerRevision", "controllerrevisions", true)),
+		// batch/v1
+		with(define[batch.Job]("batch", "v1", "Job", "jobs", true), status, all,
+			fields(func(o *batch.Job) map[string]string {
+				return map[string]string{"status.successful": strconv.Itoa(int(o.Status.Succeeded))}
+			})),
+		with(define[batch.CronJob]("batch", "v1", "CronJob", "cronjobs", true), status, short("cj"), all),
+		// coordination.k8s.io/v1
+		with(define[coordination.Lease]("coordination.k8s.io", "v1", "Lease", "leases", true)),
+		// discovery.k8s.io/v1
+		with(define[discovery.EndpointSlice]("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true)),
+		// scheduling.k8s.io/v1
+		with(define[scheduling.PriorityClass]("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false), short("pc")),
+	)
+}
+
+// option adjusts a Kind being defined.
+type option func(*Kind)
+
+func with(k Kind, opts ...option) Kind {
+	for _, o := range opts {
+		o(&k)
+	}
+	return k
+}
+
+func status(k *Kind) { k.Status = true }
+func scale(k *Kind)  { k.Scale = true }
+func all(k *Kind)    { k.Categories = append(k.Categories, "all") }
+
+func short(names ...string) option { return func(k *Kind) { k.ShortNames = names } }
+
+// fields adapts a typed field function.
+func fields[T any](f func(*T) map[string]string) option {
+	return func(k *Kind) {
+		k.Fields = func(obj meta.Object) map[string]string { return f(any(obj).(*T)) }
+	}
+}

@@ -1,0 +1,34 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/defaults"
+	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/storage"
+)
+
+// SystemNamespaces exist from the start, as in Kubernetes.
+var SystemNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+
+// bootstrap creates what a cluster always has; it is idempotent across restarts.
+func (s *Server) bootstrap(ctx context.Context) error {
+	k, _ := s.reg.Lookup("", "v1", "namespaces")
+	for _, name := range SystemNamespaces {
+		ns := &core.Namespace{TypeMeta: meta.TypeMeta{Kind: "Namespace", APIVersion: "v1"},
+			ObjectMeta: meta.ObjectMeta{Name: name, UID: uuid.NewString(), CreationTimestamp: meta.Now(),
+				Labels: map[string]string{"kubernetes.io/metadata.name": name}}}
+		defaults.Object(ns)
+		ns.Status.Phase = core.NamespaceActive
+		err := s.store.Create(ctx, k.Key("", name), ns)
+		if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+			return fmt.Errorf("create namespace %s: %w", name, err)
+		}
+	}
+	return nil
+}

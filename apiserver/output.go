@@ -1,0 +1,54 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/skiff-sh/skiff/api/fields"
+	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/registry"
+	"github.com/skiff-sh/skiff/apiserver/tables"
+)
+
+// wantsTable reports whether the client asked for server-side printing (kubectl get does:
+// Accept: application/json;as=Table;v=v1;g=meta.k8s.io, ...).
+func wantsTable(req *http.Request) bool {
+	for _, part := range strings.Split(req.Header.Get("Accept"), ",") {
+		if strings.Contains(part, "as=Table") && strings.Contains(part, "g=meta.k8s.io") &&
+			(strings.Contains(part, "v=v1;") || strings.HasSuffix(part, "v=v1") || strings.Contains(part, "v=v1beta1")) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) tableJSON(req *http.Request, k *registry.Kind, objs []meta.Object, lm meta.ListMeta, noHeaders bool) []byte {
+	include := req.URL.Query().Get("includeObject")
+	if include == "" {
+		include = "Metadata"
+	}
+	t := tables.Build(tables.For(k.Group, k.Kind), objs, time.Now(), include, noHeaders)
+	t.TypeMeta = meta.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"}
+	t.ListMeta = lm
+	b, _ := json.Marshal(t)
+	return b
+}
+
+func (s *Server) writeTable(w http.ResponseWriter, req *http.Request, k *registry.Kind, objs []meta.Object, lm meta.ListMeta) {
+	writeRaw(w, http.StatusOK, s.tableJSON(req, k, objs, lm, false))
+}
+
+// andName narrows a field selector to one object name.
+func andName(sel fields.Selector, name string) fields.Selector {
+	one := fields.OneTermEqualSelector("metadata.name", name)
+	if sel.Empty() {
+		return one
+	}
+	both, err := fields.Parse(sel.String() + "," + one.String())
+	if err != nil {
+		return one
+	}
+	return both
+}

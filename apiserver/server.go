@@ -1,0 +1,229 @@
+// Package apiserver serves the Kubernetes REST API over etcd: discovery, the generic verbs for
+// every registered kind, subresources, patch, watch, Table output and OpenAPI.
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/skiff-sh/skiff/api/registry"
+	"github.com/skiff-sh/skiff/storage"
+	"github.com/skiff-sh/skiff/storage/watchcache"
+)
+
+// Config configures an API server.
+type Config struct {
+	// Listen is HOST:PORT to serve on (default 127.0.0.1:6443).
+	Listen string
+	// DataDir holds the embedded etcd's data when EtcdServers is empty.
+	DataDir string
+	// EtcdServers are the client URLs of an external etcd cluster; then nothing is embedded.
+	EtcdServers []string
+	// CompactInterval is how often etcd history is compacted (default 5 minutes).
+	CompactInterval time.Duration
+	// MaxRequestBytes caps request bodies (default 3 MiB).
+	MaxRequestBytes int64
+	// WatchHistory is how many events each watch cache keeps for resuming watches.
+	WatchHistory int
+	// BookmarkInterval is how often idle watchers that asked for bookmarks get one (default 1 minute).
+	BookmarkInterval time.Duration
+	Logger           *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:6443"
+	}
+	if c.CompactInterval == 0 {
+		c.CompactInterval = 5 * time.Minute
+	}
+	if c.MaxRequestBytes == 0 {
+		c.MaxRequestBytes = 3 << 20
+	}
+	if c.WatchHistory == 0 {
+		c.WatchHistory = 10000
+	}
+	if c.BookmarkInterval == 0 {
+		c.BookmarkInterval = time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server is a running API server's state.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	reg     *registry.Registry
+	store   storage.Interface
+	caches  map[*registry.Kind]*watchcache.Cache
+	metrics *metrics
+	docs    *openAPIDocs
+	ready   atomic.Bool
+	handler http.Handler
+}
+
+// New builds a server over store (already connected) and starts its watch caches.
+func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, error) {
+	cfg.setDefaults()
+	s := &Server{cfg: cfg, log: cfg.Logger, reg: registry.Default(), caches: map[*registry.Kind]*watchcache.Cache{}}
+	s.metrics = newMetrics()
+	s.store = instrumentStore(store, s.metrics)
+	for _, k := range s.reg.Kinds() {
+		c := watchcache.New(s.store, k.Prefix(""), k.New, watchcache.Options{HistorySize: cfg.WatchHistory, BookmarkInterval: cfg.BookmarkInterval})
+		s.caches[k] = c
+		go c.Run(ctx)
+	}
+	s.docs = newOpenAPIDocs(s.reg)
+	s.handler = s.routes()
+	for _, c := range s.caches {
+		if err := c.WaitReady(ctx); err != nil {
+			return nil, fmt.Errorf("watch cache: %w", err)
+		}
+	}
+	if err := s.bootstrap(ctx); err != nil {
+		return nil, err
+	}
+	s.ready.Store(true)
+	return s, nil
+}
+
+// Handler is the server's HTTP handler (for tests that serve it with httptest).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.instrument)
+	r.Get("/healthz", s.health)
+	r.Get("/livez", s.health)
+	r.Get("/readyz", s.readyz)
+	r.Get("/version", s.version)
+	r.Handle("/metrics", s.metrics.handler())
+	r.Get("/api", s.apiVersions)
+	r.Get("/apis", s.apiGroups)
+	r.Get("/openapi/v2", s.openAPIV2)
+	r.Get("/openapi/v3", s.openAPIV3Index)
+	r.Get("/openapi/v3/*", s.openAPIV3Doc)
+	r.HandleFunc("/api/*", s.serveAPI)
+	r.HandleFunc("/apis/*", s.serveAPI)
+	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
+		writeError(w, newStatus(http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil))
+	})
+	return r
+}
+
+// serveAPI resolves /api/v1/... and /apis/group/version/... paths.
+func (s *Server) serveAPI(w http.ResponseWriter, req *http.Request) {
+	segs := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	var group, version string
+	switch {
+	case segs[0] == "api" && len(segs) >= 2:
+		version, segs = segs[1], segs[2:]
+	case segs[0] == "apis" && len(segs) == 2:
+		s.apiGroup(w, req, segs[1])
+		return
+	case segs[0] == "apis" && len(segs) >= 3:
+		group, version, segs = segs[1], segs[2], segs[3:]
+	default:
+		writeError(w, newStatus(http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil))
+		return
+	}
+	if len(segs) == 0 {
+		s.resourceList(w, req, group, version)
+		return
+	}
+	watchParam := isTrue(req.URL.Query().Get("watch"))
+	r, aerr := s.parseResourcePath(group, version, segs, req.Method, watchParam)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	setRequestInfo(req, r)
+	s.serveResource(w, req, r)
+}
+
+func isTrue(v string) bool { return v == "true" || v == "1" }
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	w.Write([]byte("ok"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, req *http.Request) {
+	if !s.ready.Load() {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.store.CurrentRevision(ctx); err != nil {
+		http.Error(w, "etcd: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	s.health(w, req)
+}
+
+// Run connects to etcd (embedded or external), serves until ctx ends, then shuts down.
+func Run(ctx context.Context, cfg Config) error {
+	cfg.setDefaults()
+	var client *clientv3.Client
+	if len(cfg.EtcdServers) > 0 {
+		c, err := storage.NewClient(cfg.EtcdServers)
+		if err != nil {
+			return fmt.Errorf("connect to etcd %v: %w", cfg.EtcdServers, err)
+		}
+		defer c.Close()
+		client = c
+		cfg.Logger.Info("using external etcd", "servers", cfg.EtcdServers)
+	} else {
+		if cfg.DataDir == "" {
+			return errors.New("either --data-dir (embedded etcd) or --etcd-servers is required")
+		}
+		e, err := storage.StartEmbedded(ctx, cfg.DataDir, storage.EmbeddedOptions{})
+		if err != nil {
+			return fmt.Errorf("start embedded etcd: %w", err)
+		}
+		defer e.Close()
+		client = e.Client()
+		cfg.Logger.Info("embedded etcd started", "dir", cfg.DataDir)
+	}
+	go storage.RunCompactor(ctx, client, cfg.CompactInterval)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := New(ctx, cfg, storage.NewEtcd(client, storage.EtcdOptions{}))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		// Requests (watches above all) end when the server stops.
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	cfg.Logger.Info("serving", "address", ln.Addr().String())
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	srv.Shutdown(sctx)
+	return nil
+}

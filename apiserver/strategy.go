@@ -1,0 +1,97 @@
+package apiserver
+
+import (
+	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/meta"
+)
+
+// This file holds the few places where a kind behaves differently from the generic rules
+// (Kubernetes' per-kind "strategies").
+
+// prepareCreateKind sets the initial status of kinds whose status starts non-empty.
+func prepareCreateKind(obj meta.Object) {
+	switch o := obj.(type) {
+	case *core.Pod:
+		o.Status.Phase = core.PodPending
+		o.Status.QOSClass = qosClass(&o.Spec)
+	case *core.Namespace:
+		o.Status.Phase = core.NamespaceActive
+		// Every namespace carries its name as a label, so selectors can pick namespaces by name.
+		if o.Labels == nil {
+			o.Labels = map[string]string{}
+		}
+		o.Labels["kubernetes.io/metadata.name"] = o.Name
+	case *core.PersistentVolumeClaim:
+		o.Status.Phase = core.ClaimPending
+	case *core.PersistentVolume:
+		o.Status.Phase = core.VolumePending
+	}
+}
+
+// gracePeriod is how long a deleted object lingers for its owner to clean up. Only pods that
+// are on a node and not finished have one: the node agent stops them and confirms.
+func gracePeriod(obj meta.Object, opts *meta.DeleteOptions) int64 {
+	p, ok := obj.(*core.Pod)
+	if !ok {
+		return 0
+	}
+	if p.Spec.NodeName == "" || p.Status.Phase == core.PodSucceeded || p.Status.Phase == core.PodFailed {
+		return 0
+	}
+	if opts.GracePeriodSeconds != nil {
+		if *opts.GracePeriodSeconds < 0 {
+			return 0
+		}
+		return *opts.GracePeriodSeconds
+	}
+	if p.Spec.TerminationGracePeriodSeconds != nil {
+		return *p.Spec.TerminationGracePeriodSeconds
+	}
+	return 30
+}
+
+// holdsOwnDeletion reports whether a deleted object must stay even without finalizers: a
+// namespace until its spec finalizers are done (the namespace controller empties it first), a
+// pod with a grace period left until its node agent confirms with a grace period of 0.
+func holdsOwnDeletion(obj meta.Object, grace int64) bool {
+	switch o := obj.(type) {
+	case *core.Namespace:
+		return len(o.Spec.Finalizers) > 0
+	case *core.Pod:
+		return grace > 0
+	}
+	return false
+}
+
+// markTerminating records in status that deletion started (namespaces show Terminating).
+func markTerminating(obj meta.Object) {
+	if ns, ok := obj.(*core.Namespace); ok {
+		ns.Status.Phase = core.NamespaceTerminating
+	}
+}
+
+// qosClass is Kubernetes' pod QoS: Guaranteed when every container has equal cpu and memory
+// requests and limits, BestEffort when none has any, else Burstable.
+func qosClass(spec *core.PodSpec) core.PodQOSClass {
+	all := append(append([]core.Container(nil), spec.InitContainers...), spec.Containers...)
+	any, guaranteed := false, true
+	for _, c := range all {
+		for _, name := range []core.ResourceName{core.ResourceCPU, core.ResourceMemory} {
+			req, hasReq := c.Resources.Requests[name]
+			lim, hasLim := c.Resources.Limits[name]
+			if hasReq || hasLim {
+				any = true
+			}
+			if !hasLim || (hasReq && req.Cmp(lim) != 0) {
+				guaranteed = false
+			}
+		}
+	}
+	switch {
+	case !any:
+		return core.PodQOSBestEffort
+	case guaranteed:
+		return core.PodQOSGuaranteed
+	}
+	return core.PodQOSBurstable
+}

@@ -1,0 +1,57 @@
+// Command skiff is the launcher: `skiff up` starts a whole cluster as separate processes and
+// writes a kubeconfig; `skiff down` stops it.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/skiff-sh/skiff/internal/cli"
+	"github.com/skiff-sh/skiff/launcher"
+)
+
+const usage = `usage:
+  skiff up   [--data-dir DIR] [--port N]   start a cluster in the foreground (Ctrl-C stops it)
+  skiff down [--data-dir DIR]              stop the cluster started from DIR
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "up":
+		fs := flag.NewFlagSet("up", flag.ExitOnError)
+		var o launcher.Options
+		fs.StringVar(&o.DataDir, "data-dir", "", "cluster state, logs and kubeconfig (default ~/.skiff)")
+		fs.IntVar(&o.Port, "port", 6443, "API server port on 127.0.0.1")
+		fs.StringVar(&o.BinDir, "bin-dir", "", "where the skiff-* binaries are (default: next to skiff, then $PATH)")
+		level := fs.String("log-level", "info", "launcher log level")
+		fs.Parse(os.Args[2:])
+		log, err := cli.Logger(*level, "text")
+		if err != nil {
+			cli.Fatal("skiff up", err)
+		}
+		o.Logger = log
+		ctx, stop := cli.SignalContext()
+		defer stop()
+		if err := launcher.Up(ctx, o); err != nil {
+			cli.Fatal("skiff up", err)
+		}
+	case "down":
+		fs := flag.NewFlagSet("down", flag.ExitOnError)
+		dir := fs.String("data-dir", "", "the cluster's data dir (default ~/.skiff)")
+		fs.Parse(os.Args[2:])
+		if err := launcher.Down(*dir, 30*time.Second); err != nil {
+			cli.Fatal("skiff down", err)
+		}
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+}
