@@ -21,9 +21,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	k, _ := s.reg.Lookup("", "v1", "namespaces")
 	for _, name := range SystemNamespaces {
 		ns := &core.Namespace{TypeMeta: meta.TypeMeta{Kind: "Namespace", APIVersion: "v1"},
-			ObjectMeta: meta.ObjectMeta{Name: name, UID: uuid.NewString(), CreationTimestamp: meta.Now(),
-				Labels: map[string]string{"kubernetes.io/metadata.name": name}}}
+			ObjectMeta: meta.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/metadata.name": name}}}
 		defaults.Object(ns)
+		ns.UID, ns.CreationTimestamp = uuid.NewString(), meta.Now()
 		ns.Status.Phase = core.NamespaceActive
 		err := s.store.Create(ctx, k.Key("", name), ns)
 		if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {

@@ -200,14 +200,14 @@ func (s *Server) parseSelection(k *registry.Kind, ns string, q map[string][]stri
 	if v := first(q["labelSelector"]); v != "" {
 		ls, err := labels.Parse(v)
 		if err != nil {
-			return nil, errBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
+			return nil, errBadRequest(err.Error())
 		}
 		sel.label = ls
 	}
 	if v := first(q["fieldSelector"]); v != "" {
 		fs, err := fields.Parse(v)
 		if err != nil {
-			return nil, errBadRequest(fmt.Sprintf("invalid field selector: %v", err))
+			return nil, errBadRequest(err.Error())
 		}
 		if err := fields.ValidateFields(fs, k.SupportsField); err != nil {
 			return nil, errBadRequest(err.Error())
@@ -427,6 +427,8 @@ func (s *Server) create(w http.ResponseWriter, req *http.Request, r *request) {
 
 // prepareCreate sets what the server owns on a new object and applies defaults.
 func prepareCreate(k *registry.Kind, obj meta.Object) {
+	// Defaults first: some (a namespace's finalizer) apply only to objects not yet created.
+	defaults.Object(obj)
 	m := obj.GetObjectMeta()
 	m.UID = uuid.NewString()
 	m.CreationTimestamp = meta.Now()
@@ -442,7 +444,6 @@ func prepareCreate(k *registry.Kind, obj meta.Object) {
 		// (Nodes are the exception: the node agent registers with its status).
 		resetStatus(obj)
 	}
-	defaults.Object(obj)
 	prepareCreateKind(obj)
 }
 

@@ -1,7 +1,9 @@
 package apiserver
 
 import (
+	"github.com/skiff-sh/skiff/api/batch"
 	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/defaults"
 	"github.com/skiff-sh/skiff/api/meta"
 )
 
@@ -21,6 +23,9 @@ func prepareCreateKind(obj meta.Object) {
 			o.Labels = map[string]string{}
 		}
 		o.Labels["kubernetes.io/metadata.name"] = o.Name
+	case *batch.Job:
+		// The generated controller-uid selector needs the uid, which exists only now.
+		defaults.JobSelector(o)
 	case *core.PersistentVolumeClaim:
 		o.Status.Phase = core.ClaimPending
 	case *core.PersistentVolume:

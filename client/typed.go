@@ -179,7 +179,7 @@ func (t *Typed[T, PT]) Watch(ctx context.Context, namespace string, opts ListOpt
 	q := opts.query()
 	q.Set("watch", "true")
 	r := request{method: http.MethodGet, path: t.r.Path(namespace, ""), query: q}
-	return t.c.watch(ctx, r, func() PT { return PT(new(T)) })
+	return openWatch(ctx, t.c, r, func() PT { return PT(new(T)) })
 }
 
 // CreateSubresource posts body to a subresource of one object and decodes the answer

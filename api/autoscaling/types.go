@@ -1,5 +1,6 @@
 // Code derived from k8s.io/api v0.33.0 (Apache-2.0): the same type names, JSON tags and patch
 // tags; comments shortened to their first sentence, protobuf tags dropped, lists as meta.List.
+
 package autoscaling
 
 import (

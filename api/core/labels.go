@@ -36,7 +36,8 @@ const (
 	// Headless.
 	IsHeadlessService = "service.kubernetes.io/headless"
 	// LabelNodeExcludeBalancers specifies that the node should not be considered as a target for
-	// external load-balancers which use nodes as a second hop (e.g.
+	// external load-balancers which use nodes as a second hop (e.g. many cloud LBs which only
+	// understand nodes).
 	LabelNodeExcludeBalancers = "node.kubernetes.io/exclude-from-external-load-balancers"
 	// LabelMetadataName is the label name which, in-tree, is used to automatically label
 	// namespaces, so they can be selected easily by tools which require definitive labels
@@ -113,7 +114,7 @@ const (
 	// the Annotations of a Node.
 	PreferAvoidPodsAnnotationKey string = "scheduler.alpha.kubernetes.io/preferAvoidPods"
 	// ObjectTTLAnnotationKey represents a suggestion for kubelet for how long it can cache an
-	// object (e.g.
+	// object (e.g. secret, config map) before fetching it again from apiserver.
 	ObjectTTLAnnotationKey string = "node.alpha.kubernetes.io/ttl"
 	// NonConvertibleAnnotationPrefix is the annotation key prefix used to identify non-convertible
 	// json paths.
@@ -127,6 +128,8 @@ const (
 	AnnotationLoadBalancerSourceRangesKey = "service.beta.kubernetes.io/load-balancer-source-ranges"
 	// EndpointsLastChangeTriggerTime is the annotation key, set for endpoints objects, that
 	// represents the timestamp (stored as RFC 3339 date-time string, e.g.
+	// '2018-10-22T19:32:52.1Z') of the last change, of some Pod or Service object, that triggered
+	// the endpoints object change.
 	EndpointsLastChangeTriggerTime = "endpoints.kubernetes.io/last-change-trigger-time"
 	// EndpointsOverCapacity will be set on an Endpoints resource when it exceeds the maximum
 	// capacity of 1000 addresses.

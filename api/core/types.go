@@ -1,5 +1,6 @@
 // Code derived from k8s.io/api v0.33.0 (Apache-2.0): the same type names, JSON tags and patch
 // tags; comments shortened to their first sentence, protobuf tags dropped, lists as meta.List.
+
 package core
 
 import (
@@ -114,7 +115,7 @@ type PersistentVolumeSpec struct {
 	PersistentVolumeReclaimPolicy PersistentVolumeReclaimPolicy `json:"persistentVolumeReclaimPolicy,omitempty"`
 	// storageClassName is the name of StorageClass to which this persistent volume belongs.
 	StorageClassName string `json:"storageClassName,omitempty"`
-	// mountOptions is the list of mount options, e.g.
+	// mountOptions is the list of mount options, e.g. ["ro", "soft"].
 	MountOptions []string `json:"mountOptions,omitempty"`
 	// volumeMode defines if a volume is intended to be used with a formatted filesystem or to
 	// remain in raw block state.
@@ -1504,9 +1505,11 @@ type TopologySelectorLabelRequirement struct {
 type Affinity struct {
 	// Describes node affinity scheduling rules for the pod.
 	NodeAffinity *NodeAffinity `json:"nodeAffinity,omitempty"`
-	// Describes pod affinity scheduling rules (e.g.
+	// Describes pod affinity scheduling rules (e.g. co-locate this pod in the same node, zone,
+	// etc.
 	PodAffinity *PodAffinity `json:"podAffinity,omitempty"`
-	// Describes pod anti-affinity scheduling rules (e.g.
+	// Describes pod anti-affinity scheduling rules (e.g. avoid putting this pod in the same node,
+	// zone, etc.
 	PodAntiAffinity *PodAntiAffinity `json:"podAntiAffinity,omitempty"`
 }
 
@@ -1576,7 +1579,8 @@ type NodeAffinity struct {
 	PreferredDuringSchedulingIgnoredDuringExecution []PreferredSchedulingTerm `json:"preferredDuringSchedulingIgnoredDuringExecution,omitempty"`
 }
 
-// An empty preferred scheduling term matches all objects with implicit weight 0 (i.e.
+// An empty preferred scheduling term matches all objects with implicit weight 0 (i.e. it's a
+// no-op).
 type PreferredSchedulingTerm struct {
 	// Weight associated with matching the corresponding nodeSelectorTerm, in the range 1-100.
 	Weight int32 `json:"weight"`
@@ -2328,7 +2332,7 @@ type ServiceSpec struct {
 	// cloud-provider load-balancer will be restricted to the specified client IPs.
 	LoadBalancerSourceRanges []string `json:"loadBalancerSourceRanges,omitempty"`
 	// externalName is the external reference that discovery mechanisms will return as an alias for
-	// this service (e.g.
+	// this service (e.g. a DNS CNAME record).
 	ExternalName string `json:"externalName,omitempty"`
 	// externalTrafficPolicy describes how nodes distribute service traffic they receive on one of
 	// the Service's "externally-facing" addresses (NodePorts, ExternalIPs, and LoadBalancer IPs).
@@ -2340,7 +2344,7 @@ type ServiceSpec struct {
 	PublishNotReadyAddresses bool `json:"publishNotReadyAddresses,omitempty"`
 	// sessionAffinityConfig contains the configurations of session affinity.
 	SessionAffinityConfig *SessionAffinityConfig `json:"sessionAffinityConfig,omitempty"`
-	// IPFamilies is a list of IP families (e.g.
+	// IPFamilies is a list of IP families (e.g. IPv4, IPv6) assigned to this service.
 	IPFamilies []IPFamily `json:"ipFamilies,omitempty"`
 	// IPFamilyPolicy represents the dual-stack-ness requested or required by this Service.
 	IPFamilyPolicy *IPFamilyPolicy `json:"ipFamilyPolicy,omitempty"`
@@ -2527,11 +2531,12 @@ type NodeSystemInfo struct {
 	SystemUUID string `json:"systemUUID"`
 	// Boot ID reported by the node.
 	BootID string `json:"bootID"`
-	// Kernel Version reported by the node from 'uname -r' (e.g.
+	// Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).
 	KernelVersion string `json:"kernelVersion"`
-	// OS Image reported by the node from /etc/os-release (e.g.
+	// OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).
 	OSImage string `json:"osImage"`
 	// ContainerRuntime Version reported by the node through runtime remote API (e.g.
+	// containerd://1.4.2).
 	ContainerRuntimeVersion string `json:"containerRuntimeVersion"`
 	// Kubelet Version reported by the node.
 	KubeletVersion string `json:"kubeletVersion"`
@@ -2989,13 +2994,14 @@ type Event struct {
 	Action string `json:"action,omitempty"`
 	// Optional secondary object for more complex actions.
 	Related *ObjectReference `json:"related,omitempty"`
-	// Name of the controller that emitted this Event, e.g.
+	// Name of the controller that emitted this Event, e.g. `kubernetes.io/kubelet`.
 	ReportingController string `json:"reportingComponent"`
-	// ID of the controller instance, e.g.
+	// ID of the controller instance, e.g. `kubelet-xyzf`.
 	ReportingInstance string `json:"reportingInstance"`
 }
 
-// EventSeries contain information on series of events, i.e.
+// EventSeries contain information on series of events, i.e. thing that was/is happening
+// continuously for some time.
 type EventSeries struct {
 	// Number of occurrences in this series up to the last heartbeat time
 	Count int32 `json:"count,omitempty"`

@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -24,14 +25,20 @@ func JSONPatch(original, patch []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	budget := maxCopiedSize
 	for i, op := range ops {
-		doc, err = op.apply(doc)
+		doc, err = op.apply(doc, &budget)
 		if err != nil {
 			return nil, cannotApply("operation %d (%s): %v", i, op, err)
 		}
 	}
 	return encode(doc)
 }
+
+// maxCopiedSize bounds what the "copy" operations of one patch may copy (in bytes of
+// JSON, roughly). Each copy can double the document, so without a bound a few dozen
+// operations would exhaust the server's memory.
+const maxCopiedSize = 16 << 20
 
 type operation struct {
 	op         string
@@ -160,7 +167,7 @@ func arrayIndex(tok string, n int, end bool) (int, error) {
 	return i, nil
 }
 
-func (o operation) apply(doc any) (any, error) {
+func (o operation) apply(doc any, copyBudget *int) (any, error) {
 	switch o.op {
 	case "add":
 		return add(doc, o.path, o.value)
@@ -203,6 +210,9 @@ func (o operation) apply(doc any) (any, error) {
 		v, err := get(doc, o.from)
 		if err != nil {
 			return nil, err
+		}
+		if *copyBudget -= jsonSize(v); *copyBudget < 0 {
+			return nil, fmt.Errorf("the patch copies more than %d bytes", maxCopiedSize)
 		}
 		return add(doc, o.path, deepCopy(v))
 	case "test":
@@ -326,4 +336,27 @@ func mutate(node any, path []string, fn func(container any, key string) (any, er
 
 func notContainer(v any) error {
 	return fmt.Errorf("%s is not an object or array", brief(v))
+}
+
+// jsonSize approximates the encoded size of v.
+func jsonSize(v any) int {
+	switch x := v.(type) {
+	case map[string]any:
+		n := 2
+		for k, e := range x {
+			n += len(k) + 4 + jsonSize(e)
+		}
+		return n
+	case []any:
+		n := 2
+		for _, e := range x {
+			n += 1 + jsonSize(e)
+		}
+		return n
+	case string:
+		return len(x) + 2
+	case json.Number:
+		return len(x)
+	}
+	return 4 // true, false, null
 }

@@ -74,6 +74,7 @@ func TestJSONPatchErrors(t *testing.T) {
 		{"leading zero index", `{"a":[1,2]}`, `[{"op":"remove","path":"/a/01"}]`, true, "not an array index"},
 		{"descend into scalar", `{"a":1}`, `[{"op":"add","path":"/a/b","value":1}]`, true, "not an object or array"},
 		{"remove whole document", `{"a":1}`, `[{"op":"remove","path":""}]`, true, "whole document"},
+		{"copies that double the document are bounded", `[1]`, `[` + strings.Repeat(`{"op":"copy","from":"","path":"/-"},`, 40) + `{"op":"test","path":"","value":0}]`, true, "copies more than"},
 		{"copy from missing", `{"a":1}`, `[{"op":"copy","from":"/x","path":"/b"}]`, true, `no member "x"`},
 		{"later op fails, nothing applied", `{"a":1}`, `[{"op":"add","path":"/b","value":1},{"op":"test","path":"/b","value":2}]`, true, "operation 1"},
 

@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 )
 
 var (
@@ -175,20 +174,9 @@ func jsonEqual(a, b any) bool {
 	return false
 }
 
-// numbersEqual compares integers exactly and everything else as float64. (Exact
-// rational comparison would let a patch like 1e999999999 allocate without bound.)
+// numbersEqual compares integers exactly and other numbers as float64.
 func numbersEqual(a, b json.Number) bool {
-	if a == b {
-		return true
-	}
-	if x, err := strconv.ParseInt(string(a), 10, 64); err == nil {
-		if y, err := strconv.ParseInt(string(b), 10, 64); err == nil {
-			return x == y
-		}
-	}
-	x, errx := strconv.ParseFloat(string(a), 64)
-	y, erry := strconv.ParseFloat(string(b), 64)
-	return errx == nil && erry == nil && x == y
+	return a == b || numberKey(a) == numberKey(b)
 }
 
 // deepCopy copies a decoded JSON value, for JSON patch "copy" whose source and

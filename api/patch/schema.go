@@ -66,13 +66,18 @@ func structField(t reflect.Type, name string) (reflect.StructField, bool) {
 					continue
 				}
 				jsonName, _, _ := strings.Cut(tag, ",")
-				if sf.Anonymous && jsonName == "" {
-					if ft := deref(sf.Type); ft.Kind() == reflect.Struct {
+				if sf.Anonymous {
+					// Like encoding/json: an embedded struct counts even when its type is
+					// unexported, since its fields may be exported.
+					ft := deref(sf.Type)
+					if ft.Kind() == reflect.Struct && jsonName == "" {
 						next = append(next, ft)
 						continue
 					}
-				}
-				if !sf.IsExported() {
+					if !sf.IsExported() && ft.Kind() != reflect.Struct {
+						continue
+					}
+				} else if !sf.IsExported() {
 					continue
 				}
 				if jsonName == "" {

@@ -96,31 +96,32 @@ func mergeMap(original, patch map[string]any, t reflect.Type) (map[string]any, e
 	}
 	sort.Strings(keys)
 
+	// $setElementOrder is applied last, but needs the order of the list before the
+	// patch touched it: that decides where the elements it does not name end up.
 	type ordering struct {
 		field         string
 		order, server []any
 	}
 	var orders []ordering
 	for _, k := range keys {
-		switch {
-		case strings.HasPrefix(k, setOrderPrefix):
+		if strings.HasPrefix(k, setOrderPrefix) {
 			name, list, err := listDirective(k, setOrderPrefix, patch[k])
 			if err != nil {
 				return nil, err
 			}
-			// The order of the live list before the patch decides where the elements
-			// the directive does not name end up.
 			server, _ := original[name].([]any)
 			orders = append(orders, ordering{name, list, slices.Clone(server)})
-		case strings.HasPrefix(k, deleteFromPrefix):
+		}
+	}
+	for _, k := range keys {
+		if strings.HasPrefix(k, deleteFromPrefix) {
 			name, list, err := listDirective(k, deleteFromPrefix, patch[k])
 			if err != nil {
 				return nil, err
 			}
 			if cur, ok := original[name].([]any); ok {
-				original[name] = slices.DeleteFunc(cur, func(v any) bool {
-					return slices.ContainsFunc(list, func(d any) bool { return jsonEqual(v, d) })
-				})
+				gone := indexList(list, "")
+				original[name] = slices.DeleteFunc(cur, func(v any) bool { return gone.find(v) >= 0 })
 			}
 		}
 	}
@@ -146,15 +147,14 @@ func mergeMap(original, patch map[string]any, t reflect.Type) (map[string]any, e
 	}
 
 	for _, o := range orders {
-		f := lookupField(t, o.field)
-		same := sameElement(f.mergeKey)
+		key := lookupField(t, o.field).mergeKey
 		if pl, ok := patch[o.field].([]any); ok {
-			if err := checkOrder(pl, o.order, same); err != nil {
+			if err := checkOrder(pl, o.order, key); err != nil {
 				return nil, within(o.field, err)
 			}
 		}
 		if list, ok := original[o.field].([]any); ok {
-			original[o.field] = orderList(list, o.order, o.server, same)
+			original[o.field] = orderList(list, o.order, o.server, key)
 		}
 	}
 	return original, nil
@@ -218,17 +218,18 @@ func mergeList(original, p []any, f field) ([]any, error) {
 			return replaceList(p, elem)
 		}
 		// A set of primitives: union, without duplicates.
-		merged := make([]any, 0, len(original)+len(p))
+		merged := indexList(nil, "")
 		for _, v := range slices.Concat(original, p) {
-			if !slices.ContainsFunc(merged, func(m any) bool { return jsonEqual(m, v) }) {
-				merged = append(merged, v)
+			if merged.find(v) < 0 {
+				merged.add(v)
 			}
 		}
-		return orderList(merged, p, original, jsonEqual), nil
+		return orderList(merged.list, p, original, ""), nil
 	}
 
 	key := f.mergeKey
-	var elems []any // the patch elements that merge into or add to the list
+	var elems []any             // the patch elements that merge into or add to the list
+	gone := indexList(nil, key) // the elements "$patch": "delete" removes
 	replace := false
 	for _, e := range p {
 		m, ok := e.(map[string]any)
@@ -242,11 +243,10 @@ func mergeList(original, p []any, f field) ([]any, error) {
 		}
 		switch d {
 		case "delete":
-			kv, ok := m[key]
-			if !ok {
+			if _, ok := m[key]; !ok {
 				return nil, badPatch("element %s deletes without naming merge key %q", brief(m), key)
 			}
-			original = slices.DeleteFunc(original, func(o any) bool { return hasKey(o, key, kv) })
+			gone.add(m)
 		case "replace":
 			// Kubernetes drops the marker element and replaces the list with the rest.
 			replace = true
@@ -262,32 +262,32 @@ func mergeList(original, p []any, f field) ([]any, error) {
 	if replace {
 		return replaceList(elems, elem)
 	}
+	// Every element with a deleted key goes, duplicates included.
+	original = slices.DeleteFunc(original, func(o any) bool { return gone.find(o) >= 0 })
 
-	server := slices.Clone(original)
-	merged := slices.Clone(original)
+	merged := indexList(original, key)
 	for _, e := range elems {
 		m := e.(map[string]any)
 		kv, ok := m[key]
 		if !ok {
 			return nil, badPatch("element %s does not contain merge key %q", brief(m), key)
 		}
-		seg := fmt.Sprintf("[%s=%s]", key, brief(kv))
-		i := slices.IndexFunc(merged, func(o any) bool { return hasKey(o, key, kv) })
+		i := merged.find(m)
 		var om map[string]any
 		if i >= 0 {
-			om = merged[i].(map[string]any)
+			om, _ = merged.list[i].(map[string]any)
 		}
 		nm, err := mergeMap(om, m, elem)
 		if err != nil {
-			return nil, within(seg, err)
+			return nil, within(fmt.Sprintf("[%s=%s]", key, brief(kv)), err)
 		}
 		if i >= 0 {
-			merged[i] = nm
+			merged.list[i] = nm
 		} else {
-			merged = append(merged, nm)
+			merged.add(nm)
 		}
 	}
-	return orderList(merged, elems, server, sameElement(key)), nil
+	return orderList(merged.list, elems, original, key), nil
 }
 
 // orderList orders a merged list the way Kubernetes does. The elements named in
@@ -296,11 +296,10 @@ func mergeList(original, p []any, f field) ([]any, error) {
 // first named element it preceded in server. Elements new to the list have no place in
 // server, so a server-only element never moves ahead of them: without
 // $setElementOrder, a new element lands before the server-only elements that follow
-// the last named one (apimachinery's mergeSortedSlice).
-func orderList(list, order, server []any, same func(a, b any) bool) []any {
-	index := func(in []any, v any) int {
-		return slices.IndexFunc(in, func(x any) bool { return same(x, v) })
-	}
+// the last named one (apimachinery's mergeSortedSlice). Elements are identified by
+// mergeKey, or by value when it is empty.
+func orderList(list, order, server []any, mergeKey string) []any {
+	inOrder, inServer := indexList(order, mergeKey), indexList(server, mergeKey)
 	type elem struct {
 		v      any
 		order  int // position in order
@@ -308,7 +307,7 @@ func orderList(list, order, server []any, same func(a, b any) bool) []any {
 	}
 	var named, rest []elem
 	for _, v := range list {
-		e := elem{v, index(order, v), index(server, v)}
+		e := elem{v, inOrder.find(v), inServer.find(v)}
 		if e.order >= 0 {
 			named = append(named, e)
 		} else {
@@ -337,21 +336,21 @@ func orderList(list, order, server []any, same func(a, b any) bool) []any {
 
 // checkOrder enforces what Kubernetes requires of $setElementOrder: every element of
 // the patch list (deletions aside) appears in it, in the same relative order.
-func checkOrder(patchList, order []any, same func(a, b any) bool) error {
-	j := 0
+func checkOrder(patchList, order []any, mergeKey string) error {
+	inOrder := indexList(order, mergeKey)
+	last := -1
 	for _, v := range patchList {
 		if m, ok := v.(map[string]any); ok {
 			if _, ok := m[directiveMarker]; ok {
 				continue
 			}
 		}
-		for j < len(order) && !same(v, order[j]) {
-			j++
-		}
-		if j == len(order) {
+		// find gives the first match; the patch list holds each element once.
+		i := inOrder.find(v)
+		if i <= last {
 			return badPatch("the order of the patch list does not match %s: %s is missing or out of order", setOrderPrefix, brief(v))
 		}
-		j++
+		last = i
 	}
 	return nil
 }
@@ -408,29 +407,4 @@ func listDirective(key, prefix string, v any) (string, []any, error) {
 func isMap(v any) bool {
 	_, ok := v.(map[string]any)
 	return ok
-}
-
-func hasKey(v any, key string, want any) bool {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return false
-	}
-	got, ok := m[key]
-	return ok && jsonEqual(got, want)
-}
-
-// sameElement says whether two list elements are the same element: equal merge keys
-// for lists of objects, equal values for lists of primitives.
-func sameElement(mergeKey string) func(a, b any) bool {
-	if mergeKey == "" {
-		return jsonEqual
-	}
-	return func(a, b any) bool {
-		m, ok := b.(map[string]any)
-		if !ok {
-			return false
-		}
-		kv, ok := m[mergeKey]
-		return ok && hasKey(a, mergeKey, kv)
-	}
 }

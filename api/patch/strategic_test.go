@@ -3,6 +3,7 @@ package patch
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -293,7 +294,8 @@ func TestStrategicMergePatch(t *testing.T) {
 		{"$deleteFromPrimitiveList and add together", podType,
 			`{"metadata":{"finalizers":["1","2","3","4"]}}`,
 			`{"metadata":{"$setElementOrder/finalizers":["1","2","5"],"$deleteFromPrimitiveList/finalizers":["3"],"finalizers":["5"]}}`,
-			`{"metadata":{"finalizers":["1","2","4","5"]}}`},
+			// As in Kubernetes: a server-only element is never placed ahead of a new one.
+			`{"metadata":{"finalizers":["1","2","5","4"]}}`},
 		{"$deleteFromPrimitiveList on an absent list adds nothing", podType,
 			`{"metadata":{}}`,
 			`{"metadata":{"$deleteFromPrimitiveList/finalizers":["a"]}}`,
@@ -333,7 +335,8 @@ func TestStrategicMergePatch(t *testing.T) {
 		{"named embedded struct is a field (metadata), inline one is flattened", deploymentType,
 			`{"kind":"Deployment","metadata":{"finalizers":["a"]},"spec":{"replicas":1}}`,
 			`{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"finalizers":["b"]},"spec":{"replicas":3}}`,
-			`{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"finalizers":["a","b"]},"spec":{"replicas":3}}`},
+			// Kubernetes puts a new element ahead of the server-only ones after it.
+			`{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"finalizers":["b","a"]},"spec":{"replicas":3}}`},
 		{"unknown fields: maps merge, lists replace", podType,
 			`{"status":{"phase":"Pending","conditions":[{"type":"a"}]},"spec":{"containers":[{"name":"a","unknown":[1,2]}]}}`,
 			`{"status":{"podIP":"10.0.0.1","conditions":[{"type":"b"}]},"spec":{"containers":[{"name":"a","unknown":[3]}]}}`,
@@ -342,6 +345,9 @@ func TestStrategicMergePatch(t *testing.T) {
 			`{"a":{"b":1,"c":2},"l":[1,2]}`,
 			`{"a":{"c":null,"d":3},"l":[3],"m":{"$patch":"replace","x":1}}`,
 			`{"a":{"b":1,"d":3},"l":[3],"m":{"x":1}}`},
+		{"directives in a new subtree are resolved", deploymentType, `{}`,
+			`{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"b"},{"name":"a"}],"containers":[{"name":"b","$deleteFromPrimitiveList/args":["q"]},{"name":"a","$setElementOrder/env":[{"name":"X"}],"env":[{"name":"X"}]},{"name":"c","$patch":"delete"}],"affinity":{"$patch":"delete"},"nodeSelector":{"$patch":"replace","k":"v"}}}}}`,
+			`{"spec":{"template":{"spec":{"containers":[{"name":"b"},{"name":"a","env":[{"name":"X"}]}],"nodeSelector":{"k":"v"}}}}}`},
 		{"$patch: delete at the top", podType, `{"kind":"Pod"}`, `{"$patch":"delete"}`, `{}`},
 		{"large integers survive", podType,
 			`{"metadata":{"annotations":{"x":"<&>"}},"n":9007199254740993}`,
@@ -364,34 +370,39 @@ func TestStrategicMergePatchErrors(t *testing.T) {
 	tests := []struct {
 		name, original, patch string
 		msg                   string // part of the message
+		schema                reflect.Type
 	}{
-		{"patch not an object", `{}`, `[]`, "must be a JSON object"},
-		{"patch not JSON", `{}`, `{`, "not valid JSON"},
+		{"patch not an object", `{}`, `[]`, "must be a JSON object", nil},
+		{"patch not JSON", `{}`, `{`, "not valid JSON", nil},
 		{"missing merge key", `{"spec":{"containers":[{"name":"a"}]}}`,
-			`{"spec":{"containers":[{"image":"x"}]}}`, `at spec.containers: element {"image":"x"} does not contain merge key "name"`},
+			`{"spec":{"containers":[{"image":"x"}]}}`, `at spec.containers: element {"image":"x"} does not contain merge key "name"`, podType},
 		{"nested error names the element", `{"spec":{"containers":[{"name":"a"}]}}`,
-			`{"spec":{"containers":[{"name":"a","ports":[{"protocol":"TCP"}]}]}}`, `at spec.containers[name="a"].ports`},
+			`{"spec":{"containers":[{"name":"a","ports":[{"protocol":"TCP"}]}]}}`, `at spec.containers[name="a"].ports`, podType},
 		{"delete without merge key", `{"spec":{"containers":[{"name":"a"}]}}`,
-			`{"spec":{"containers":[{"$patch":"delete"}]}}`, "without naming merge key"},
-		{"merged element not an object", `{}`, `{"spec":{"containers":["a"]}}`, "is not an object"},
-		{"unknown $patch in a map", `{}`, `{"metadata":{"$patch":"frob"}}`, "unknown directive"},
-		{"unknown $patch in a list", `{}`, `{"spec":{"containers":[{"name":"a","$patch":"frob"}]}}`, "unknown directive"},
-		{"$retainKeys not a list", `{}`, `{"spec":{"strategy":{"$retainKeys":"type"}}}`, "$retainKeys must be a list"},
-		{"$retainKeys not strings", `{}`, `{"spec":{"strategy":{"$retainKeys":[1]}}}`, "$retainKeys must be a list"},
+			`{"spec":{"containers":[{"$patch":"delete"}]}}`, "without naming merge key", podType},
+		{"merged element not an object", `{}`, `{"spec":{"containers":["a"]}}`, "is not an object", podType},
+		{"unknown $patch in a map", `{}`, `{"metadata":{"$patch":"frob"}}`, "unknown directive", nil},
+		{"unknown $patch in a list", `{}`, `{"spec":{"containers":[{"name":"a","$patch":"frob"}]}}`, "unknown directive", podType},
+		{"$retainKeys not a list", `{}`, `{"spec":{"strategy":{"$retainKeys":"type"}}}`, "$retainKeys must be a list", nil},
+		{"$retainKeys not strings", `{}`, `{"spec":{"strategy":{"$retainKeys":[1]}}}`, "$retainKeys must be a list", nil},
 		{"patch sets a key outside $retainKeys", `{}`,
-			`{"spec":{"strategy":{"$retainKeys":["type"],"type":"Recreate","rollingUpdate":{"maxSurge":"1"}}}}`, `"rollingUpdate" is set by the patch`},
-		{"$setElementOrder not a list", `{}`, `{"metadata":{"$setElementOrder/finalizers":"a"}}`, "must be a list"},
-		{"$setElementOrder without a field", `{}`, `{"metadata":{"$setElementOrder":["a"]}}`, "must have the form"},
-		{"$deleteFromPrimitiveList not a list", `{}`, `{"metadata":{"$deleteFromPrimitiveList/finalizers":{}}}`, "must be a list"},
+			`{"spec":{"strategy":{"$retainKeys":["type"],"type":"Recreate","rollingUpdate":{"maxSurge":"1"}}}}`, `"rollingUpdate" is set by the patch`, nil},
+		{"$setElementOrder not a list", `{}`, `{"metadata":{"$setElementOrder/finalizers":"a"}}`, "must be a list", nil},
+		{"$setElementOrder without a field", `{}`, `{"metadata":{"$setElementOrder":["a"]}}`, "must have the form", nil},
+		{"$deleteFromPrimitiveList not a list", `{}`, `{"metadata":{"$deleteFromPrimitiveList/finalizers":{}}}`, "must be a list", nil},
 		{"$setElementOrder contradicts the patch list",
 			`{"spec":{"template":{"spec":{"containers":[{"name":"1"},{"name":"2"},{"name":"3"}]}}}}`,
 			`{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"1"},{"name":"2"},{"name":"3"}],"containers":[{"name":"3"},{"name":"1"}]}}}}`,
-			"does not match $setElementOrder"},
+			"does not match $setElementOrder", nil},
 		{"$setElementOrder misses a patch element", `{"metadata":{"finalizers":["a"]}}`,
-			`{"metadata":{"$setElementOrder/finalizers":["a"],"finalizers":["b"]}}`, "does not match"},
+			`{"metadata":{"$setElementOrder/finalizers":["a"],"finalizers":["b"]}}`, "does not match", nil},
 	}
 	for _, tt := range tests {
-		_, err := StrategicMergePatch([]byte(tt.original), []byte(tt.patch), deploymentType)
+		schema := tt.schema
+		if schema == nil {
+			schema = deploymentType
+		}
+		_, err := StrategicMergePatch([]byte(tt.original), []byte(tt.patch), schema)
 		if err == nil {
 			t.Errorf("%s: no error", tt.name)
 			continue
@@ -453,6 +464,30 @@ func TestLookupField(t *testing.T) {
 		got.typ = nil
 		if got != tt.want {
 			t.Errorf("lookupField(%v, %q) = %+v, want %+v", tt.typ, tt.name, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkStrategicMergePatchLongList guards against quadratic list merging: a single
+// request may carry a very long list.
+func BenchmarkStrategicMergePatchLongList(b *testing.B) {
+	const n = 50000
+	var orig, p strings.Builder
+	orig.WriteString(`{"spec":{"containers":[`)
+	p.WriteString(`{"spec":{"containers":[`)
+	for i := range n {
+		if i > 0 {
+			orig.WriteByte(',')
+			p.WriteByte(',')
+		}
+		fmt.Fprintf(&orig, `{"name":"c%d"}`, i)
+		fmt.Fprintf(&p, `{"name":"c%d","image":"x"}`, n-i) // reversed, one new
+	}
+	orig.WriteString(`]}}`)
+	p.WriteString(`]}}`)
+	for b.Loop() {
+		if _, err := StrategicMergePatch([]byte(orig.String()), []byte(p.String()), podType); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -1,5 +1,6 @@
 // Code derived from k8s.io/api v0.33.0 (Apache-2.0): the same type names, JSON tags and patch
 // tags; comments shortened to their first sentence, protobuf tags dropped, lists as meta.List.
+
 package policy
 
 import (
@@ -16,12 +17,12 @@ const (
 // PodDisruptionBudgetSpec is a description of a PodDisruptionBudget.
 type PodDisruptionBudgetSpec struct {
 	// An eviction is allowed if at least "minAvailable" pods selected by "selector" will still be
-	// available after the eviction, i.e.
+	// available after the eviction, i.e. even in the absence of the evicted pod.
 	MinAvailable *intstr.IntOrString `json:"minAvailable,omitempty"`
 	// Label query over pods whose evictions are managed by the disruption budget.
 	Selector *meta.LabelSelector `json:"selector,omitempty" patchStrategy:"replace"`
 	// An eviction is allowed if at most "maxUnavailable" pods selected by "selector" are
-	// unavailable after the eviction, i.e.
+	// unavailable after the eviction, i.e. even in absence of the evicted pod.
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
 	// UnhealthyPodEvictionPolicy defines the criteria for when unhealthy pods should be considered
 	// for eviction.

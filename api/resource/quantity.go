@@ -96,12 +96,18 @@ func ParseQuantity(str string) (Quantity, error) {
 	var q Quantity
 	if base == 10 {
 		q = fromDigits(neg, num+denom, int64(exp)-int64(len(denom)), format)
+	} else if v, err := strconv.ParseInt("0"+num, 10, 64); err == nil && denom == "" && v <= math.MaxInt64>>exp {
+		// The common "128Mi": a whole number that fits once shifted.
+		if neg {
+			v = -v
+		}
+		q = fromInt(v<<exp, 0, format)
 	} else {
 		u, _ := new(big.Int).SetString("0"+num+denom, 10)
 		u.Lsh(u, uint(exp))
 		q = fromDigits(neg, u.String(), -int64(len(denom)), format)
-		// Kubernetes caps binary quantities at MaxInt64 and shows sub-unit ones in
-		// decimal, since "0.5Ki" would otherwise need a fractional mantissa.
+		// As Kubernetes: binary quantities are capped at MaxInt64, and one between 0 and
+		// 1 becomes DecimalSI because no binary suffix can show it without rounding.
 		if q.cmpAbs(maxInt64) > 0 {
 			q = Quantity{m: int64(q.Sign()) * math.MaxInt64, Format: BinarySI}
 		}

@@ -1,0 +1,72 @@
+// Package defaults fills in the fields Kubernetes defaults, as the API server does on every
+// create and update before validation, so that what is stored and returned (and what
+// `kubectl get -o yaml` shows) matches a real cluster.
+//
+// The rules follow Kubernetes' SetDefaults_* functions (pkg/apis/{core,apps,batch,...}/v1)
+// plus the declarative `+default` markers of k8s.io/api. Defaulting only ever fills unset
+// fields; it never overwrites a value the user gave. A few create-time normalizations that
+// Kubernetes does in its registry strategies (Secret.stringData, Service clusterIPs and
+// ipFamilies, Namespace finalizers) are done here too, because skiff has no internal version
+// to convert through.
+package defaults
+
+import (
+	"github.com/skiff-sh/skiff/api/apps"
+	"github.com/skiff-sh/skiff/api/batch"
+	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/discovery"
+	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/scheduling"
+)
+
+// Object applies the defaults of obj's kind in place. Kinds without defaults are left alone.
+func Object(obj meta.Object) {
+	switch o := obj.(type) {
+	case *core.Pod:
+		Pod(o)
+	case *core.PodTemplate:
+		PodTemplateSpec(&o.Template)
+	case *core.Service:
+		Service(o)
+	case *core.Endpoints:
+		Endpoints(o)
+	case *core.Secret:
+		Secret(o)
+	case *core.ConfigMap:
+		if o.Data == nil {
+			o.Data = map[string]string{}
+		}
+	case *core.Namespace:
+		Namespace(o)
+	case *core.Node:
+		Node(o)
+	case *core.PersistentVolume:
+		PersistentVolume(o)
+	case *core.PersistentVolumeClaim:
+		PersistentVolumeClaim(o)
+	case *core.LimitRange:
+		for i := range o.Spec.Limits {
+			limitRangeItem(&o.Spec.Limits[i])
+		}
+	case *apps.Deployment:
+		Deployment(o)
+	case *apps.ReplicaSet:
+		ReplicaSet(o)
+	case *apps.StatefulSet:
+		StatefulSet(o)
+	case *apps.DaemonSet:
+		DaemonSet(o)
+	case *batch.Job:
+		Job(o)
+	case *batch.CronJob:
+		CronJob(o)
+	case *discovery.EndpointSlice:
+		EndpointSlice(o)
+	case *scheduling.PriorityClass:
+		if o.PreemptionPolicy == nil {
+			o.PreemptionPolicy = ptr(core.PreemptLowerPriority)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,486 @@
+package apiserver_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/skiff-sh/skiff/test/harness"
+)
+
+// api is a tiny raw-HTTP client: these tests check the wire, so they speak it directly.
+type api struct {
+	t    *testing.T
+	base string
+}
+
+func (a *api) do(method, path, contentType string, body []byte) (int, map[string]any) {
+	a.t.Helper()
+	code, raw := a.raw(method, path, contentType, body)
+	var m map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &m); err != nil {
+			a.t.Fatalf("%s %s: response is not JSON (%v): %s", method, path, err, raw)
+		}
+	}
+	return code, m
+}
+
+func (a *api) raw(method, path, contentType string, body []byte) (int, []byte) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.base+path, bytes.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (a *api) must(want int, method, path string, body string) map[string]any {
+	a.t.Helper()
+	code, m := a.do(method, path, "", []byte(body))
+	if code != want {
+		a.t.Fatalf("%s %s: got %d, want %d: %v", method, path, code, want, m)
+	}
+	return m
+}
+
+func newAPI(t *testing.T, o harness.ServerOptions) (*api, *harness.Server) {
+	s := harness.StartServer(t, o)
+	return &api{t: t, base: s.URL}, s
+}
+
+func get(m map[string]any, path ...string) any {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[p]
+	}
+	return cur
+}
+
+func cm(name string, data string) string {
+	return fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q},"data":{"k":%q}}`, name, data)
+}
+
+const cms = "/api/v1/namespaces/default/configmaps"
+
+func TestCRUDAndConflict(t *testing.T) {
+	a, _ := newAPI(t, harness.ServerOptions{})
+	created := a.must(201, "POST", cms, cm("one", "a"))
+	rv := get(created, "metadata", "resourceVersion").(string)
+	if get(created, "metadata", "uid") == "" || get(created, "metadata", "creationTimestamp") == nil || rv == "" {
+		t.Fatalf("server-set metadata missing: %v", created["metadata"])
+	}
+	a.must(409, "POST", cms, cm("one", "a"))
+	got := a.must(200, "GET", cms+"/one", "")
+	if get(got, "data", "k") != "a" {
+		t.Fatalf("get: %v", got)
+	}
+	upd := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"one","resourceVersion":%q},"data":{"k":"b"}}`, rv)
+	after := a.must(200, "PUT", cms+"/one", upd)
+	if get(after, "metadata", "resourceVersion") == rv {
+		t.Fatal("resourceVersion did not change on update")
+	}
+	// The same stale resourceVersion again: a lost update would be silent; we want 409.
+	st := a.must(409, "PUT", cms+"/one", upd)
+	if st["reason"] != "Conflict" || st["kind"] != "Status" {
+		t.Fatalf("stale update status: %v", st)
+	}
+	list := a.must(200, "GET", cms, "")
+	if items := list["items"].([]any); len(items) != 1 || list["kind"] != "ConfigMapList" {
+		t.Fatalf("list: %v", list)
+	}
+	a.must(200, "DELETE", cms+"/one", "")
+	st = a.must(404, "GET", cms+"/one", "")
+	if st["reason"] != "NotFound" || get(st, "details", "name") != "one" {
+		t.Fatalf("404 status: %v", st)
+	}
+}
+
+func TestGenerateNameAndSpecStatusSeparation(t *testing.T) {
+	a, _ := newAPI(t, harness.ServerOptions{})
+	m := a.must(201, "POST", "/apis/apps/v1/namespaces/default/deployments", `{"apiVersion":"apps/v1","kind":"Deployment",
+		"metadata":{"generateName":"web-"},
+		"spec":{"selector":{"matchLabels":{"app":"w"}},"template":{"metadata":{"labels":{"app":"w"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}}},
+		"status":{"replicas":7}}`)
+	name := get(m, "metadata", "name").(string)
+	if !strings.HasPrefix(name, "web-") || len(name) != len("web-")+5 {
+		t.Fatalf("generated name %q", name)
+	}
+	if get(m, "status", "replicas") != nil {
+		t.Fatalf("status was accepted on create: %v", m["status"])
+	}
+	if get(m, "metadata", "generation") != float64(1) {
+		t.Fatalf("generation on create = %v", get(m, "metadata", "generation"))
+	}
+	path := "/apis/apps/v1/namespaces/default/deployments/" + name
+	// A status write changes status only.
+	code, m := a.do("PATCH", path+"/status", "application/merge-patch+json", []byte(`{"spec":{"replicas":9},"status":{"replicas":3}}`))
+	if code != 200 || get(m, "status", "replicas") != float64(3) || get(m, "spec", "replicas") != float64(1) {
+		t.Fatalf("status patch: %d %v %v", code, m["spec"], m["status"])
+	}
+	if get(m, "metadata", "generation") != float64(1) {
+		t.Fatalf("a status write bumped generation: %v", get(m, "metadata", "generation"))
+	}
+	// A spec write keeps status and bumps generation.
+	code, m = a.do("PATCH", path, "application/merge-patch+json", []byte(`{"spec":{"replicas":4},"status":{"replicas":100}}`))
+	if code != 200 || get(m, "status", "replicas") != float64(3) || get(m, "spec", "replicas") != float64(4) || get(m, "metadata", "generation") != float64(2) {
+		t.Fatalf("spec patch: %d spec=%v status=%v gen=%v", code, m["spec"], m["status"], get(m, "metadata", "generation"))
+	}
+	// A metadata-only change does not bump generation.
+	code, m = a.do("PATCH", path, "application/merge-patch+json", []byte(`{"metadata":{"labels":{"x":"y"}}}`))
+	if code != 200 || get(m, "metadata", "generation") != float64(2) {
+		t.Fatalf("label patch: %d gen=%v", code, get(m, "metadata", "generation"))
+	}
+	// Scale subresource.
+	sc := a.must(200, "GET", path+"/scale", "")
+	if sc["kind"] != "Scale" || get(sc, "spec", "replicas") != float64(4) || get(sc, "status", "selector") != "app=w" {
+		t.Fatalf("scale: %v", sc)
+	}
+	a.must(200, "PUT", path+"/scale", `{"kind":"Scale","apiVersion":"autoscaling/v1","metadata":{"name":"`+name+`"},"spec":{"replicas":6}}`)
+	if m := a.must(200, "GET", path, ""); get(m, "spec", "replicas") != float64(6) {
+		t.Fatalf("replicas after scale: %v", get(m, "spec", "replicas"))
+	}
+}
+
+func TestFinalizers(t *testing.T) {
+	a, _ := newAPI(t, harness.ServerOptions{})
+	a.must(201, "POST", cms, `{"metadata":{"name":"held","finalizers":["example.com/hold"]}}`)
+	code, m := a.do("DELETE", cms+"/held", "", nil)
+	if code != 202 && code != 200 {
+		t.Fatalf("delete: %d %v", code, m)
+	}
+	m = a.must(200, "GET", cms+"/held", "")
+	if get(m, "metadata", "deletionTimestamp") == nil {
+		t.Fatalf("no deletionTimestamp: %v", m["metadata"])
+	}
+	// No new finalizers once deletion started.
+	code, m = a.do("PATCH", cms+"/held", "application/merge-patch+json", []byte(`{"metadata":{"finalizers":["example.com/hold","example.com/more"]}}`))
+	if code != 422 {
+		t.Fatalf("adding a finalizer while deleting: %d %v", code, m)
+	}
+	// Other changes are still allowed, and removing the last finalizer deletes the object.
+	if code, m := a.do("PATCH", cms+"/held", "application/merge-patch+json", []byte(`{"data":{"x":"y"}}`)); code != 200 {
+		t.Fatalf("patching a deleting object: %d %v", code, m)
+	}
+	code, _ = a.do("PATCH", cms+"/held", "application/merge-patch+json", []byte(`{"metadata":{"finalizers":null}}`))
+	if code != 200 {
+		t.Fatalf("removing finalizers: %d", code)
+	}
+	a.must(404, "GET", cms+"/held", "")
+}
+
+func TestBadInput(t *testing.T) {
+	a, _ := newAPI(t, harness.ServerOptions{MaxRequestBytes: 1 << 20})
+	big := `{"metadata":{"name":"big"},"data":{"k":"` + strings.Repeat("x", 2<<20) + `"}}`
+	code, m := a.do("POST", cms, "", []byte(big))
+	if code != 413 || m["reason"] != "RequestEntityTooLarge" {
+		t.Fatalf("oversized: %d %v", code, m)
+	}
+	code, m = a.do("POST", cms, "", []byte(`{"metadata":{"name":`))
+	if code != 400 || m["reason"] != "BadRequest" || m["kind"] != "Status" {
+		t.Fatalf("malformed JSON: %d %v", code, m)
+	}
+	code, m = a.do("POST", cms, "application/yaml", []byte("metadata: [unclosed"))
+	if code != 400 {
+		t.Fatalf("malformed YAML: %d %v", code, m)
+	}
+	code, m = a.do("POST", "/api/v1/namespaces/default/pods", "", []byte(`{"metadata":{"name":"Bad_Name"},"spec":{"containers":[{"name":"a"},{"name":"a","image":"x"}]}}`))
+	if code != 422 || m["reason"] != "Invalid" {
+		t.Fatalf("invalid pod: %d %v", code, m)
+	}
+	fields := map[string]bool{}
+	for _, c := range get(m, "details", "causes").([]any) {
+		fields[c.(map[string]any)["field"].(string)] = true
+	}
+	for _, f := range []string{"metadata.name", "spec.containers[0].image", "spec.containers[1].name"} {
+		if !fields[f] {
+			t.Errorf("422 causes lack %s: %v", f, fields)
+		}
+	}
+	code, m = a.do("POST", cms+"?fieldValidation=Strict", "", []byte(`{"metadata":{"name":"s"},"dataa":{}}`))
+	if code != 400 || !strings.Contains(m["message"].(string), `unknown field "dataa"`) {
+		t.Fatalf("strict unknown field: %d %v", code, m)
+	}
+	code, _ = a.do("POST", "/api/v1/namespaces/default/configmaps", "", []byte(`{"metadata":{"name":"ns","namespace":"other"}}`))
+	if code != 400 {
+		t.Fatalf("namespace mismatch: %d", code)
+	}
+	code, m = a.do("POST", "/api/v1/namespaces/missing/configmaps", "", []byte(`{"metadata":{"name":"x"}}`))
+	if code != 404 {
+		t.Fatalf("missing namespace: %d %v", code, m)
+	}
+	code, m = a.do("GET", "/api/v1/namespaces/default/pods?fieldSelector=spec.bogus%3Dx", "", nil)
+	if code != 400 || !strings.Contains(m["message"].(string), "field label not supported") {
+		t.Fatalf("unsupported field selector: %d %v", code, m)
+	}
+	code, _ = a.do("GET", "/api/v1/namespaces/default/widgets", "", nil)
+	if code != 404 {
+		t.Fatalf("unknown resource: %d", code)
+	}
+}
+
+// watchStream reads watch events from one HTTP watch.
+type watchStream struct {
+	events chan map[string]any
+	cancel context.CancelFunc
+}
+
+func openWatch(t *testing.T, url string) *watchStream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		cancel()
+		t.Fatalf("watch %s: %d", url, resp.StatusCode)
+	}
+	ws := &watchStream{events: make(chan map[string]any, 10000), cancel: cancel}
+	go func() {
+		defer close(ws.events)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			var ev map[string]any
+			if json.Unmarshal(sc.Bytes(), &ev) == nil {
+				ws.events <- ev
+			}
+		}
+	}()
+	t.Cleanup(cancel)
+	return ws
+}
+
+func (w *watchStream) next(t *testing.T) map[string]any {
+	t.Helper()
+	select {
+	case ev, ok := <-w.events:
+		if !ok {
+			t.Fatal("watch closed")
+		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no watch event within 10s")
+	}
+	return nil
+}
+
+func TestWatchResumeNoMissNoRepeat(t *testing.T) {
+	a, s := newAPI(t, harness.ServerOptions{})
+	first := a.must(201, "POST", cms, cm("w0", "0"))
+	rv0 := get(first, "metadata", "resourceVersion").(string)
+	var want []string
+	for i := 1; i <= 20; i++ {
+		m := a.must(201, "POST", cms, cm("w"+strconv.Itoa(i), "x"))
+		want = append(want, get(m, "metadata", "resourceVersion").(string))
+	}
+	ws := openWatch(t, s.URL+cms+"?watch=true&resourceVersion="+rv0)
+	for i := 0; i < 5; i++ {
+		m := a.must(200, "PUT", cms+"/w1", cm("w1", strconv.Itoa(i)))
+		want = append(want, get(m, "metadata", "resourceVersion").(string))
+	}
+	var got []string
+	for len(got) < len(want) {
+		ev := ws.next(t)
+		got = append(got, get(ev, "object", "metadata", "resourceVersion").(string))
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("watch from %s saw\n %v\nwant\n %v", rv0, got, want)
+	}
+	select {
+	case ev := <-ws.events:
+		t.Fatalf("extra event: %v", ev)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+func TestWatchSelectors(t *testing.T) {
+	a, s := newAPI(t, harness.ServerOptions{})
+	ws := openWatch(t, s.URL+cms+"?watch=true&labelSelector=team%3Dred")
+	a.must(201, "POST", cms, `{"metadata":{"name":"blue","labels":{"team":"blue"}}}`)
+	a.must(201, "POST", cms, `{"metadata":{"name":"red","labels":{"team":"red"}}}`)
+	ev := ws.next(t)
+	if ev["type"] != "ADDED" || get(ev, "object", "metadata", "name") != "red" {
+		t.Fatalf("first event: %v", ev)
+	}
+	// blue starts matching: ADDED; red stops matching: DELETED.
+	code, _ := a.do("PATCH", cms+"/blue", "application/merge-patch+json", []byte(`{"metadata":{"labels":{"team":"red"}}}`))
+	if code != 200 {
+		t.Fatal(code)
+	}
+	ev = ws.next(t)
+	if ev["type"] != "ADDED" || get(ev, "object", "metadata", "name") != "blue" {
+		t.Fatalf("blue starting to match: %v", ev)
+	}
+	a.do("PATCH", cms+"/red", "application/merge-patch+json", []byte(`{"metadata":{"labels":{"team":"green"}}}`))
+	ev = ws.next(t)
+	if ev["type"] != "DELETED" || get(ev, "object", "metadata", "name") != "red" {
+		t.Fatalf("red stopping to match: %v", ev)
+	}
+	fw := openWatch(t, s.URL+cms+"?watch=true&fieldSelector=metadata.name%3Dblue")
+	ev = fw.next(t) // initial state: blue exists
+	if ev["type"] != "ADDED" || get(ev, "object", "metadata", "name") != "blue" {
+		t.Fatalf("field-selected initial event: %v", ev)
+	}
+	a.do("PATCH", cms+"/red", "application/merge-patch+json", []byte(`{"data":{"z":"1"}}`))
+	a.do("PATCH", cms+"/blue", "application/merge-patch+json", []byte(`{"data":{"z":"1"}}`))
+	ev = fw.next(t)
+	if ev["type"] != "MODIFIED" || get(ev, "object", "metadata", "name") != "blue" {
+		t.Fatalf("field-selected event: %v", ev)
+	}
+}
+
+func TestWatchExpiredAfterCompactionThenRelist(t *testing.T) {
+	a, s := newAPI(t, harness.ServerOptions{WatchHistory: 10})
+	first := a.must(201, "POST", cms, cm("c0", "0"))
+	old := get(first, "metadata", "resourceVersion").(string)
+	var last map[string]any
+	for i := 1; i <= 30; i++ {
+		last = a.must(201, "POST", cms, cm("c"+strconv.Itoa(i), "x"))
+	}
+	rev, _ := strconv.ParseInt(get(last, "metadata", "resourceVersion").(string), 10, 64)
+	if _, err := s.Etcd.Compact(context.Background(), rev, clientv3.WithCompactPhysical()); err != nil {
+		t.Fatal(err)
+	}
+	ws := openWatch(t, s.URL+cms+"?watch=true&resourceVersion="+old)
+	ev := ws.next(t)
+	if ev["type"] != "ERROR" || get(ev, "object", "code") != float64(410) || get(ev, "object", "reason") != "Expired" {
+		t.Fatalf("watch from compacted version: %v", ev)
+	}
+	// A list at the compacted version is 410 too; the relist (no version) works.
+	code, m := a.do("GET", cms+"?limit=5&resourceVersion="+old+"&resourceVersionMatch=Exact", "", nil)
+	if code != 410 {
+		t.Fatalf("list at compacted version: %d %v", code, m)
+	}
+	list := a.must(200, "GET", cms, "")
+	if n := len(list["items"].([]any)); n != 31 {
+		t.Fatalf("relist has %d items, want 31", n)
+	}
+	rv := get(list, "metadata", "resourceVersion").(string)
+	ws = openWatch(t, s.URL+cms+"?watch=true&resourceVersion="+rv)
+	a.must(201, "POST", cms, cm("after", "x"))
+	if ev := ws.next(t); get(ev, "object", "metadata", "name") != "after" {
+		t.Fatalf("watch after relist: %v", ev)
+	}
+}
+
+func TestPaginationConsistentUnderWrites(t *testing.T) {
+	a, _ := newAPI(t, harness.ServerOptions{})
+	for i := 0; i < 50; i++ {
+		a.must(201, "POST", cms, cm(fmt.Sprintf("p%03d", i), "x"))
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// Writers add objects before and after every key and delete existing ones.
+			a.do("POST", cms, "", []byte(cm(fmt.Sprintf("p%03d-new%d", i%50, i), "x")))
+			a.do("DELETE", cms+fmt.Sprintf("/p%03d", (i*7)%50), "", nil)
+		}
+	}()
+	var names []string
+	var rv string
+	cont := ""
+	for page := 0; ; page++ {
+		path := cms + "?limit=7"
+		if cont != "" {
+			path += "&continue=" + cont
+		}
+		m := a.must(200, "GET", path, "")
+		if page == 0 {
+			rv = get(m, "metadata", "resourceVersion").(string)
+		} else if got := get(m, "metadata", "resourceVersion").(string); got != rv {
+			t.Fatalf("page %d read at %s, first page at %s", page, got, rv)
+		}
+		for _, it := range m["items"].([]any) {
+			names = append(names, get(it.(map[string]any), "metadata", "name").(string))
+		}
+		c, _ := get(m, "metadata", "continue").(string)
+		if c == "" {
+			break
+		}
+		cont = c
+		time.Sleep(10 * time.Millisecond) // give the writer room between pages
+	}
+	close(stop)
+	wg.Wait()
+	if len(names) != 50 {
+		t.Fatalf("paged list saw %d objects, want the 50 that existed at %s: %v", len(names), rv, names)
+	}
+	for i, n := range names {
+		if n != fmt.Sprintf("p%03d", i) {
+			t.Fatalf("item %d = %s", i, n)
+		}
+	}
+}
+
+func TestDiscoveryAndVersion(t *testing.T) {
+	a, _ := newAPI(t, harness.ServerOptions{})
+	v := a.must(200, "GET", "/version", "")
+	if !strings.HasPrefix(v["gitVersion"].(string), "v1.33.") {
+		t.Fatalf("version: %v", v)
+	}
+	rl := a.must(200, "GET", "/api/v1", "")
+	found := false
+	for _, r := range rl["resources"].([]any) {
+		r := r.(map[string]any)
+		if r["name"] == "pods" {
+			found = true
+			if r["namespaced"] != true || r["kind"] != "Pod" {
+				t.Fatalf("pods resource: %v", r)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("pods not in /api/v1")
+	}
+	groups := a.must(200, "GET", "/apis", "")
+	if !strings.Contains(fmt.Sprint(groups), "apps/v1") {
+		t.Fatalf("/apis: %v", groups)
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/livez", "/metrics", "/openapi/v2", "/openapi/v3", "/openapi/v3/api/v1"} {
+		if code, _ := a.raw("GET", p, "", nil); code != 200 {
+			t.Errorf("%s: %d", p, code)
+		}
+	}
+	ns := a.must(200, "GET", "/api/v1/namespaces", "")
+	if len(ns["items"].([]any)) != 4 {
+		t.Fatalf("bootstrap namespaces: %v", ns)
+	}
+}

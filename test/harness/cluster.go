@@ -1,0 +1,117 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Cluster is a cluster started with `skiff up` as real processes.
+type Cluster struct {
+	DataDir    string
+	Port       int
+	URL        string
+	Kubeconfig string
+	Kubectl    *Kubectl
+	cmd        *exec.Cmd
+	done       chan error
+}
+
+// Up runs `skiff up` in dataDir (a temp dir when empty) and waits until it says it is up.
+// The cluster is stopped when the test ends.
+func Up(t testing.TB, dataDir string) *Cluster {
+	t.Helper()
+	bin := Binaries(t)
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	c := &Cluster{DataDir: dataDir, Port: FreePort(t)}
+	c.URL = "http://127.0.0.1:" + strconv.Itoa(c.Port)
+	c.Kubeconfig = filepath.Join(dataDir, "kubeconfig")
+	c.Kubectl = &Kubectl{Kubeconfig: c.Kubeconfig}
+	c.start(t, bin)
+	t.Cleanup(func() { c.Stop(t) })
+	return c
+}
+
+func (c *Cluster) start(t testing.TB, bin string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "skiff"), "up", "--data-dir", c.DataDir, "--port", strconv.Itoa(c.Port))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(c.DataDir, fmt.Sprintf("up-%d.log", time.Now().UnixNano())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd, c.done = cmd, make(chan error, 1)
+	upLine := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case upLine <- sc.Text():
+			default:
+			}
+		}
+	}()
+	go func() { c.done <- cmd.Wait(); logf.Close() }()
+	select {
+	case <-upLine:
+	case err := <-c.done:
+		b, _ := os.ReadFile(logf.Name())
+		t.Fatalf("skiff up exited: %v\n%s", err, b)
+	case <-time.After(90 * time.Second):
+		t.Fatalf("skiff up did not come up within 90s")
+	}
+}
+
+// Stop sends SIGINT (what Ctrl-C does) and waits for skiff up to exit.
+func (c *Cluster) Stop(t testing.TB) error {
+	if c.cmd == nil {
+		return nil
+	}
+	c.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-c.done:
+		c.cmd = nil
+		return err
+	case <-time.After(30 * time.Second):
+		c.cmd.Process.Kill()
+		c.cmd = nil
+		return fmt.Errorf("skiff up did not stop within 30s of SIGINT")
+	}
+}
+
+// Restart stops the cluster and starts it again on the same data dir and port.
+func (c *Cluster) Restart(t testing.TB) {
+	t.Helper()
+	if err := c.Stop(t); err != nil {
+		t.Fatal(err)
+	}
+	c.start(t, Binaries(t))
+}
+
+// Get does a GET on the API server and returns the status code.
+func (c *Cluster) Get(ctx context.Context, path string) (int, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.URL+path, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
