@@ -606,10 +606,10 @@ func (s *Server) prepareUpdate(r *request, in, cur meta.Object) (meta.Object, *a
 	switch r.subresource {
 	case "status":
 		// A status write changes status only.
-		n = cur
+		n = deepCopy(k, cur)
 		copyField(n, in, "Status")
 	case "finalize":
-		n = cur
+		n = deepCopy(k, cur)
 		copyField(n, in, "Spec")
 	default:
 		n = deepCopy(k, in)
@@ -625,6 +625,7 @@ func (s *Server) prepareUpdate(r *request, in, cur meta.Object) (meta.Object, *a
 		if k.Status {
 			copyField(n, cur, "Status")
 		}
+		prepareUpdateKind(n, cur)
 		defaults.Object(n)
 		if k.HasSpec() && !fieldEqual(n, cur, "Spec") {
 			nm.Generation = cm.Generation + 1

@@ -100,3 +100,29 @@ func qosClass(spec *core.PodSpec) core.PodQOSClass {
 	}
 	return core.PodQOSBurstable
 }
+
+// prepareUpdateKind carries over what the server allocated and a client may omit on update
+// (a Service's cluster IPs and node ports), as Kubernetes does before validating.
+func prepareUpdateKind(n, cur meta.Object) {
+	ns, ok := n.(*core.Service)
+	if !ok {
+		return
+	}
+	old := cur.(*core.Service)
+	if ns.Spec.ClusterIP == "" && ns.Spec.Type != core.ServiceTypeExternalName && old.Spec.Type != core.ServiceTypeExternalName {
+		ns.Spec.ClusterIP = old.Spec.ClusterIP
+		ns.Spec.ClusterIPs = old.Spec.ClusterIPs
+	}
+	if ns.Spec.Type == core.ServiceTypeNodePort || ns.Spec.Type == core.ServiceTypeLoadBalancer {
+		for i := range ns.Spec.Ports {
+			if ns.Spec.Ports[i].NodePort != 0 {
+				continue
+			}
+			for _, op := range old.Spec.Ports {
+				if op.Port == ns.Spec.Ports[i].Port && op.Protocol == ns.Spec.Ports[i].Protocol {
+					ns.Spec.Ports[i].NodePort = op.NodePort
+				}
+			}
+		}
+	}
+}

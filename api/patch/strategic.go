@@ -33,10 +33,11 @@ const (
 //
 // The directives are "$patch": "replace" | "delete" | "merge" in objects and list
 // elements, "$retainKeys", "$deleteFromPrimitiveList/<field>" and
-// "$setElementOrder/<field>". Merged lists follow Kubernetes' ordering: elements named
-// in the patch take the patch's order, the others keep their place relative to them as
-// in the original, and $setElementOrder, when present, fixes the order of the elements
-// it names.
+// "$setElementOrder/<field>". Merged lists are ordered as Kubernetes orders them (see
+// orderList): the elements the patch names take the patch's order (or
+// $setElementOrder's), the others keep their original place relative to those — so
+// an element new to the list lands before the original elements that followed the
+// last one named, not necessarily at the end.
 func StrategicMergePatch(original, patch []byte, schema reflect.Type) ([]byte, error) {
 	if schema != nil {
 		if schema = deref(schema); schema.Kind() != reflect.Struct {

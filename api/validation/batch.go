@@ -59,6 +59,9 @@ func validateJobSpec(spec *batch.JobSpec, path *field.Path) field.ErrorList {
 	}
 	// The server generates the selector (from the job's uid) unless manualSelector is set,
 	// so a job arriving without one is fine; one that has a selector must select its pods.
+	if spec.Selector == nil && spec.ManualSelector != nil && *spec.ManualSelector {
+		errs = append(errs, field.Required(path.Child("selector"), ""))
+	}
 	if spec.Selector != nil {
 		selErrs := ValidateLabelSelector(spec.Selector, path.Child("selector"))
 		errs = append(errs, selErrs...)
@@ -119,6 +122,10 @@ func validateCronJobSpec(spec, oldSpec *batch.CronJobSpec, path *field.Path) fie
 	errs = append(errs, ValidateLabels(spec.JobTemplate.Labels, jt.Child("metadata", "labels"))...)
 	errs = append(errs, ValidateAnnotations(spec.JobTemplate.Annotations, jt.Child("metadata", "annotations"))...)
 	errs = append(errs, validateJobSpec(&spec.JobTemplate.Spec, jt.Child("spec"))...)
+	// Each Job the CronJob creates gets its own generated selector.
+	if spec.JobTemplate.Spec.Selector != nil {
+		errs = append(errs, field.Invalid(jt.Child("spec", "selector"), spec.JobTemplate.Spec.Selector, "`selector` will be auto-generated"))
+	}
 	errs = append(errs, validateOptionalNonnegative(spec.SuccessfulJobsHistoryLimit, path.Child("successfulJobsHistoryLimit"))...)
 	return append(errs, validateOptionalNonnegative(spec.FailedJobsHistoryLimit, path.Child("failedJobsHistoryLimit"))...)
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/skiff-sh/skiff/api/labels"
 	"github.com/skiff-sh/skiff/api/validation/field"
 )
 
@@ -20,16 +21,12 @@ const (
 	DNS1123LabelMaxLength     = 63
 	DNS1123SubdomainMaxLength = 253
 	DNS1035LabelMaxLength     = 63
-	LabelValueMaxLength       = 63
-	qualifiedNameMaxLength    = 63
 )
 
 const (
 	dns1123LabelFmt     = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 	dns1123SubdomainFmt = dns1123LabelFmt + "(\\." + dns1123LabelFmt + ")*"
 	dns1035LabelFmt     = "[a-z]([-a-z0-9]*[a-z0-9])?"
-	qualifiedNameFmt    = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-	labelValueFmt       = "(" + qualifiedNameFmt + ")?"
 	cIdentifierFmt      = "[A-Za-z_][A-Za-z0-9_]*"
 	envVarNameFmt       = "[-._a-zA-Z][-._a-zA-Z0-9]*"
 	configMapKeyFmt     = "[-._a-zA-Z0-9]+"
@@ -40,8 +37,6 @@ var (
 	dns1123LabelRegexp     = regexp.MustCompile("^" + dns1123LabelFmt + "$")
 	dns1123SubdomainRegexp = regexp.MustCompile("^" + dns1123SubdomainFmt + "$")
 	dns1035LabelRegexp     = regexp.MustCompile("^" + dns1035LabelFmt + "$")
-	qualifiedNameRegexp    = regexp.MustCompile("^" + qualifiedNameFmt + "$")
-	labelValueRegexp       = regexp.MustCompile("^" + labelValueFmt + "$")
 	cIdentifierRegexp      = regexp.MustCompile("^" + cIdentifierFmt + "$")
 	envVarNameRegexp       = regexp.MustCompile("^" + envVarNameFmt + "$")
 	configMapKeyRegexp     = regexp.MustCompile("^" + configMapKeyFmt + "$")
@@ -50,8 +45,7 @@ var (
 	portNameLetterRegexp   = regexp.MustCompile("[a-z]")
 )
 
-// IsDNS1123Label checks an RFC 1123 label: the names of namespaces, containers, ports'
-// hosts, volumes.
+// IsDNS1123Label checks an RFC 1123 label: namespace, container and volume names, hostnames.
 func IsDNS1123Label(value string) []string {
 	var errs []string
 	if len(value) > DNS1123LabelMaxLength {
@@ -94,51 +88,12 @@ func IsDNS1035Label(value string) []string {
 }
 
 // IsQualifiedName checks a "qualified name": an optional DNS subdomain prefix and '/', then
-// a name of up to 63 characters. Label keys, annotation keys and finalizers use it.
-func IsQualifiedName(value string) []string {
-	const nameMsg = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
-	var errs []string
-	parts := strings.Split(value, "/")
-	var name string
-	switch len(parts) {
-	case 1:
-		name = parts[0]
-	case 2:
-		var prefix string
-		prefix, name = parts[0], parts[1]
-		if prefix == "" {
-			errs = append(errs, "prefix part "+EmptyError())
-		} else if msgs := IsDNS1123Subdomain(prefix); len(msgs) != 0 {
-			for _, m := range msgs {
-				errs = append(errs, "prefix part "+m)
-			}
-		}
-	default:
-		return append(errs, "a qualified name "+RegexError(nameMsg, qualifiedNameFmt, "MyName", "my.name", "123-abc")+
-			" with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')")
-	}
-	if name == "" {
-		errs = append(errs, "name part "+EmptyError())
-	} else if len(name) > qualifiedNameMaxLength {
-		errs = append(errs, "name part "+MaxLenError(qualifiedNameMaxLength))
-	}
-	if !qualifiedNameRegexp.MatchString(name) {
-		errs = append(errs, "name part "+RegexError(nameMsg, qualifiedNameFmt, "MyName", "my.name", "123-abc"))
-	}
-	return errs
-}
+// a name of up to 63 characters. Label keys, annotation keys and finalizers use it. The rule
+// lives in api/labels, which selectors share; this is the same check under its Kubernetes name.
+func IsQualifiedName(value string) []string { return labels.ValidateKey(value) }
 
 // IsValidLabelValue checks a label value: empty, or up to 63 alphanumerics, '-', '_', '.'.
-func IsValidLabelValue(value string) []string {
-	var errs []string
-	if len(value) > LabelValueMaxLength {
-		errs = append(errs, MaxLenError(LabelValueMaxLength))
-	}
-	if !labelValueRegexp.MatchString(value) {
-		errs = append(errs, RegexError("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", labelValueFmt, "MyValue", "my_value", "12345"))
-	}
-	return errs
-}
+func IsValidLabelValue(value string) []string { return labels.ValidateValue(value) }
 
 // IsCIdentifier checks a C identifier (the strict form of an environment variable name).
 func IsCIdentifier(value string) []string {

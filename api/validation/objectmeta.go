@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/skiff-sh/skiff/api/labels"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/validation/field"
 )
@@ -257,41 +258,11 @@ func validateSelectorRequirement(req meta.LabelSelectorRequirement, path *field.
 	return errs
 }
 
-// selectorMatches reports whether a (valid) selector selects the given labels. An empty
-// selector matches everything; callers that forbid empty selectors check that first.
-func selectorMatches(sel *meta.LabelSelector, labels map[string]string) bool {
-	if sel == nil {
-		return false
-	}
-	for k, v := range sel.MatchLabels {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
-	}
-	for _, req := range sel.MatchExpressions {
-		v, ok := labels[req.Key]
-		switch req.Operator {
-		case meta.LabelSelectorOpIn:
-			if !ok || !slices.Contains(req.Values, v) {
-				return false
-			}
-		case meta.LabelSelectorOpNotIn:
-			if ok && slices.Contains(req.Values, v) {
-				return false
-			}
-		case meta.LabelSelectorOpExists:
-			if !ok {
-				return false
-			}
-		case meta.LabelSelectorOpDoesNotExist:
-			if ok {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
+// selectorMatches reports whether a selector selects the given labels, with the same
+// semantics the controllers use (api/labels): nil selects nothing, empty selects everything.
+func selectorMatches(sel *meta.LabelSelector, set map[string]string) bool {
+	s, err := labels.SelectorFromLabelSelector(sel)
+	return err == nil && s.Matches(labels.Set(set))
 }
 
 // ValidateNonnegativeField checks value >= 0.

@@ -17,6 +17,7 @@ func TestPathString(t *testing.T) {
 		{NewPath("spec").Child("template", "spec").Child("containers").Index(2).Child("ports").Index(1), "spec.template.spec.containers[2].ports[1]"},
 		{NewPath("metadata").Child("labels").Key("app"), "metadata.labels[app]"},
 		{NewPath("data").Key("a.b").Child("x"), "data[a.b].x"},
+		{NewPath(""), "[]"},
 		{nil, "<nil>"},
 	}
 	for _, tt := range tests {

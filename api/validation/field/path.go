@@ -64,7 +64,9 @@ func (p *Path) String() string {
 	var b strings.Builder
 	for i := len(steps) - 1; i >= 0; i-- {
 		s := steps[i]
-		if s.bracket {
+		// Indexes, keys and (as in Kubernetes) empty names render in brackets: the root
+		// path "" of a whole-object error prints as "[]".
+		if s.bracket || s.name == "" {
 			b.WriteString("[" + s.name + "]")
 			continue
 		}

@@ -1,0 +1,132 @@
+package harness
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// APIServer is a skiff-apiserver process (for tests that kill and restart it).
+type APIServer struct {
+	Args       []string
+	Port       int
+	URL        string
+	Kubeconfig string
+	LogPath    string
+	cmd        *exec.Cmd
+	done       chan struct{}
+}
+
+// StartAPIServer runs skiff-apiserver on a free port with extra args (e.g. --data-dir or
+// --etcd-servers) and waits for /readyz. It is killed when the test ends.
+func StartAPIServer(t testing.TB, args ...string) *APIServer {
+	t.Helper()
+	dir := t.TempDir()
+	a := &APIServer{Args: args, Port: FreePort(t), LogPath: filepath.Join(dir, "apiserver.log")}
+	a.URL = "http://127.0.0.1:" + strconv.Itoa(a.Port)
+	a.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	writeKubeconfig(t, a.Kubeconfig, a.URL)
+	a.Start(t)
+	t.Cleanup(func() { a.Kill() })
+	return a
+}
+
+// Start starts the process (again) and waits until it is ready.
+func (a *APIServer) Start(t testing.TB) {
+	t.Helper()
+	logf, err := os.OpenFile(a.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--listen", "127.0.0.1:" + strconv.Itoa(a.Port)}, a.Args...)
+	cmd := exec.Command(filepath.Join(Binaries(t), "skiff-apiserver"), args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	a.cmd, a.done = cmd, make(chan struct{})
+	go func() { cmd.Wait(); logf.Close(); close(a.done) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(a.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case <-a.done:
+			b, _ := os.ReadFile(a.LogPath)
+			t.Fatalf("skiff-apiserver exited during start-up:\n%s", b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(a.LogPath)
+			t.Fatalf("skiff-apiserver not ready after 60s (last error %v):\n%s", err, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (a *APIServer) Kill() {
+	if a.cmd == nil {
+		return
+	}
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.done
+	a.cmd = nil
+}
+
+// Etcd is a real etcd server process (Debian's etcd-server), for tests of --etcd-servers.
+type Etcd struct {
+	ClientURL string
+	cmd       *exec.Cmd
+}
+
+// StartEtcd starts a single-member etcd cluster on loopback, or skips the test if the etcd
+// binary is missing.
+func StartEtcd(t testing.TB) *Etcd {
+	t.Helper()
+	bin, err := exec.LookPath("etcd")
+	if err != nil {
+		t.Skip("etcd binary not installed (apt-get install etcd-server)")
+	}
+	dir := t.TempDir()
+	cport, pport := FreePort(t), FreePort(t)
+	e := &Etcd{ClientURL: fmt.Sprintf("http://127.0.0.1:%d", cport)}
+	peer := fmt.Sprintf("http://127.0.0.1:%d", pport)
+	cmd := exec.Command(bin, "--name", "t", "--data-dir", filepath.Join(dir, "data"),
+		"--listen-client-urls", e.ClientURL, "--advertise-client-urls", e.ClientURL,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+		"--initial-cluster", "t="+peer, "--initial-cluster-state", "new")
+	logf, _ := os.Create(filepath.Join(dir, "etcd.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	e.cmd = cmd
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(e.ClientURL + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "etcd.log"))
+			t.Fatalf("etcd not healthy after 30s: %v\n%s", err, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
