@@ -25,9 +25,9 @@ func wantsTable(req *http.Request) bool {
 }
 
 func (s *Server) tableJSON(req *http.Request, k *registry.Kind, objs []meta.Object, lm meta.ListMeta, noHeaders bool) []byte {
-	include := req.URL.Query().Get("includeObject")
-	if include == "" {
-		include = "Metadata"
+	include, err := tables.ParseIncludeObject(req.URL.Query().Get("includeObject"))
+	if err != nil {
+		include = tables.IncludeMetadata
 	}
 	t := tables.Build(tables.For(k.Group, k.Kind), objs, time.Now(), include, noHeaders)
 	t.TypeMeta = meta.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"}

@@ -81,7 +81,8 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 	s.metrics = newMetrics()
 	s.store = instrumentStore(store, s.metrics)
 	for _, k := range s.reg.Kinds() {
-		c := watchcache.New(s.store, k.Prefix(""), k.New, watchcache.Options{HistorySize: cfg.WatchHistory, BookmarkInterval: cfg.BookmarkInterval})
+		// The caches get the store itself: they use its optional interfaces (progress requests).
+		c := watchcache.New(store, k.Prefix(""), k.New, watchcache.Options{HistorySize: cfg.WatchHistory, BookmarkInterval: cfg.BookmarkInterval})
 		s.caches[k] = c
 		go c.Run(ctx)
 	}

@@ -133,7 +133,11 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		_, _ = io.Copy(io.Discard, resp.Body) // lets the connection be reused
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	err = json.NewDecoder(resp.Body).Decode(out)
+	if errors.Is(err, io.EOF) {
+		return nil // an empty answer (204 No Content): out stays as it was
+	}
+	if err != nil {
 		return fmt.Errorf("client: %s %s: decode answer: %w", r.method, r.path, err)
 	}
 	return nil

@@ -318,6 +318,17 @@ func TestDoQueryAndBody(t *testing.T) {
 	}
 }
 
+func TestEmptyAnswer(t *testing.T) {
+	c := newTestClient(t, &recorder{status: http.StatusNoContent})
+	out := map[string]any{"kept": true}
+	if err := c.Do(context.Background(), "DELETE", "/api/v1/namespaces/x", nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out["kept"] != true {
+		t.Fatalf("out = %v", out)
+	}
+}
+
 // TestHTTP2 checks that a TLS server is spoken to over HTTP/2 with the CA from the config.
 func TestHTTP2(t *testing.T) {
 	var proto atomic.Value

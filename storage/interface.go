@@ -60,7 +60,10 @@ type ListResult struct {
 
 // Event is one change to an object, as seen by a watch.
 type Event struct {
-	Type string // meta.Added, meta.Modified, meta.Deleted
+	// meta.Added, meta.Modified, meta.Deleted; or meta.Bookmark (Object nil) to say the
+	// watch has seen every change up to ResourceVersion: etcd's progress notification,
+	// sent after a ProgressRequester asked for one.
+	Type string
 	// Object is the object after the change (for Deleted: the last state, with the
 	// resourceVersion of the deletion).
 	Object meta.Object
@@ -89,11 +92,21 @@ type Interface interface {
 	// List returns the objects under prefix (which ends in "/").
 	List(ctx context.Context, prefix string, newFunc NewFunc, opts ListOptions) (*ListResult, error)
 	// Watch streams every change under prefix after revision fromRV (0 = from now). The
-	// channel closes when ctx ends or the watch fails; a watch from a compacted revision
-	// fails with ErrExpired.
+	// event channel closes when ctx ends or the watch fails; on failure the error is sent
+	// on the error channel (capacity 1) before the event channel closes, so after the close
+	// a non-blocking receive tells the two apart. A watch from a compacted revision fails
+	// that way with ErrExpired.
 	Watch(ctx context.Context, prefix string, newFunc NewFunc, fromRV int64) (<-chan Event, <-chan error, error)
 	// CurrentRevision returns etcd's current revision (a consistent read).
 	CurrentRevision(ctx context.Context) (int64, error)
 	// Count returns the number of keys under prefix.
 	Count(ctx context.Context, prefix string) (int64, error)
+}
+
+// ProgressRequester is implemented by stores whose watches can be asked where they are
+// (etcd's RequestProgress): every open watch of the store then sends a meta.Bookmark event
+// with the revision it has reached, even when nothing under its prefix changed. A watch
+// cache uses it to catch up with a revision written under another prefix.
+type ProgressRequester interface {
+	RequestWatchProgress(ctx context.Context) error
 }

@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -84,6 +85,9 @@ var (
 // resourcePaths lays out the URLs of one resource the way the Kubernetes API server serves
 // them, defining the schemas they refer to in b.
 func resourcePaths(b *builder, r Resource) []pathSpec {
+	if r.Type == nil {
+		panic(fmt.Sprintf("openapi: resource %q has no Type", r.Resource)) // a bug in the caller's table
+	}
 	kindRef := b.ref(b.defineKind(r))
 	listRef := b.ref(b.defineList(r))
 	statusRef := b.ref(b.define(reflect.TypeFor[meta.Status]()))

@@ -251,12 +251,17 @@ func TestPaging(t *testing.T) {
 			if n := inf.Indexer().Len(); n != 5 {
 				t.Fatalf("cached %d objects, want 5", n)
 			}
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+				if _, w := f.counts(); w > 0 || time.Now().After(deadline) {
+					break
+				}
+			}
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			if !slices.Equal(f.lists, tc.wantLists) {
 				t.Errorf("lists %q, want %q", f.lists, tc.wantLists)
 			}
-			if f.watches[0] != "6" {
+			if len(f.watches) == 0 || f.watches[0] != "6" {
 				t.Errorf("watch from %q, want 6", f.watches[0])
 			}
 		})

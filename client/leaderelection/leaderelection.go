@@ -300,27 +300,37 @@ func (le *LeaderElector) desired(lease *coordination.Lease, now time.Time) *coor
 // release gives the lease up: no holder and a 1s duration, so followers take it at once.
 func (le *LeaderElector) release() {
 	le.mu.Lock()
-	observed := le.observed
+	lease := le.observed
 	le.mu.Unlock()
-	if holder(observed) != le.cfg.Lock.Identity {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), le.cfg.RenewDeadline)
 	defer cancel()
-	out := *observed
-	t := meta.MicroTime{Time: time.Now().UTC().Truncate(time.Microsecond)}
-	empty, one := "", int32(1)
-	out.Spec.HolderIdentity = &empty
-	out.Spec.LeaseDurationSeconds = &one
-	out.Spec.AcquireTime = &t
-	out.Spec.RenewTime = &t
-	updated, err := le.leases.Update(ctx, &out)
-	if err != nil {
+	for attempt := 0; ; attempt++ {
+		if holder(lease) != le.cfg.Lock.Identity {
+			return
+		}
+		out := *lease
+		t := meta.MicroTime{Time: time.Now().UTC().Truncate(time.Microsecond)}
+		empty, one := "", int32(1)
+		out.Spec.HolderIdentity = &empty
+		out.Spec.LeaseDurationSeconds = &one
+		out.Spec.AcquireTime = &t
+		out.Spec.RenewTime = &t
+		updated, err := le.leases.Update(ctx, &out)
+		if err == nil {
+			le.observe(updated, time.Now())
+			le.log.Info("released leader lease")
+			return
+		}
+		// A renewal cancelled mid-flight may still have been written, leaving us a stale
+		// resourceVersion: read the lease once and release what is really there.
+		if client.IsConflict(err) && attempt == 0 {
+			if lease, err = le.leases.Get(ctx, le.cfg.Lock.Namespace, le.cfg.Lock.Name); err == nil {
+				continue
+			}
+		}
 		le.log.Warn("releasing the lease failed", "err", err)
 		return
 	}
-	le.observe(updated, time.Now())
-	le.log.Info("released leader lease")
 }
 
 // observe records lease; its observation time moves only when the lease changed.

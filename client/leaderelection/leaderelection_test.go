@@ -24,7 +24,7 @@ type fakeLeases struct {
 	rv     int
 	leases map[string]coordination.Lease
 	fail   bool // answer everything with 500
-	writes int
+	writes []coordination.Lease
 }
 
 func newFake(t *testing.T) (*fakeLeases, *client.Client) {
@@ -86,9 +86,9 @@ func (f *fakeLeases) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeLeases) store(w http.ResponseWriter, l coordination.Lease) {
 	f.rv++
-	f.writes++
 	l.ResourceVersion = strconv.Itoa(f.rv)
 	f.leases[l.Name] = l
+	f.writes = append(f.writes, l)
 	json.NewEncoder(w).Encode(l)
 }
 
@@ -96,6 +96,18 @@ func (f *fakeLeases) get(name string) coordination.Lease {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.leases[name]
+}
+
+// firstWriteBy is the lease as holder id first wrote it.
+func (f *fakeLeases) firstWriteBy(id string) *coordination.Lease {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, l := range f.writes {
+		if l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity == id {
+			return &l
+		}
+	}
+	return nil
 }
 
 func (f *fakeLeases) setFail(v bool) {
@@ -202,7 +214,7 @@ func TestAcquireRenewRelease(t *testing.T) {
 	a := run(t, c, cfg)
 	leaderCtx := waitLeading(t, a, 2*time.Second)
 
-	first := f.get("controller")
+	first := *f.firstWriteBy("a")
 	if *first.Spec.HolderIdentity != "a" || *first.Spec.LeaseDurationSeconds != 1 || *first.Spec.LeaseTransitions != 0 {
 		t.Fatalf("lease after acquire: %+v", first.Spec)
 	}
@@ -248,6 +260,8 @@ func TestFailoverAfterRelease(t *testing.T) {
 	f, c := newFake(t)
 	cfgA, cfgB := testConfig("a"), testConfig("b")
 	cfgA.ReleaseOnCancel = true
+	// A long lease, so that a takeover without the release would clearly take longer.
+	cfgA.LeaseDuration, cfgB.LeaseDuration = 4*time.Second, 4*time.Second
 	a := run(t, c, cfgA)
 	waitLeading(t, a, 2*time.Second)
 	b := run(t, c, cfgB)
@@ -257,7 +271,7 @@ func TestFailoverAfterRelease(t *testing.T) {
 	select {
 	case <-b.leading:
 		t.Fatal("b leads while a holds the lease")
-	case <-time.After(1500 * time.Millisecond): // longer than the lease: a's renewals keep it
+	case <-time.After(1500 * time.Millisecond): // a's renewals keep it
 	}
 
 	// a steps down and releases: b takes over without waiting out the lease.
@@ -265,8 +279,8 @@ func TestFailoverAfterRelease(t *testing.T) {
 	waitDone(t, a, 2*time.Second)
 	start := time.Now()
 	waitLeading(t, b, 2*time.Second)
-	if d := time.Since(start); d > 800*time.Millisecond {
-		t.Errorf("takeover after release took %v", d)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("takeover after release took %v; the lease was not released?", d)
 	}
 	l := f.get("controller")
 	if *l.Spec.HolderIdentity != "b" || *l.Spec.LeaseTransitions != 1 {
@@ -298,9 +312,8 @@ func TestTakeoverAfterExpiry(t *testing.T) {
 	if d := time.Since(start); d < 900*time.Millisecond {
 		t.Errorf("b took an unexpired lease after %v", d)
 	}
-	l := f.get("controller")
-	if *l.Spec.HolderIdentity != "b" || *l.Spec.LeaseTransitions != 1 || !l.Spec.AcquireTime.Equal(l.Spec.RenewTime.Time) {
-		t.Errorf("lease after takeover: %+v", l.Spec)
+	if l := f.firstWriteBy("b"); l == nil || *l.Spec.LeaseTransitions != 1 || !l.Spec.AcquireTime.Equal(l.Spec.RenewTime.Time) {
+		t.Errorf("lease after takeover: %+v", l)
 	}
 }
 
@@ -339,13 +352,15 @@ func TestOnlyOneLeads(t *testing.T) {
 
 func TestLosesLeaseWhenRenewalsFail(t *testing.T) {
 	f, c := newFake(t)
-	a := run(t, c, testConfig("a"))
+	cfg := testConfig("a")
+	cfg.LeaseDuration = 2 * time.Second
+	a := run(t, c, cfg)
 	leaderCtx := waitLeading(t, a, 2*time.Second)
 	f.setFail(true)
 	failedAt := time.Now()
 	waitDone(t, a, 3*time.Second)
-	// It stopped within RenewDeadline (+ a retry period), before the 1s lease could expire.
-	if d := time.Since(failedAt); d > time.Second {
+	// It stopped within RenewDeadline (+ a retry period), before the lease could expire.
+	if d := time.Since(failedAt); d > cfg.LeaseDuration {
 		t.Errorf("stopped leading %v after renewals started failing", d)
 	}
 	if leaderCtx.Err() == nil || a.stopped.Load() != 1 {
