@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -190,6 +191,9 @@ func Run(ctx context.Context, cfg Config) error {
 	} else {
 		if cfg.DataDir == "" {
 			return errors.New("either --data-dir (embedded etcd) or --etcd-servers is required")
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return err
 		}
 		e, err := storage.StartEmbedded(ctx, cfg.DataDir, storage.EmbeddedOptions{})
 		if err != nil {

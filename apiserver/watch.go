@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/skiff-sh/skiff/api/registry"
 	"net/http"
 	"strconv"
 	"time"
@@ -59,7 +60,17 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 		InitialEventsEnd: sendInitialEvents,
 	}
 	c := s.caches[k]
-	watcher, err := c.Watch(ctx, fromRV, func(o meta.Object) bool { return sel.matches(k, o) }, opts)
+	match := func(o meta.Object) bool { return sel.matches(k, o) }
+	var src watchSource
+	watcher, err := c.Watch(ctx, fromRV, match, opts)
+	if err == nil {
+		defer watcher.Stop()
+		src = cacheSource{watcher}
+	} else if errors.Is(err, storage.ErrExpired) && !initial {
+		// Older than the cache's history (after a restart, say) but perhaps still in etcd's:
+		// this watcher reads etcd directly, so it resumes instead of having to relist.
+		src, err = s.etcdSource(ctx, k.Prefix(r.namespace), k.New, fromRV, match)
+	}
 
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Transfer-Encoding", "chunked")
@@ -74,7 +85,6 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 		w.Write(watchLine(meta.Error, b))
 		return
 	}
-	defer watcher.Stop()
 	s.metrics.watchers.WithLabelValues(k.Resource).Inc()
 	defer s.metrics.watchers.WithLabelValues(k.Resource).Dec()
 	if flusher != nil {
@@ -83,33 +93,131 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 	table := wantsTable(req)
 	first := true
 	for {
-		select {
-		case <-ctx.Done():
+		ev, ok := src.next(ctx)
+		if !ok {
+			if err := src.err(); err != nil && errors.Is(err, storage.ErrExpired) {
+				st := errGone(err.Error()).status
+				b, _ := json.Marshal(&st)
+				w.Write(watchLine(meta.Error, b))
+			}
 			return
-		case ev, ok := <-watcher.ResultChan():
-			if !ok {
-				return
+		}
+		var obj []byte
+		switch {
+		case ev.Type == meta.Bookmark:
+			obj = bookmarkJSON(k, ev)
+		case table:
+			obj = s.tableJSON(req, k, []meta.Object{ev.Object}, meta.ListMeta{ResourceVersion: strconv.FormatInt(ev.ResourceVersion, 10)}, !first)
+			first = false
+		default:
+			obj = ev.ObjectJSON()
+			if obj == nil {
+				obj, _ = json.Marshal(ev.Object)
 			}
-			var obj []byte
-			switch {
-			case ev.Type == meta.Bookmark:
-				obj = ev.ObjectJSON()
-			case table:
-				obj = s.tableJSON(req, k, []meta.Object{ev.Object}, meta.ListMeta{ResourceVersion: strconv.FormatInt(ev.ResourceVersion, 10)}, !first)
-				first = false
-			default:
-				obj = ev.ObjectJSON()
-			}
-			if _, err := w.Write(watchLine(ev.Type, obj)); err != nil {
-				return
-			}
-			if flusher != nil && len(watcher.ResultChan()) == 0 {
-				// Flush when the queue is drained: one write per burst, not per event.
-				flusher.Flush()
-			}
+		}
+		if _, err := w.Write(watchLine(ev.Type, obj)); err != nil {
+			return
+		}
+		if flusher != nil && src.pending() == 0 {
+			// Flush when the queue is drained: one write per burst, and no event waits.
+			flusher.Flush()
 		}
 	}
 }
+
+// bookmarkJSON is the object of a BOOKMARK event: the kind with only a resourceVersion (and
+// the initial-events-end annotation when it closes the initial state).
+func bookmarkJSON(k *registry.Kind, ev watchcache.Event) []byte {
+	m := map[string]any{"resourceVersion": strconv.FormatInt(ev.ResourceVersion, 10)}
+	if ev.InitialEventsEnd {
+		m["annotations"] = map[string]string{"k8s.io/initial-events-end": "true"}
+	}
+	b, _ := json.Marshal(map[string]any{"kind": k.Kind, "apiVersion": k.APIVersion(), "metadata": m})
+	return b
+}
+
+// watchSource is where a watch's events come from: the watch cache, or etcd itself.
+type watchSource interface {
+	next(ctx context.Context) (watchcache.Event, bool)
+	pending() int
+	err() error
+}
+
+type cacheSource struct{ w *watchcache.Watcher }
+
+func (c cacheSource) next(ctx context.Context) (watchcache.Event, bool) {
+	select {
+	case ev, ok := <-c.w.ResultChan():
+		return ev, ok
+	case <-ctx.Done():
+		return watchcache.Event{}, false
+	}
+}
+
+func (c cacheSource) pending() int { return len(c.w.ResultChan()) }
+func (c cacheSource) err() error   { return c.w.Err() }
+
+// etcdSource filters one etcd watch the way the cache filters for its watchers: an object
+// that starts matching is ADDED, one that stops matching is DELETED.
+type etcdSource struct {
+	events <-chan storage.Event
+	errs   <-chan error
+	match  func(meta.Object) bool
+	failed error
+}
+
+func (s *Server) etcdSource(ctx context.Context, prefix string, newFunc storage.NewFunc, fromRV int64, match func(meta.Object) bool) (watchSource, error) {
+	evc, errc, err := s.store.Watch(ctx, prefix, newFunc, fromRV)
+	if err != nil {
+		return nil, err
+	}
+	// A compacted revision fails right away: give it a moment to say so, so that the client
+	// gets the 410 before anything else.
+	select {
+	case err := <-errc:
+		return nil, err
+	case <-time.After(50 * time.Millisecond):
+	}
+	return &etcdSource{events: evc, errs: errc, match: match}, nil
+}
+
+func (e *etcdSource) next(ctx context.Context) (watchcache.Event, bool) {
+	for {
+		select {
+		case <-ctx.Done():
+			return watchcache.Event{}, false
+		case ev, ok := <-e.events:
+			if !ok {
+				select {
+				case e.failed = <-e.errs:
+				default:
+				}
+				return watchcache.Event{}, false
+			}
+			if ev.Type == meta.Bookmark {
+				continue
+			}
+			now := ev.Object != nil && e.match(ev.Object)
+			before := ev.PrevObject != nil && e.match(ev.PrevObject)
+			switch {
+			case ev.Type == meta.Deleted:
+				if !before {
+					continue
+				}
+			case now && !before:
+				ev.Type = meta.Added
+			case !now && before:
+				ev.Type = meta.Deleted
+			case !now:
+				continue
+			}
+			return watchcache.Event{Event: ev}, true
+		}
+	}
+}
+
+func (e *etcdSource) pending() int { return len(e.events) }
+func (e *etcdSource) err() error   { return e.failed }
 
 func watchLine(typ string, obj []byte) []byte {
 	b := make([]byte, 0, len(obj)+32)

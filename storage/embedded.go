@@ -32,6 +32,7 @@ type EmbeddedEtcd struct {
 	etcd     *embed.Etcd
 	client   *clientv3.Client
 	endpoint string
+	logLevel zap.AtomicLevel
 }
 
 // maxUnixPath is a little under the kernel's sun_path limit (108 on Linux, 104 on BSDs).
@@ -47,9 +48,9 @@ func StartEmbedded(ctx context.Context, dataDir string, opts EmbeddedOptions) (*
 	cfg := embed.NewConfig()
 	cfg.Name = "skiff"
 	cfg.Dir = dataDir
-	cfg.Logger = "zap"
-	cfg.LogLevel = "error"
-	cfg.LogOutputs = []string{"stderr"}
+	logLevel := zap.NewAtomicLevelAt(zap.ErrorLevel)
+	logger := newLogger(logLevel)
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(logger)
 	cfg.QuotaBackendBytes = opts.QuotaBackendBytes
 	if cfg.QuotaBackendBytes <= 0 {
 		cfg.QuotaBackendBytes = 8 << 30
@@ -91,12 +92,12 @@ func StartEmbedded(ctx context.Context, dataDir string, opts EmbeddedOptions) (*
 		// Port 0 was resolved by the kernel: ask the listener which port it got.
 		endpoint = "http://" + e.Clients[0].Addr().String()
 	}
-	c, err := NewClient([]string{endpoint})
+	c, err := newClient([]string{endpoint}, logger)
 	if err != nil {
 		e.Close()
 		return nil, err
 	}
-	return &EmbeddedEtcd{etcd: e, client: c, endpoint: endpoint}, nil
+	return &EmbeddedEtcd{etcd: e, client: c, endpoint: endpoint, logLevel: logLevel}, nil
 }
 
 // Client is connected to the embedded etcd and closed by Close.
@@ -110,6 +111,8 @@ func (e *EmbeddedEtcd) Err() <-chan error { return e.etcd.Err() }
 
 // Close stops the client and the server, waiting until the data is flushed.
 func (e *EmbeddedEtcd) Close() {
+	// Stopping makes etcd log every listener it closes as an error; they are not.
+	e.logLevel.SetLevel(zap.FatalLevel)
 	_ = e.client.Close() // the error only says the client was already closing
 	e.etcd.Close()
 }
@@ -125,13 +128,17 @@ func WithTLS(cfg *tls.Config) ClientOption {
 // NewClient connects to an etcd cluster (an external one, for --etcd-servers). Endpoints are
 // URLs: http(s)://host:port or unix:///path.
 func NewClient(endpoints []string, opts ...ClientOption) (*clientv3.Client, error) {
+	return newClient(endpoints, newLogger(zap.NewAtomicLevelAt(zap.ErrorLevel)), opts...)
+}
+
+func newClient(endpoints []string, logger *zap.Logger, opts ...ClientOption) (*clientv3.Client, error) {
 	cfg := clientv3.Config{
 		Endpoints:   endpoints,
 		DialTimeout: 5 * time.Second,
 		// Keepalives detect a dead member behind an idle watch, as Kubernetes configures.
 		DialKeepAliveTime:    30 * time.Second,
 		DialKeepAliveTimeout: 10 * time.Second,
-		Logger:               errorLogger(),
+		Logger:               logger,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -143,10 +150,11 @@ func NewClient(endpoints []string, opts ...ClientOption) (*clientv3.Client, erro
 	return c, nil
 }
 
-// errorLogger keeps the etcd client quiet unless something is actually wrong.
-func errorLogger() *zap.Logger {
+// newLogger writes etcd's JSON logs to stderr at level (error: quiet unless something is
+// actually wrong).
+func newLogger(level zap.AtomicLevel) *zap.Logger {
 	cfg := zap.NewProductionConfig()
-	cfg.Level = zap.NewAtomicLevelAt(zap.ErrorLevel)
+	cfg.Level = level
 	lg, err := cfg.Build()
 	if err != nil {
 		return zap.NewNop()

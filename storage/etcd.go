@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -219,7 +220,7 @@ func (s *etcdStore) List(ctx context.Context, prefix string, newFunc NewFunc, op
 			}
 			result.Items = append(result.Items, obj)
 			if opts.Limit > 0 && int64(len(result.Items)) == opts.Limit {
-				if i < len(resp.Kvs)-1 || resp.More {
+				if resp.More || s.anyMatch(resp.Kvs[i+1:], newFunc, opts.Predicate) {
 					if result.Continue, err = encodeContinue(string(kv.Key)+"\x00", prefix, rev); err != nil {
 						return nil, fmt.Errorf("list %s: %w", prefix, err)
 					}
@@ -238,6 +239,21 @@ func (s *etcdStore) List(ctx context.Context, prefix string, newFunc NewFunc, op
 		start = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 		pageSize = min(pageSize*2, max(s.opts.MaxPageSize, opts.Limit))
 	}
+}
+
+// anyMatch says whether a list that filled its page still has a match among the keys it
+// already read, sparing the client a last request that would return nothing.
+func (s *etcdStore) anyMatch(kvs []*mvccpb.KeyValue, newFunc NewFunc, predicate func(meta.Object) bool) bool {
+	if predicate == nil {
+		return len(kvs) > 0
+	}
+	for _, kv := range kvs {
+		// An undecodable object counts as a match: the next page will report it.
+		if obj, err := decode(kv.Value, kv.ModRevision, newFunc); err != nil || predicate(obj) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *etcdStore) Watch(ctx context.Context, prefix string, newFunc NewFunc, fromRV int64) (<-chan Event, <-chan error, error) {

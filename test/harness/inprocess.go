@@ -37,6 +37,10 @@ func StartServer(t testing.TB, o ServerOptions) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
+	if err := os.MkdirAll(filepath.Join(dir, "etcd"), 0o700); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	e, err := storage.StartEmbedded(ctx, filepath.Join(dir, "etcd"), storage.EmbeddedOptions{})
 	if err != nil {
 		cancel()
