@@ -42,9 +42,11 @@ func main() {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	check(os.MkdirAll(filepath.Join(dir, "etcd"), 0o700))
 	e, err := storage.StartEmbedded(ctx, filepath.Join(dir, "etcd"), storage.EmbeddedOptions{})
 	check(err)
 	defer e.Close()
+	defer cancel() // stop the watch caches before etcd
 	cli := e.Client()
 
 	value := bytes.Repeat([]byte("x"), 300)
@@ -76,7 +78,9 @@ func main() {
 		return getOK(hc, fmt.Sprintf("%s/api/v1/namespaces/bench/configmaps/cm-%08d", base, rand.Intn(*n)))
 	})
 	updates := run(*n, *concurrency, func(i int) error {
-		return put(hc, fmt.Sprintf("%s/api/v1/namespaces/bench/configmaps/cm-%08d", base, i), cmBody(fmt.Sprintf("cm-%08d", i)))
+		// A changed value, so every update is a real write (an unchanged one writes nothing).
+		body := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm-%08d","labels":{"app":"bench"}},"data":{"v":"updated-%d"}}`, i, i)
+		return put(hc, fmt.Sprintf("%s/api/v1/namespaces/bench/configmaps/cm-%08d", base, i), body)
 	})
 	run(1000, *concurrency, func(i int) error {
 		return post(hc, base+"/api/v1/namespaces/bench-list/configmaps", cmBody(fmt.Sprintf("l-%04d", i)))
