@@ -10,6 +10,7 @@ import (
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/defaults"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/scheduling"
 	"github.com/skiff-sh/skiff/storage"
 )
 
@@ -28,6 +29,17 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		err := s.store.Create(ctx, k.Key("", name), ns)
 		if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
 			return fmt.Errorf("create namespace %s: %w", name, err)
+		}
+	}
+	pcKind, _ := s.reg.Lookup("scheduling.k8s.io", "v1", "priorityclasses")
+	for _, c := range systemPriorityClasses {
+		pc := &scheduling.PriorityClass{TypeMeta: meta.TypeMeta{Kind: "PriorityClass", APIVersion: "scheduling.k8s.io/v1"},
+			ObjectMeta: meta.ObjectMeta{Name: c.name}, Value: c.value, Description: c.desc}
+		defaults.Object(pc)
+		pc.UID, pc.CreationTimestamp = uuid.NewString(), meta.Now()
+		err := s.store.Create(ctx, pcKind.Key("", c.name), pc)
+		if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+			return fmt.Errorf("create priority class %s: %w", c.name, err)
 		}
 	}
 	return nil

@@ -484,3 +484,33 @@ func TestDiscoveryAndVersion(t *testing.T) {
 		t.Fatalf("bootstrap namespaces: %v", ns)
 	}
 }
+
+func TestPriorityAdmission(t *testing.T) {
+	a, _ := newAPI(t, harness.ServerOptions{})
+	pods := "/api/v1/namespaces/default/pods"
+	pod := func(name, class string) string {
+		return fmt.Sprintf(`{"metadata":{"name":%q},"spec":{"priorityClassName":%q,"containers":[{"name":"c","image":"busybox"}]}}`, name, class)
+	}
+	if m := a.must(200, "GET", "/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical", ""); m["value"] != float64(2000001000) {
+		t.Fatalf("built-in class: %v", m)
+	}
+	m := a.must(201, "POST", pods, pod("plain", ""))
+	if get(m, "spec", "priority") != float64(0) || get(m, "spec", "preemptionPolicy") != "PreemptLowerPriority" {
+		t.Fatalf("pod without class: %v", m["spec"])
+	}
+	a.must(201, "POST", "/apis/scheduling.k8s.io/v1/priorityclasses", `{"metadata":{"name":"high"},"value":1000}`)
+	m = a.must(201, "POST", pods, pod("high", "high"))
+	if get(m, "spec", "priority") != float64(1000) {
+		t.Fatalf("pod with class high: %v", get(m, "spec", "priority"))
+	}
+	st := a.must(403, "POST", pods, pod("nope", "missing"))
+	if !strings.Contains(st["message"].(string), "no PriorityClass with name missing was found") {
+		t.Fatalf("unknown class: %v", st)
+	}
+	a.must(201, "POST", "/apis/scheduling.k8s.io/v1/priorityclasses", `{"metadata":{"name":"dflt"},"value":7,"globalDefault":true}`)
+	m = a.must(201, "POST", pods, pod("defaulted", ""))
+	if get(m, "spec", "priority") != float64(7) || get(m, "spec", "priorityClassName") != "dflt" {
+		t.Fatalf("pod under a global default: %v", m["spec"])
+	}
+	a.must(403, "POST", pods, `{"metadata":{"name":"forged"},"spec":{"priority":5,"containers":[{"name":"c","image":"busybox"}]}}`)
+}

@@ -404,6 +404,10 @@ func (s *Server) create(w http.ResponseWriter, req *http.Request, r *request) {
 			m.Name = m.GenerateName + randomSuffix()
 		}
 		prepareCreate(k, obj)
+		if aerr := s.admit(ctx, k, obj); aerr != nil {
+			writeError(w, aerr)
+			return
+		}
 		if errs := validation.Validate(obj, k.Namespaced); len(errs) > 0 {
 			writeError(w, errInvalid(k, m.Name, errs))
 			return

@@ -1,5 +1,5 @@
-// Code derived from k8s.io/api v0.33.0 (Apache-2.0): the same type names, JSON tags and patch
-// tags; comments shortened to their first sentence, protobuf tags dropped, lists as meta.List.
+// Code derived from k8s.io/api v0.33.0 (Apache-2.0): the same type names, JSON tags, patch
+// tags and protobuf tags; comments shortened to their first sentence, lists as meta.List.
 
 package coordination
 
@@ -19,29 +19,29 @@ const (
 // Lease defines a lease concept.
 type Lease struct {
 	meta.TypeMeta   `json:",inline"`
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// spec contains the specification of the Lease.
-	Spec LeaseSpec `json:"spec,omitempty"`
+	Spec LeaseSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 }
 
 // LeaseSpec is a specification of a Lease.
 type LeaseSpec struct {
 	// holderIdentity contains the identity of the holder of a current lease.
-	HolderIdentity *string `json:"holderIdentity,omitempty"`
+	HolderIdentity *string `json:"holderIdentity,omitempty" protobuf:"bytes,1,opt,name=holderIdentity"`
 	// leaseDurationSeconds is a duration that candidates for a lease need to wait to force acquire
 	// it.
-	LeaseDurationSeconds *int32 `json:"leaseDurationSeconds,omitempty"`
+	LeaseDurationSeconds *int32 `json:"leaseDurationSeconds,omitempty" protobuf:"varint,2,opt,name=leaseDurationSeconds"`
 	// acquireTime is a time when the current lease was acquired.
-	AcquireTime *meta.MicroTime `json:"acquireTime,omitempty"`
+	AcquireTime *meta.MicroTime `json:"acquireTime,omitempty" protobuf:"bytes,3,opt,name=acquireTime"`
 	// renewTime is a time when the current holder of a lease has last updated the lease.
-	RenewTime *meta.MicroTime `json:"renewTime,omitempty"`
+	RenewTime *meta.MicroTime `json:"renewTime,omitempty" protobuf:"bytes,4,opt,name=renewTime"`
 	// leaseTransitions is the number of transitions of a lease between holders.
-	LeaseTransitions *int32 `json:"leaseTransitions,omitempty"`
+	LeaseTransitions *int32 `json:"leaseTransitions,omitempty" protobuf:"varint,5,opt,name=leaseTransitions"`
 	// Strategy indicates the strategy for picking the leader for coordinated leader election.
-	Strategy *CoordinatedLeaseStrategy `json:"strategy,omitempty"`
+	Strategy *CoordinatedLeaseStrategy `json:"strategy,omitempty" protobuf:"bytes,6,opt,name=strategy"`
 	// PreferredHolder signals to a lease holder that the lease has a more optimal holder and
 	// should be given up.
-	PreferredHolder *string `json:"preferredHolder,omitempty"`
+	PreferredHolder *string `json:"preferredHolder,omitempty" protobuf:"bytes,7,opt,name=preferredHolder"`
 }
 
 // LeaseList is a list of Lease objects.

@@ -1,5 +1,5 @@
-// Code derived from k8s.io/api v0.33.0 (Apache-2.0): the same type names, JSON tags and patch
-// tags; comments shortened to their first sentence, protobuf tags dropped, lists as meta.List.
+// Code derived from k8s.io/api v0.33.0 (Apache-2.0): the same type names, JSON tags, patch
+// tags and protobuf tags; comments shortened to their first sentence, lists as meta.List.
 
 package core
 
@@ -24,61 +24,61 @@ const (
 // Volume represents a named volume in a pod that may be accessed by any container in the pod.
 type Volume struct {
 	// name of the volume.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// volumeSource represents the location and type of the mounted volume.
-	VolumeSource `json:",inline"`
+	VolumeSource `json:",inline" protobuf:"bytes,2,opt,name=volumeSource"`
 }
 
 // Represents the source of a volume to mount.
 type VolumeSource struct {
 	// hostPath represents a pre-existing file or directory on the host machine that is directly
 	// exposed to the container.
-	HostPath *HostPathVolumeSource `json:"hostPath,omitempty"`
+	HostPath *HostPathVolumeSource `json:"hostPath,omitempty" protobuf:"bytes,1,opt,name=hostPath"`
 	// emptyDir represents a temporary directory that shares a pod's lifetime.
-	EmptyDir *EmptyDirVolumeSource `json:"emptyDir,omitempty"`
+	EmptyDir *EmptyDirVolumeSource `json:"emptyDir,omitempty" protobuf:"bytes,2,opt,name=emptyDir"`
 	// secret represents a secret that should populate this volume.
-	Secret *SecretVolumeSource `json:"secret,omitempty"`
+	Secret *SecretVolumeSource `json:"secret,omitempty" protobuf:"bytes,6,opt,name=secret"`
 	// nfs represents an NFS mount on the host that shares a pod's lifetime
-	NFS *NFSVolumeSource `json:"nfs,omitempty"`
+	NFS *NFSVolumeSource `json:"nfs,omitempty" protobuf:"bytes,7,opt,name=nfs"`
 	// persistentVolumeClaimVolumeSource represents a reference to a PersistentVolumeClaim in the
 	// same namespace.
-	PersistentVolumeClaim *PersistentVolumeClaimVolumeSource `json:"persistentVolumeClaim,omitempty"`
+	PersistentVolumeClaim *PersistentVolumeClaimVolumeSource `json:"persistentVolumeClaim,omitempty" protobuf:"bytes,10,opt,name=persistentVolumeClaim"`
 	// downwardAPI represents downward API about the pod that should populate this volume
-	DownwardAPI *DownwardAPIVolumeSource `json:"downwardAPI,omitempty"`
+	DownwardAPI *DownwardAPIVolumeSource `json:"downwardAPI,omitempty" protobuf:"bytes,16,opt,name=downwardAPI"`
 	// configMap represents a configMap that should populate this volume
-	ConfigMap *ConfigMapVolumeSource `json:"configMap,omitempty"`
+	ConfigMap *ConfigMapVolumeSource `json:"configMap,omitempty" protobuf:"bytes,19,opt,name=configMap"`
 	// projected items for all in one resources secrets, configmaps, and downward API
-	Projected *ProjectedVolumeSource `json:"projected,omitempty"`
+	Projected *ProjectedVolumeSource `json:"projected,omitempty" protobuf:"bytes,26,opt,name=projected"`
 	// csi (Container Storage Interface) represents ephemeral storage that is handled by certain
 	// external CSI drivers.
-	CSI *CSIVolumeSource `json:"csi,omitempty"`
+	CSI *CSIVolumeSource `json:"csi,omitempty" protobuf:"bytes,28,opt,name=csi"`
 	// ephemeral represents a volume that is handled by a cluster storage driver.
-	Ephemeral *EphemeralVolumeSource `json:"ephemeral,omitempty"`
+	Ephemeral *EphemeralVolumeSource `json:"ephemeral,omitempty" protobuf:"bytes,29,opt,name=ephemeral"`
 	// image represents an OCI object (a container image or artifact) pulled and mounted on the
 	// kubelet's host machine.
-	Image *ImageVolumeSource `json:"image,omitempty"`
+	Image *ImageVolumeSource `json:"image,omitempty" protobuf:"bytes,30,opt,name=image"`
 }
 
 // PersistentVolumeClaimVolumeSource references the user's PVC in the same namespace.
 type PersistentVolumeClaimVolumeSource struct {
 	// claimName is the name of a PersistentVolumeClaim in the same namespace as the pod using this
 	// volume.
-	ClaimName string `json:"claimName"`
+	ClaimName string `json:"claimName" protobuf:"bytes,1,opt,name=claimName"`
 	// readOnly Will force the ReadOnly setting in VolumeMounts.
-	ReadOnly bool `json:"readOnly,omitempty"`
+	ReadOnly bool `json:"readOnly,omitempty" protobuf:"varint,2,opt,name=readOnly"`
 }
 
 // PersistentVolumeSource is similar to VolumeSource but meant for the administrator who creates
 // PVs.
 type PersistentVolumeSource struct {
 	// hostPath represents a directory on the host.
-	HostPath *HostPathVolumeSource `json:"hostPath,omitempty"`
+	HostPath *HostPathVolumeSource `json:"hostPath,omitempty" protobuf:"bytes,3,opt,name=hostPath"`
 	// nfs represents an NFS mount on the host.
-	NFS *NFSVolumeSource `json:"nfs,omitempty"`
+	NFS *NFSVolumeSource `json:"nfs,omitempty" protobuf:"bytes,5,opt,name=nfs"`
 	// local represents directly-attached storage with node affinity
-	Local *LocalVolumeSource `json:"local,omitempty"`
+	Local *LocalVolumeSource `json:"local,omitempty" protobuf:"bytes,20,opt,name=local"`
 	// csi represents storage that is handled by an external CSI driver.
-	CSI *CSIPersistentVolumeSource `json:"csi,omitempty"`
+	CSI *CSIPersistentVolumeSource `json:"csi,omitempty" protobuf:"bytes,22,opt,name=csi"`
 }
 
 const (
@@ -92,45 +92,45 @@ const (
 type PersistentVolume struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// spec defines a specification of a persistent volume owned by the cluster.
-	Spec PersistentVolumeSpec `json:"spec,omitempty"`
+	Spec PersistentVolumeSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 	// status represents the current information/status for the persistent volume.
-	Status PersistentVolumeStatus `json:"status,omitempty"`
+	Status PersistentVolumeStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // PersistentVolumeSpec is the specification of a persistent volume.
 type PersistentVolumeSpec struct {
 	// capacity is the description of the persistent volume's resources and capacity.
-	Capacity ResourceList `json:"capacity,omitempty"`
+	Capacity ResourceList `json:"capacity,omitempty" protobuf:"bytes,1,rep,name=capacity,casttype=ResourceList,castkey=ResourceName"`
 	// persistentVolumeSource is the actual volume backing the persistent volume.
-	PersistentVolumeSource `json:",inline"`
+	PersistentVolumeSource `json:",inline" protobuf:"bytes,2,opt,name=persistentVolumeSource"`
 	// accessModes contains all ways the volume can be mounted.
-	AccessModes []PersistentVolumeAccessMode `json:"accessModes,omitempty"`
+	AccessModes []PersistentVolumeAccessMode `json:"accessModes,omitempty" protobuf:"bytes,3,rep,name=accessModes,casttype=PersistentVolumeAccessMode"`
 	// claimRef is part of a bi-directional binding between PersistentVolume and
 	// PersistentVolumeClaim.
-	ClaimRef *ObjectReference `json:"claimRef,omitempty"`
+	ClaimRef *ObjectReference `json:"claimRef,omitempty" protobuf:"bytes,4,opt,name=claimRef"`
 	// persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from
 	// its claim.
-	PersistentVolumeReclaimPolicy PersistentVolumeReclaimPolicy `json:"persistentVolumeReclaimPolicy,omitempty"`
+	PersistentVolumeReclaimPolicy PersistentVolumeReclaimPolicy `json:"persistentVolumeReclaimPolicy,omitempty" protobuf:"bytes,5,opt,name=persistentVolumeReclaimPolicy,casttype=PersistentVolumeReclaimPolicy"`
 	// storageClassName is the name of StorageClass to which this persistent volume belongs.
-	StorageClassName string `json:"storageClassName,omitempty"`
+	StorageClassName string `json:"storageClassName,omitempty" protobuf:"bytes,6,opt,name=storageClassName"`
 	// mountOptions is the list of mount options, e.g. ["ro", "soft"].
-	MountOptions []string `json:"mountOptions,omitempty"`
+	MountOptions []string `json:"mountOptions,omitempty" protobuf:"bytes,7,opt,name=mountOptions"`
 	// volumeMode defines if a volume is intended to be used with a formatted filesystem or to
 	// remain in raw block state.
-	VolumeMode *PersistentVolumeMode `json:"volumeMode,omitempty"`
+	VolumeMode *PersistentVolumeMode `json:"volumeMode,omitempty" protobuf:"bytes,8,opt,name=volumeMode,casttype=PersistentVolumeMode"`
 	// nodeAffinity defines constraints that limit what nodes this volume can be accessed from.
-	NodeAffinity *VolumeNodeAffinity `json:"nodeAffinity,omitempty"`
+	NodeAffinity *VolumeNodeAffinity `json:"nodeAffinity,omitempty" protobuf:"bytes,9,opt,name=nodeAffinity"`
 	// Name of VolumeAttributesClass to which this persistent volume belongs.
-	VolumeAttributesClassName *string `json:"volumeAttributesClassName,omitempty"`
+	VolumeAttributesClassName *string `json:"volumeAttributesClassName,omitempty" protobuf:"bytes,10,opt,name=volumeAttributesClassName"`
 }
 
 // VolumeNodeAffinity defines constraints that limit what nodes this volume can be accessed
 // from.
 type VolumeNodeAffinity struct {
 	// required specifies hard node constraints that must be met.
-	Required *NodeSelector `json:"required,omitempty"`
+	Required *NodeSelector `json:"required,omitempty" protobuf:"bytes,1,opt,name=required"`
 }
 
 // PersistentVolumeReclaimPolicy describes a policy for end-of-life maintenance of persistent
@@ -164,16 +164,16 @@ const (
 // PersistentVolumeStatus is the current status of a persistent volume.
 type PersistentVolumeStatus struct {
 	// phase indicates if a volume is available, bound to a claim, or released by a claim.
-	Phase PersistentVolumePhase `json:"phase,omitempty"`
+	Phase PersistentVolumePhase `json:"phase,omitempty" protobuf:"bytes,1,opt,name=phase,casttype=PersistentVolumePhase"`
 	// message is a human-readable message indicating details about why the volume is in this
 	// state.
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,2,opt,name=message"`
 	// reason is a brief CamelCase string that describes any failure and is meant for machine
 	// parsing and tidy display in the CLI.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,3,opt,name=reason"`
 	// lastPhaseTransitionTime is the time the phase transitioned from one to another and
 	// automatically resets to current time everytime a volume phase transitions.
-	LastPhaseTransitionTime *meta.Time `json:"lastPhaseTransitionTime,omitempty"`
+	LastPhaseTransitionTime *meta.Time `json:"lastPhaseTransitionTime,omitempty" protobuf:"bytes,4,opt,name=lastPhaseTransitionTime"`
 }
 
 // PersistentVolumeList is a list of PersistentVolume items.
@@ -183,11 +183,11 @@ type PersistentVolumeList = meta.List[PersistentVolume]
 type PersistentVolumeClaim struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// spec defines the desired characteristics of a volume requested by a pod author.
-	Spec PersistentVolumeClaimSpec `json:"spec,omitempty"`
+	Spec PersistentVolumeClaimSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 	// status represents the current information/status of a persistent volume claim.
-	Status PersistentVolumeClaimStatus `json:"status,omitempty"`
+	Status PersistentVolumeClaimStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // PersistentVolumeClaimList is a list of PersistentVolumeClaim items.
@@ -197,42 +197,42 @@ type PersistentVolumeClaimList = meta.List[PersistentVolumeClaim]
 // Source for provider-specific attributes
 type PersistentVolumeClaimSpec struct {
 	// accessModes contains the desired access modes the volume should have.
-	AccessModes []PersistentVolumeAccessMode `json:"accessModes,omitempty"`
+	AccessModes []PersistentVolumeAccessMode `json:"accessModes,omitempty" protobuf:"bytes,1,rep,name=accessModes,casttype=PersistentVolumeAccessMode"`
 	// selector is a label query over volumes to consider for binding.
-	Selector *meta.LabelSelector `json:"selector,omitempty"`
+	Selector *meta.LabelSelector `json:"selector,omitempty" protobuf:"bytes,4,opt,name=selector"`
 	// resources represents the minimum resources the volume should have.
-	Resources VolumeResourceRequirements `json:"resources,omitempty"`
+	Resources VolumeResourceRequirements `json:"resources,omitempty" protobuf:"bytes,2,opt,name=resources"`
 	// volumeName is the binding reference to the PersistentVolume backing this claim.
-	VolumeName string `json:"volumeName,omitempty"`
+	VolumeName string `json:"volumeName,omitempty" protobuf:"bytes,3,opt,name=volumeName"`
 	// storageClassName is the name of the StorageClass required by the claim.
-	StorageClassName *string `json:"storageClassName,omitempty"`
+	StorageClassName *string `json:"storageClassName,omitempty" protobuf:"bytes,5,opt,name=storageClassName"`
 	// volumeMode defines what type of volume is required by the claim.
-	VolumeMode *PersistentVolumeMode `json:"volumeMode,omitempty"`
+	VolumeMode *PersistentVolumeMode `json:"volumeMode,omitempty" protobuf:"bytes,6,opt,name=volumeMode,casttype=PersistentVolumeMode"`
 	// dataSource field can be used to specify either: * An existing VolumeSnapshot object
 	// (snapshot.storage.k8s.io/VolumeSnapshot) * An existing PVC (PersistentVolumeClaim) If the
 	// provisioner or an external controller can support the specified data source, it will create
 	// a new volume based on the contents of the specified data source.
-	DataSource *TypedLocalObjectReference `json:"dataSource,omitempty"`
+	DataSource *TypedLocalObjectReference `json:"dataSource,omitempty" protobuf:"bytes,7,opt,name=dataSource"`
 	// dataSourceRef specifies the object from which to populate the volume with data, if a
 	// non-empty volume is desired.
-	DataSourceRef *TypedObjectReference `json:"dataSourceRef,omitempty"`
+	DataSourceRef *TypedObjectReference `json:"dataSourceRef,omitempty" protobuf:"bytes,8,opt,name=dataSourceRef"`
 	// volumeAttributesClassName may be used to set the VolumeAttributesClass used by this claim.
-	VolumeAttributesClassName *string `json:"volumeAttributesClassName,omitempty"`
+	VolumeAttributesClassName *string `json:"volumeAttributesClassName,omitempty" protobuf:"bytes,9,opt,name=volumeAttributesClassName"`
 }
 
 // TypedObjectReference contains enough information to let you locate the typed referenced
 // object
 type TypedObjectReference struct {
 	// APIGroup is the group for the resource being referenced.
-	APIGroup *string `json:"apiGroup"`
+	APIGroup *string `json:"apiGroup" protobuf:"bytes,1,opt,name=apiGroup"`
 	// Kind is the type of resource being referenced
-	Kind string `json:"kind"`
+	Kind string `json:"kind" protobuf:"bytes,2,opt,name=kind"`
 	// Name is the name of resource being referenced
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,3,opt,name=name"`
 	// Namespace is the namespace of resource being referenced Note that when a namespace is
 	// specified, a gateway.networking.k8s.io/ReferenceGrant object is required in the referent
 	// namespace to allow that namespace's owner to accept the reference.
-	Namespace *string `json:"namespace,omitempty"`
+	Namespace *string `json:"namespace,omitempty" protobuf:"bytes,4,opt,name=namespace"`
 }
 
 // PersistentVolumeClaimConditionType defines the condition of PV claim.
@@ -293,47 +293,47 @@ const (
 type ModifyVolumeStatus struct {
 	// targetVolumeAttributesClassName is the name of the VolumeAttributesClass the PVC currently
 	// being reconciled
-	TargetVolumeAttributesClassName string `json:"targetVolumeAttributesClassName,omitempty"`
+	TargetVolumeAttributesClassName string `json:"targetVolumeAttributesClassName,omitempty" protobuf:"bytes,1,opt,name=targetVolumeAttributesClassName"`
 	// status is the status of the ControllerModifyVolume operation.
-	Status PersistentVolumeClaimModifyVolumeStatus `json:"status"`
+	Status PersistentVolumeClaimModifyVolumeStatus `json:"status" protobuf:"bytes,2,opt,name=status,casttype=PersistentVolumeClaimModifyVolumeStatus"`
 }
 
 // PersistentVolumeClaimCondition contains details about state of pvc
 type PersistentVolumeClaimCondition struct {
 	// Type is the type of the condition.
-	Type PersistentVolumeClaimConditionType `json:"type"`
+	Type PersistentVolumeClaimConditionType `json:"type" protobuf:"bytes,1,opt,name=type,casttype=PersistentVolumeClaimConditionType"`
 	// Status is the status of the condition.
-	Status ConditionStatus `json:"status"`
+	Status ConditionStatus `json:"status" protobuf:"bytes,2,opt,name=status,casttype=ConditionStatus"`
 	// lastProbeTime is the time we probed the condition.
-	LastProbeTime meta.Time `json:"lastProbeTime,omitempty"`
+	LastProbeTime meta.Time `json:"lastProbeTime,omitempty" protobuf:"bytes,3,opt,name=lastProbeTime"`
 	// lastTransitionTime is the time the condition transitioned from one status to another.
-	LastTransitionTime meta.Time `json:"lastTransitionTime,omitempty"`
+	LastTransitionTime meta.Time `json:"lastTransitionTime,omitempty" protobuf:"bytes,4,opt,name=lastTransitionTime"`
 	// reason is a unique, this should be a short, machine understandable string that gives the
 	// reason for condition's last transition.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,5,opt,name=reason"`
 	// message is the human-readable message indicating details about last transition.
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,6,opt,name=message"`
 }
 
 // PersistentVolumeClaimStatus is the current status of a persistent volume claim.
 type PersistentVolumeClaimStatus struct {
 	// phase represents the current phase of PersistentVolumeClaim.
-	Phase PersistentVolumeClaimPhase `json:"phase,omitempty"`
+	Phase PersistentVolumeClaimPhase `json:"phase,omitempty" protobuf:"bytes,1,opt,name=phase,casttype=PersistentVolumeClaimPhase"`
 	// accessModes contains the actual access modes the volume backing the PVC has.
-	AccessModes []PersistentVolumeAccessMode `json:"accessModes,omitempty"`
+	AccessModes []PersistentVolumeAccessMode `json:"accessModes,omitempty" protobuf:"bytes,2,rep,name=accessModes,casttype=PersistentVolumeAccessMode"`
 	// capacity represents the actual resources of the underlying volume.
-	Capacity ResourceList `json:"capacity,omitempty"`
+	Capacity ResourceList `json:"capacity,omitempty" protobuf:"bytes,3,rep,name=capacity,casttype=ResourceList,castkey=ResourceName"`
 	// conditions is the current Condition of persistent volume claim.
-	Conditions []PersistentVolumeClaimCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	Conditions []PersistentVolumeClaimCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type" protobuf:"bytes,4,rep,name=conditions"`
 	// allocatedResources tracks the resources allocated to a PVC including its capacity.
-	AllocatedResources ResourceList `json:"allocatedResources,omitempty"`
+	AllocatedResources ResourceList `json:"allocatedResources,omitempty" protobuf:"bytes,5,rep,name=allocatedResources,casttype=ResourceList,castkey=ResourceName"`
 	// allocatedResourceStatuses stores status of resource being resized for the given PVC.
-	AllocatedResourceStatuses map[ResourceName]ClaimResourceStatus `json:"allocatedResourceStatuses,omitempty"`
+	AllocatedResourceStatuses map[ResourceName]ClaimResourceStatus `json:"allocatedResourceStatuses,omitempty" protobuf:"bytes,7,rep,name=allocatedResourceStatuses"`
 	// currentVolumeAttributesClassName is the current name of the VolumeAttributesClass the PVC is
 	// using.
-	CurrentVolumeAttributesClassName *string `json:"currentVolumeAttributesClassName,omitempty"`
+	CurrentVolumeAttributesClassName *string `json:"currentVolumeAttributesClassName,omitempty" protobuf:"bytes,8,opt,name=currentVolumeAttributesClassName"`
 	// ModifyVolumeStatus represents the status object of ControllerModifyVolume operation.
-	ModifyVolumeStatus *ModifyVolumeStatus `json:"modifyVolumeStatus,omitempty"`
+	ModifyVolumeStatus *ModifyVolumeStatus `json:"modifyVolumeStatus,omitempty" protobuf:"bytes,9,opt,name=modifyVolumeStatus"`
 }
 
 type PersistentVolumeAccessMode string
@@ -406,25 +406,25 @@ const (
 // Represents a host path mapped into a pod.
 type HostPathVolumeSource struct {
 	// path of the directory on the host.
-	Path string `json:"path"`
+	Path string `json:"path" protobuf:"bytes,1,opt,name=path"`
 	// type for HostPath Volume Defaults to ""
-	Type *HostPathType `json:"type,omitempty"`
+	Type *HostPathType `json:"type,omitempty" protobuf:"bytes,2,opt,name=type"`
 }
 
 // Represents an empty directory for a pod.
 type EmptyDirVolumeSource struct {
 	// medium represents what type of storage medium should back this directory.
-	Medium StorageMedium `json:"medium,omitempty"`
+	Medium StorageMedium `json:"medium,omitempty" protobuf:"bytes,1,opt,name=medium,casttype=StorageMedium"`
 	// sizeLimit is the total amount of local storage required for this EmptyDir volume.
-	SizeLimit *resource.Quantity `json:"sizeLimit,omitempty"`
+	SizeLimit *resource.Quantity `json:"sizeLimit,omitempty" protobuf:"bytes,2,opt,name=sizeLimit"`
 }
 
 // SecretReference represents a Secret Reference.
 type SecretReference struct {
 	// name is unique within a namespace to reference a secret resource.
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitempty" protobuf:"bytes,1,opt,name=name"`
 	// namespace defines the space within which the secret name must be unique.
-	Namespace string `json:"namespace,omitempty"`
+	Namespace string `json:"namespace,omitempty" protobuf:"bytes,2,opt,name=namespace"`
 }
 
 // StorageMedium defines ways that storage can be allocated to a volume.
@@ -452,14 +452,14 @@ const (
 // Adapts a Secret into a volume.
 type SecretVolumeSource struct {
 	// secretName is the name of the secret in the pod's namespace to use.
-	SecretName string `json:"secretName,omitempty"`
+	SecretName string `json:"secretName,omitempty" protobuf:"bytes,1,opt,name=secretName"`
 	// items If unspecified, each key-value pair in the Data field of the referenced Secret will be
 	// projected into the volume as a file whose name is the key and content is the value.
-	Items []KeyToPath `json:"items,omitempty"`
+	Items []KeyToPath `json:"items,omitempty" protobuf:"bytes,2,rep,name=items"`
 	// defaultMode is Optional: mode bits used to set permissions on created files by default.
-	DefaultMode *int32 `json:"defaultMode,omitempty"`
+	DefaultMode *int32 `json:"defaultMode,omitempty" protobuf:"bytes,3,opt,name=defaultMode"`
 	// optional field specify whether the Secret or its keys must be defined
-	Optional *bool `json:"optional,omitempty"`
+	Optional *bool `json:"optional,omitempty" protobuf:"varint,4,opt,name=optional"`
 }
 
 const (
@@ -468,34 +468,34 @@ const (
 
 // Adapts a secret into a projected volume.
 type SecretProjection struct {
-	LocalObjectReference `json:",inline"`
+	LocalObjectReference `json:",inline" protobuf:"bytes,1,opt,name=localObjectReference"`
 	// items if unspecified, each key-value pair in the Data field of the referenced Secret will be
 	// projected into the volume as a file whose name is the key and content is the value.
-	Items []KeyToPath `json:"items,omitempty"`
+	Items []KeyToPath `json:"items,omitempty" protobuf:"bytes,2,rep,name=items"`
 	// optional field specify whether the Secret or its key must be defined
-	Optional *bool `json:"optional,omitempty"`
+	Optional *bool `json:"optional,omitempty" protobuf:"varint,4,opt,name=optional"`
 }
 
 // Represents an NFS mount that lasts the lifetime of a pod.
 type NFSVolumeSource struct {
 	// server is the hostname or IP address of the NFS server.
-	Server string `json:"server"`
+	Server string `json:"server" protobuf:"bytes,1,opt,name=server"`
 	// path that is exported by the NFS server.
-	Path string `json:"path"`
+	Path string `json:"path" protobuf:"bytes,2,opt,name=path"`
 	// readOnly here will force the NFS export to be mounted with read-only permissions.
-	ReadOnly bool `json:"readOnly,omitempty"`
+	ReadOnly bool `json:"readOnly,omitempty" protobuf:"varint,3,opt,name=readOnly"`
 }
 
 // Adapts a ConfigMap into a volume.
 type ConfigMapVolumeSource struct {
-	LocalObjectReference `json:",inline"`
+	LocalObjectReference `json:",inline" protobuf:"bytes,1,opt,name=localObjectReference"`
 	// items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will
 	// be projected into the volume as a file whose name is the key and content is the value.
-	Items []KeyToPath `json:"items,omitempty"`
+	Items []KeyToPath `json:"items,omitempty" protobuf:"bytes,2,rep,name=items"`
 	// defaultMode is optional: mode bits used to set permissions on created files by default.
-	DefaultMode *int32 `json:"defaultMode,omitempty"`
+	DefaultMode *int32 `json:"defaultMode,omitempty" protobuf:"varint,3,opt,name=defaultMode"`
 	// optional specify whether the ConfigMap or its keys must be defined
-	Optional *bool `json:"optional,omitempty"`
+	Optional *bool `json:"optional,omitempty" protobuf:"varint,4,opt,name=optional"`
 }
 
 const (
@@ -504,60 +504,60 @@ const (
 
 // Adapts a ConfigMap into a projected volume.
 type ConfigMapProjection struct {
-	LocalObjectReference `json:",inline"`
+	LocalObjectReference `json:",inline" protobuf:"bytes,1,opt,name=localObjectReference"`
 	// items if unspecified, each key-value pair in the Data field of the referenced ConfigMap will
 	// be projected into the volume as a file whose name is the key and content is the value.
-	Items []KeyToPath `json:"items,omitempty"`
+	Items []KeyToPath `json:"items,omitempty" protobuf:"bytes,2,rep,name=items"`
 	// optional specify whether the ConfigMap or its keys must be defined
-	Optional *bool `json:"optional,omitempty"`
+	Optional *bool `json:"optional,omitempty" protobuf:"varint,4,opt,name=optional"`
 }
 
 // ServiceAccountTokenProjection represents a projected service account token volume.
 type ServiceAccountTokenProjection struct {
 	// audience is the intended audience of the token.
-	Audience string `json:"audience,omitempty"`
+	Audience string `json:"audience,omitempty" protobuf:"bytes,1,rep,name=audience"`
 	// expirationSeconds is the requested duration of validity of the service account token.
-	ExpirationSeconds *int64 `json:"expirationSeconds,omitempty"`
+	ExpirationSeconds *int64 `json:"expirationSeconds,omitempty" protobuf:"varint,2,opt,name=expirationSeconds"`
 	// path is the path relative to the mount point of the file to project the token into.
-	Path string `json:"path"`
+	Path string `json:"path" protobuf:"bytes,3,opt,name=path"`
 }
 
 // ClusterTrustBundleProjection describes how to select a set of ClusterTrustBundle objects and
 // project their contents into the pod filesystem.
 type ClusterTrustBundleProjection struct {
 	// Select a single ClusterTrustBundle by object name.
-	Name *string `json:"name,omitempty"`
+	Name *string `json:"name,omitempty" protobuf:"bytes,1,rep,name=name"`
 	// Select all ClusterTrustBundles that match this signer name.
-	SignerName *string `json:"signerName,omitempty"`
+	SignerName *string `json:"signerName,omitempty" protobuf:"bytes,2,rep,name=signerName"`
 	// Select all ClusterTrustBundles that match this label selector.
-	LabelSelector *meta.LabelSelector `json:"labelSelector,omitempty"`
+	LabelSelector *meta.LabelSelector `json:"labelSelector,omitempty" protobuf:"bytes,3,rep,name=labelSelector"`
 	// If true, don't block pod startup if the referenced ClusterTrustBundle(s) aren't available.
-	Optional *bool `json:"optional,omitempty"`
+	Optional *bool `json:"optional,omitempty" protobuf:"varint,5,opt,name=optional"`
 	// Relative path from the volume root to write the bundle.
-	Path string `json:"path"`
+	Path string `json:"path" protobuf:"bytes,4,rep,name=path"`
 }
 
 // Represents a projected volume source
 type ProjectedVolumeSource struct {
 	// sources is the list of volume projections.
-	Sources []VolumeProjection `json:"sources"`
+	Sources []VolumeProjection `json:"sources" protobuf:"bytes,1,rep,name=sources"`
 	// defaultMode are the mode bits used to set permissions on created files by default.
-	DefaultMode *int32 `json:"defaultMode,omitempty"`
+	DefaultMode *int32 `json:"defaultMode,omitempty" protobuf:"varint,2,opt,name=defaultMode"`
 }
 
 // Projection that may be projected along with other supported volume types.
 type VolumeProjection struct {
 	// secret information about the secret data to project
-	Secret *SecretProjection `json:"secret,omitempty"`
+	Secret *SecretProjection `json:"secret,omitempty" protobuf:"bytes,1,opt,name=secret"`
 	// downwardAPI information about the downwardAPI data to project
-	DownwardAPI *DownwardAPIProjection `json:"downwardAPI,omitempty"`
+	DownwardAPI *DownwardAPIProjection `json:"downwardAPI,omitempty" protobuf:"bytes,2,opt,name=downwardAPI"`
 	// configMap information about the configMap data to project
-	ConfigMap *ConfigMapProjection `json:"configMap,omitempty"`
+	ConfigMap *ConfigMapProjection `json:"configMap,omitempty" protobuf:"bytes,3,opt,name=configMap"`
 	// serviceAccountToken is information about the serviceAccountToken data to project
-	ServiceAccountToken *ServiceAccountTokenProjection `json:"serviceAccountToken,omitempty"`
+	ServiceAccountToken *ServiceAccountTokenProjection `json:"serviceAccountToken,omitempty" protobuf:"bytes,4,opt,name=serviceAccountToken"`
 	// ClusterTrustBundle allows a pod to access the `.spec.trustBundle` field of
 	// ClusterTrustBundle objects in an auto-updating file.
-	ClusterTrustBundle *ClusterTrustBundleProjection `json:"clusterTrustBundle,omitempty"`
+	ClusterTrustBundle *ClusterTrustBundleProjection `json:"clusterTrustBundle,omitempty" protobuf:"bytes,5,opt,name=clusterTrustBundle"`
 }
 
 const (
@@ -567,114 +567,114 @@ const (
 // Maps a string key to a path within a volume.
 type KeyToPath struct {
 	// key is the key to project.
-	Key string `json:"key"`
+	Key string `json:"key" protobuf:"bytes,1,opt,name=key"`
 	// path is the relative path of the file to map the key to.
-	Path string `json:"path"`
+	Path string `json:"path" protobuf:"bytes,2,opt,name=path"`
 	// mode is Optional: mode bits used to set permissions on this file.
-	Mode *int32 `json:"mode,omitempty"`
+	Mode *int32 `json:"mode,omitempty" protobuf:"varint,3,opt,name=mode"`
 }
 
 // Local represents directly-attached storage with node affinity
 type LocalVolumeSource struct {
 	// path of the full path to the volume on the node.
-	Path string `json:"path"`
+	Path string `json:"path" protobuf:"bytes,1,opt,name=path"`
 	// fsType is the filesystem type to mount.
-	FSType *string `json:"fsType,omitempty"`
+	FSType *string `json:"fsType,omitempty" protobuf:"bytes,2,opt,name=fsType"`
 }
 
 // Represents storage that is managed by an external CSI volume driver
 type CSIPersistentVolumeSource struct {
 	// driver is the name of the driver to use for this volume.
-	Driver string `json:"driver"`
+	Driver string `json:"driver" protobuf:"bytes,1,opt,name=driver"`
 	// volumeHandle is the unique volume name returned by the CSI volume plugin’s CreateVolume to
 	// refer to the volume on all subsequent calls.
-	VolumeHandle string `json:"volumeHandle"`
+	VolumeHandle string `json:"volumeHandle" protobuf:"bytes,2,opt,name=volumeHandle"`
 	// readOnly value to pass to ControllerPublishVolumeRequest.
-	ReadOnly bool `json:"readOnly,omitempty"`
+	ReadOnly bool `json:"readOnly,omitempty" protobuf:"varint,3,opt,name=readOnly"`
 	// fsType to mount.
-	FSType string `json:"fsType,omitempty"`
+	FSType string `json:"fsType,omitempty" protobuf:"bytes,4,opt,name=fsType"`
 	// volumeAttributes of the volume to publish.
-	VolumeAttributes map[string]string `json:"volumeAttributes,omitempty"`
+	VolumeAttributes map[string]string `json:"volumeAttributes,omitempty" protobuf:"bytes,5,rep,name=volumeAttributes"`
 	// controllerPublishSecretRef is a reference to the secret object containing sensitive
 	// information to pass to the CSI driver to complete the CSI ControllerPublishVolume and
 	// ControllerUnpublishVolume calls.
-	ControllerPublishSecretRef *SecretReference `json:"controllerPublishSecretRef,omitempty"`
+	ControllerPublishSecretRef *SecretReference `json:"controllerPublishSecretRef,omitempty" protobuf:"bytes,6,opt,name=controllerPublishSecretRef"`
 	// nodeStageSecretRef is a reference to the secret object containing sensitive information to
 	// pass to the CSI driver to complete the CSI NodeStageVolume and NodeStageVolume and
 	// NodeUnstageVolume calls.
-	NodeStageSecretRef *SecretReference `json:"nodeStageSecretRef,omitempty"`
+	NodeStageSecretRef *SecretReference `json:"nodeStageSecretRef,omitempty" protobuf:"bytes,7,opt,name=nodeStageSecretRef"`
 	// nodePublishSecretRef is a reference to the secret object containing sensitive information to
 	// pass to the CSI driver to complete the CSI NodePublishVolume and NodeUnpublishVolume calls.
-	NodePublishSecretRef *SecretReference `json:"nodePublishSecretRef,omitempty"`
+	NodePublishSecretRef *SecretReference `json:"nodePublishSecretRef,omitempty" protobuf:"bytes,8,opt,name=nodePublishSecretRef"`
 	// controllerExpandSecretRef is a reference to the secret object containing sensitive
 	// information to pass to the CSI driver to complete the CSI ControllerExpandVolume call.
-	ControllerExpandSecretRef *SecretReference `json:"controllerExpandSecretRef,omitempty"`
+	ControllerExpandSecretRef *SecretReference `json:"controllerExpandSecretRef,omitempty" protobuf:"bytes,9,opt,name=controllerExpandSecretRef"`
 	// nodeExpandSecretRef is a reference to the secret object containing sensitive information to
 	// pass to the CSI driver to complete the CSI NodeExpandVolume call.
-	NodeExpandSecretRef *SecretReference `json:"nodeExpandSecretRef,omitempty"`
+	NodeExpandSecretRef *SecretReference `json:"nodeExpandSecretRef,omitempty" protobuf:"bytes,10,opt,name=nodeExpandSecretRef"`
 }
 
 // Represents a source location of a volume to mount, managed by an external CSI driver
 type CSIVolumeSource struct {
 	// driver is the name of the CSI driver that handles this volume.
-	Driver string `json:"driver"`
+	Driver string `json:"driver" protobuf:"bytes,1,opt,name=driver"`
 	// readOnly specifies a read-only configuration for the volume.
-	ReadOnly *bool `json:"readOnly,omitempty"`
+	ReadOnly *bool `json:"readOnly,omitempty" protobuf:"varint,2,opt,name=readOnly"`
 	// fsType to mount.
-	FSType *string `json:"fsType,omitempty"`
+	FSType *string `json:"fsType,omitempty" protobuf:"bytes,3,opt,name=fsType"`
 	// volumeAttributes stores driver-specific properties that are passed to the CSI driver.
-	VolumeAttributes map[string]string `json:"volumeAttributes,omitempty"`
+	VolumeAttributes map[string]string `json:"volumeAttributes,omitempty" protobuf:"bytes,4,rep,name=volumeAttributes"`
 	// nodePublishSecretRef is a reference to the secret object containing sensitive information to
 	// pass to the CSI driver to complete the CSI NodePublishVolume and NodeUnpublishVolume calls.
-	NodePublishSecretRef *LocalObjectReference `json:"nodePublishSecretRef,omitempty"`
+	NodePublishSecretRef *LocalObjectReference `json:"nodePublishSecretRef,omitempty" protobuf:"bytes,5,opt,name=nodePublishSecretRef"`
 }
 
 // Represents an ephemeral volume that is handled by a normal storage driver.
 type EphemeralVolumeSource struct {
 	// Will be used to create a stand-alone PVC to provision the volume.
-	VolumeClaimTemplate *PersistentVolumeClaimTemplate `json:"volumeClaimTemplate,omitempty"`
+	VolumeClaimTemplate *PersistentVolumeClaimTemplate `json:"volumeClaimTemplate,omitempty" protobuf:"bytes,1,opt,name=volumeClaimTemplate"`
 }
 
 // PersistentVolumeClaimTemplate is used to produce PersistentVolumeClaim objects as part of an
 // EphemeralVolumeSource.
 type PersistentVolumeClaimTemplate struct {
 	// May contain labels and annotations that will be copied into the PVC when creating it.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// The specification for the PersistentVolumeClaim.
-	Spec PersistentVolumeClaimSpec `json:"spec"`
+	Spec PersistentVolumeClaimSpec `json:"spec" protobuf:"bytes,2,name=spec"`
 }
 
 // ContainerPort represents a network port in a single container.
 type ContainerPort struct {
 	// If specified, this must be an IANA_SVC_NAME and unique within the pod.
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitempty" protobuf:"bytes,1,opt,name=name"`
 	// Number of port to expose on the host.
-	HostPort int32 `json:"hostPort,omitempty"`
+	HostPort int32 `json:"hostPort,omitempty" protobuf:"varint,2,opt,name=hostPort"`
 	// Number of port to expose on the pod's IP address.
-	ContainerPort int32 `json:"containerPort"`
+	ContainerPort int32 `json:"containerPort" protobuf:"varint,3,opt,name=containerPort"`
 	// Protocol for port.
-	Protocol Protocol `json:"protocol,omitempty"`
+	Protocol Protocol `json:"protocol,omitempty" protobuf:"bytes,4,opt,name=protocol,casttype=Protocol"`
 	// What host IP to bind the external port to.
-	HostIP string `json:"hostIP,omitempty"`
+	HostIP string `json:"hostIP,omitempty" protobuf:"bytes,5,opt,name=hostIP"`
 }
 
 // VolumeMount describes a mounting of a Volume within a container.
 type VolumeMount struct {
 	// This must match the Name of a Volume.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// Mounted read-only if true, read-write otherwise (false or unspecified).
-	ReadOnly bool `json:"readOnly,omitempty"`
+	ReadOnly bool `json:"readOnly,omitempty" protobuf:"varint,2,opt,name=readOnly"`
 	// RecursiveReadOnly specifies whether read-only mounts should be handled recursively.
-	RecursiveReadOnly *RecursiveReadOnlyMode `json:"recursiveReadOnly,omitempty"`
+	RecursiveReadOnly *RecursiveReadOnlyMode `json:"recursiveReadOnly,omitempty" protobuf:"bytes,7,opt,name=recursiveReadOnly,casttype=RecursiveReadOnlyMode"`
 	// Path within the container at which the volume should be mounted.
-	MountPath string `json:"mountPath"`
+	MountPath string `json:"mountPath" protobuf:"bytes,3,opt,name=mountPath"`
 	// Path within the volume from which the container's volume should be mounted.
-	SubPath string `json:"subPath,omitempty"`
+	SubPath string `json:"subPath,omitempty" protobuf:"bytes,4,opt,name=subPath"`
 	// mountPropagation determines how mounts are propagated from the host to container and the
 	// other way around.
-	MountPropagation *MountPropagationMode `json:"mountPropagation,omitempty"`
+	MountPropagation *MountPropagationMode `json:"mountPropagation,omitempty" protobuf:"bytes,5,opt,name=mountPropagation,casttype=MountPropagationMode"`
 	// Expanded path within the volume from which the container's volume should be mounted.
-	SubPathExpr string `json:"subPathExpr,omitempty"`
+	SubPathExpr string `json:"subPathExpr,omitempty" protobuf:"bytes,6,opt,name=subPathExpr"`
 }
 
 // MountPropagationMode describes mount propagation.
@@ -710,20 +710,20 @@ const (
 // volumeDevice describes a mapping of a raw block device within a container.
 type VolumeDevice struct {
 	// name must match the name of a persistentVolumeClaim in the pod
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// devicePath is the path inside of the container that the device will be mapped to.
-	DevicePath string `json:"devicePath"`
+	DevicePath string `json:"devicePath" protobuf:"bytes,2,opt,name=devicePath"`
 }
 
 // EnvVar represents an environment variable present in a Container.
 type EnvVar struct {
 	// Name of the environment variable.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// Variable references $(VAR_NAME) are expanded using the previously defined environment
 	// variables in the container and any service environment variables.
-	Value string `json:"value,omitempty"`
+	Value string `json:"value,omitempty" protobuf:"bytes,2,opt,name=value"`
 	// Source for the environment variable's value.
-	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty" protobuf:"bytes,3,opt,name=valueFrom"`
 }
 
 // EnvVarSource represents a source for the value of an EnvVar.
@@ -731,101 +731,101 @@ type EnvVarSource struct {
 	// Selects a field of the pod: supports metadata.name, metadata.namespace,
 	// `metadata.labels['<KEY>']`, `metadata.annotations['<KEY>']`, spec.nodeName,
 	// spec.serviceAccountName, status.hostIP, status.podIP, status.podIPs.
-	FieldRef *ObjectFieldSelector `json:"fieldRef,omitempty"`
+	FieldRef *ObjectFieldSelector `json:"fieldRef,omitempty" protobuf:"bytes,1,opt,name=fieldRef"`
 	// Selects a resource of the container: only resources limits and requests (limits.cpu,
 	// limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory and
 	// requests.ephemeral-storage) are currently supported.
-	ResourceFieldRef *ResourceFieldSelector `json:"resourceFieldRef,omitempty"`
+	ResourceFieldRef *ResourceFieldSelector `json:"resourceFieldRef,omitempty" protobuf:"bytes,2,opt,name=resourceFieldRef"`
 	// Selects a key of a ConfigMap.
-	ConfigMapKeyRef *ConfigMapKeySelector `json:"configMapKeyRef,omitempty"`
+	ConfigMapKeyRef *ConfigMapKeySelector `json:"configMapKeyRef,omitempty" protobuf:"bytes,3,opt,name=configMapKeyRef"`
 	// Selects a key of a secret in the pod's namespace
-	SecretKeyRef *SecretKeySelector `json:"secretKeyRef,omitempty"`
+	SecretKeyRef *SecretKeySelector `json:"secretKeyRef,omitempty" protobuf:"bytes,4,opt,name=secretKeyRef"`
 }
 
 // ObjectFieldSelector selects an APIVersioned field of an object.
 type ObjectFieldSelector struct {
 	// Version of the schema the FieldPath is written in terms of, defaults to "v1".
-	APIVersion string `json:"apiVersion,omitempty"`
+	APIVersion string `json:"apiVersion,omitempty" protobuf:"bytes,1,opt,name=apiVersion"`
 	// Path of the field to select in the specified API version.
-	FieldPath string `json:"fieldPath"`
+	FieldPath string `json:"fieldPath" protobuf:"bytes,2,opt,name=fieldPath"`
 }
 
 // ResourceFieldSelector represents container resources (cpu, memory) and their output format
 type ResourceFieldSelector struct {
 	// Container name: required for volumes, optional for env vars
-	ContainerName string `json:"containerName,omitempty"`
+	ContainerName string `json:"containerName,omitempty" protobuf:"bytes,1,opt,name=containerName"`
 	// Required: resource to select
-	Resource string `json:"resource"`
+	Resource string `json:"resource" protobuf:"bytes,2,opt,name=resource"`
 	// Specifies the output format of the exposed resources, defaults to "1"
-	Divisor resource.Quantity `json:"divisor,omitempty"`
+	Divisor resource.Quantity `json:"divisor,omitempty" protobuf:"bytes,3,opt,name=divisor"`
 }
 
 // Selects a key from a ConfigMap.
 type ConfigMapKeySelector struct {
 	// The ConfigMap to select from.
-	LocalObjectReference `json:",inline"`
+	LocalObjectReference `json:",inline" protobuf:"bytes,1,opt,name=localObjectReference"`
 	// The key to select.
-	Key string `json:"key"`
+	Key string `json:"key" protobuf:"bytes,2,opt,name=key"`
 	// Specify whether the ConfigMap or its key must be defined
-	Optional *bool `json:"optional,omitempty"`
+	Optional *bool `json:"optional,omitempty" protobuf:"varint,3,opt,name=optional"`
 }
 
 // SecretKeySelector selects a key of a Secret.
 type SecretKeySelector struct {
 	// The name of the secret in the pod's namespace to select from.
-	LocalObjectReference `json:",inline"`
+	LocalObjectReference `json:",inline" protobuf:"bytes,1,opt,name=localObjectReference"`
 	// The key of the secret to select from.
-	Key string `json:"key"`
+	Key string `json:"key" protobuf:"bytes,2,opt,name=key"`
 	// Specify whether the Secret or its key must be defined
-	Optional *bool `json:"optional,omitempty"`
+	Optional *bool `json:"optional,omitempty" protobuf:"varint,3,opt,name=optional"`
 }
 
 // EnvFromSource represents the source of a set of ConfigMaps or Secrets
 type EnvFromSource struct {
 	// Optional text to prepend to the name of each environment variable.
-	Prefix string `json:"prefix,omitempty"`
+	Prefix string `json:"prefix,omitempty" protobuf:"bytes,1,opt,name=prefix"`
 	// The ConfigMap to select from
-	ConfigMapRef *ConfigMapEnvSource `json:"configMapRef,omitempty"`
+	ConfigMapRef *ConfigMapEnvSource `json:"configMapRef,omitempty" protobuf:"bytes,2,opt,name=configMapRef"`
 	// The Secret to select from
-	SecretRef *SecretEnvSource `json:"secretRef,omitempty"`
+	SecretRef *SecretEnvSource `json:"secretRef,omitempty" protobuf:"bytes,3,opt,name=secretRef"`
 }
 
 // ConfigMapEnvSource selects a ConfigMap to populate the environment variables with.
 type ConfigMapEnvSource struct {
 	// The ConfigMap to select from.
-	LocalObjectReference `json:",inline"`
+	LocalObjectReference `json:",inline" protobuf:"bytes,1,opt,name=localObjectReference"`
 	// Specify whether the ConfigMap must be defined
-	Optional *bool `json:"optional,omitempty"`
+	Optional *bool `json:"optional,omitempty" protobuf:"varint,2,opt,name=optional"`
 }
 
 // SecretEnvSource selects a Secret to populate the environment variables with.
 type SecretEnvSource struct {
 	// The Secret to select from.
-	LocalObjectReference `json:",inline"`
+	LocalObjectReference `json:",inline" protobuf:"bytes,1,opt,name=localObjectReference"`
 	// Specify whether the Secret must be defined
-	Optional *bool `json:"optional,omitempty"`
+	Optional *bool `json:"optional,omitempty" protobuf:"varint,2,opt,name=optional"`
 }
 
 // HTTPHeader describes a custom header to be used in HTTP probes
 type HTTPHeader struct {
 	// The header field name.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// The header field value
-	Value string `json:"value"`
+	Value string `json:"value" protobuf:"bytes,2,opt,name=value"`
 }
 
 // HTTPGetAction describes an action based on HTTP Get requests.
 type HTTPGetAction struct {
 	// Path to access on the HTTP server.
-	Path string `json:"path,omitempty"`
+	Path string `json:"path,omitempty" protobuf:"bytes,1,opt,name=path"`
 	// Name or number of the port to access on the container.
-	Port intstr.IntOrString `json:"port"`
+	Port intstr.IntOrString `json:"port" protobuf:"bytes,2,opt,name=port"`
 	// Host name to connect to, defaults to the pod IP.
-	Host string `json:"host,omitempty"`
+	Host string `json:"host,omitempty" protobuf:"bytes,3,opt,name=host"`
 	// Scheme to use for connecting to the host.
-	Scheme URIScheme `json:"scheme,omitempty"`
+	Scheme URIScheme `json:"scheme,omitempty" protobuf:"bytes,4,opt,name=scheme,casttype=URIScheme"`
 	// Custom headers to set in the request.
-	HTTPHeaders []HTTPHeader `json:"httpHeaders,omitempty"`
+	HTTPHeaders []HTTPHeader `json:"httpHeaders,omitempty" protobuf:"bytes,5,rep,name=httpHeaders"`
 }
 
 // URIScheme identifies the scheme used for connection to a host for Get actions
@@ -841,50 +841,50 @@ const (
 // TCPSocketAction describes an action based on opening a socket
 type TCPSocketAction struct {
 	// Number or name of the port to access on the container.
-	Port intstr.IntOrString `json:"port"`
+	Port intstr.IntOrString `json:"port" protobuf:"bytes,1,opt,name=port"`
 	// Optional: Host name to connect to, defaults to the pod IP.
-	Host string `json:"host,omitempty"`
+	Host string `json:"host,omitempty" protobuf:"bytes,2,opt,name=host"`
 }
 
 // GRPCAction specifies an action involving a GRPC service.
 type GRPCAction struct {
 	// Port number of the gRPC service.
-	Port int32 `json:"port"`
+	Port int32 `json:"port" protobuf:"bytes,1,opt,name=port"`
 	// Service is the name of the service to place in the gRPC HealthCheckRequest (see
 	// https://github.com/grpc/grpc/blob/master/doc/health-checking.md).
-	Service *string `json:"service"`
+	Service *string `json:"service" protobuf:"bytes,2,opt,name=service"`
 }
 
 // ExecAction describes a "run in container" action.
 type ExecAction struct {
 	// Command is the command line to execute inside the container, the working directory for the
 	// command is root ('/') in the container's filesystem.
-	Command []string `json:"command,omitempty"`
+	Command []string `json:"command,omitempty" protobuf:"bytes,1,rep,name=command"`
 }
 
 // SleepAction describes a "sleep" action.
 type SleepAction struct {
 	// Seconds is the number of seconds to sleep.
-	Seconds int64 `json:"seconds"`
+	Seconds int64 `json:"seconds" protobuf:"bytes,1,opt,name=seconds"`
 }
 
 // Probe describes a health check to be performed against a container to determine whether it is
 // alive or ready to receive traffic.
 type Probe struct {
 	// The action taken to determine the health of a container
-	ProbeHandler `json:",inline"`
+	ProbeHandler `json:",inline" protobuf:"bytes,1,opt,name=handler"`
 	// Number of seconds after the container has started before liveness probes are initiated.
-	InitialDelaySeconds int32 `json:"initialDelaySeconds,omitempty"`
+	InitialDelaySeconds int32 `json:"initialDelaySeconds,omitempty" protobuf:"varint,2,opt,name=initialDelaySeconds"`
 	// Number of seconds after which the probe times out.
-	TimeoutSeconds int32 `json:"timeoutSeconds,omitempty"`
+	TimeoutSeconds int32 `json:"timeoutSeconds,omitempty" protobuf:"varint,3,opt,name=timeoutSeconds"`
 	// How often (in seconds) to perform the probe.
-	PeriodSeconds int32 `json:"periodSeconds,omitempty"`
+	PeriodSeconds int32 `json:"periodSeconds,omitempty" protobuf:"varint,4,opt,name=periodSeconds"`
 	// Minimum consecutive successes for the probe to be considered successful after having failed.
-	SuccessThreshold int32 `json:"successThreshold,omitempty"`
+	SuccessThreshold int32 `json:"successThreshold,omitempty" protobuf:"varint,5,opt,name=successThreshold"`
 	// Minimum consecutive failures for the probe to be considered failed after having succeeded.
-	FailureThreshold int32 `json:"failureThreshold,omitempty"`
+	FailureThreshold int32 `json:"failureThreshold,omitempty" protobuf:"varint,6,opt,name=failureThreshold"`
 	// Optional duration in seconds the pod needs to terminate gracefully upon probe failure.
-	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty" protobuf:"varint,7,opt,name=terminationGracePeriodSeconds"`
 }
 
 // PullPolicy describes a policy for if/when to pull a container image
@@ -915,9 +915,9 @@ const (
 // ContainerResizePolicy represents resource resize policy for the container.
 type ContainerResizePolicy struct {
 	// Name of the resource to which this resource resize policy applies.
-	ResourceName ResourceName `json:"resourceName"`
+	ResourceName ResourceName `json:"resourceName" protobuf:"bytes,1,opt,name=resourceName,casttype=ResourceName"`
 	// Restart policy to apply when specified resource is resized.
-	RestartPolicy ResourceResizeRestartPolicy `json:"restartPolicy"`
+	RestartPolicy ResourceResizeRestartPolicy `json:"restartPolicy" protobuf:"bytes,2,opt,name=restartPolicy,casttype=ResourceResizeRestartPolicy"`
 }
 
 // PreemptionPolicy describes a policy for if/when to preempt a pod.
@@ -949,37 +949,37 @@ type Capability string
 // Adds and removes POSIX capabilities from running containers.
 type Capabilities struct {
 	// Added capabilities
-	Add []Capability `json:"add,omitempty"`
+	Add []Capability `json:"add,omitempty" protobuf:"bytes,1,rep,name=add,casttype=Capability"`
 	// Removed capabilities
-	Drop []Capability `json:"drop,omitempty"`
+	Drop []Capability `json:"drop,omitempty" protobuf:"bytes,2,rep,name=drop,casttype=Capability"`
 }
 
 // ResourceRequirements describes the compute resource requirements.
 type ResourceRequirements struct {
 	// Limits describes the maximum amount of compute resources allowed.
-	Limits ResourceList `json:"limits,omitempty"`
+	Limits ResourceList `json:"limits,omitempty" protobuf:"bytes,1,rep,name=limits,casttype=ResourceList,castkey=ResourceName"`
 	// Requests describes the minimum amount of compute resources required.
-	Requests ResourceList `json:"requests,omitempty"`
+	Requests ResourceList `json:"requests,omitempty" protobuf:"bytes,2,rep,name=requests,casttype=ResourceList,castkey=ResourceName"`
 	// Claims lists the names of resources, defined in spec.resourceClaims, that are used by this
 	// container.
-	Claims []ResourceClaim `json:"claims,omitempty"`
+	Claims []ResourceClaim `json:"claims,omitempty" protobuf:"bytes,3,opt,name=claims"`
 }
 
 // VolumeResourceRequirements describes the storage resource requirements for a volume.
 type VolumeResourceRequirements struct {
 	// Limits describes the maximum amount of compute resources allowed.
-	Limits ResourceList `json:"limits,omitempty"`
+	Limits ResourceList `json:"limits,omitempty" protobuf:"bytes,1,rep,name=limits,casttype=ResourceList,castkey=ResourceName"`
 	// Requests describes the minimum amount of compute resources required.
-	Requests ResourceList `json:"requests,omitempty"`
+	Requests ResourceList `json:"requests,omitempty" protobuf:"bytes,2,rep,name=requests,casttype=ResourceList,castkey=ResourceName"`
 }
 
 // ResourceClaim references one entry in PodSpec.ResourceClaims.
 type ResourceClaim struct {
 	// Name must match the name of one entry in pod.spec.resourceClaims of the Pod where this field
 	// is used.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// Request is the name chosen for a request in the referenced claim.
-	Request string `json:"request,omitempty"`
+	Request string `json:"request,omitempty" protobuf:"bytes,2,opt,name=request"`
 }
 
 const (
@@ -991,79 +991,79 @@ const (
 // A single application container that you want to run within a pod.
 type Container struct {
 	// Name of the container specified as a DNS_LABEL.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// Container image name.
-	Image string `json:"image,omitempty"`
+	Image string `json:"image,omitempty" protobuf:"bytes,2,opt,name=image"`
 	// Entrypoint array.
-	Command []string `json:"command,omitempty"`
+	Command []string `json:"command,omitempty" protobuf:"bytes,3,rep,name=command"`
 	// Arguments to the entrypoint.
-	Args []string `json:"args,omitempty"`
+	Args []string `json:"args,omitempty" protobuf:"bytes,4,rep,name=args"`
 	// Container's working directory.
-	WorkingDir string `json:"workingDir,omitempty"`
+	WorkingDir string `json:"workingDir,omitempty" protobuf:"bytes,5,opt,name=workingDir"`
 	// List of ports to expose from the container.
-	Ports []ContainerPort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"containerPort"`
+	Ports []ContainerPort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"containerPort" protobuf:"bytes,6,rep,name=ports"`
 	// List of sources to populate environment variables in the container.
-	EnvFrom []EnvFromSource `json:"envFrom,omitempty"`
+	EnvFrom []EnvFromSource `json:"envFrom,omitempty" protobuf:"bytes,19,rep,name=envFrom"`
 	// List of environment variables to set in the container.
-	Env []EnvVar `json:"env,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	Env []EnvVar `json:"env,omitempty" patchStrategy:"merge" patchMergeKey:"name" protobuf:"bytes,7,rep,name=env"`
 	// Compute Resources required by this container.
-	Resources ResourceRequirements `json:"resources,omitempty"`
+	Resources ResourceRequirements `json:"resources,omitempty" protobuf:"bytes,8,opt,name=resources"`
 	// Resources resize policy for the container.
-	ResizePolicy []ContainerResizePolicy `json:"resizePolicy,omitempty"`
+	ResizePolicy []ContainerResizePolicy `json:"resizePolicy,omitempty" protobuf:"bytes,23,rep,name=resizePolicy"`
 	// RestartPolicy defines the restart behavior of individual containers in a pod.
-	RestartPolicy *ContainerRestartPolicy `json:"restartPolicy,omitempty"`
+	RestartPolicy *ContainerRestartPolicy `json:"restartPolicy,omitempty" protobuf:"bytes,24,opt,name=restartPolicy,casttype=ContainerRestartPolicy"`
 	// Pod volumes to mount into the container's filesystem.
-	VolumeMounts []VolumeMount `json:"volumeMounts,omitempty" patchStrategy:"merge" patchMergeKey:"mountPath"`
+	VolumeMounts []VolumeMount `json:"volumeMounts,omitempty" patchStrategy:"merge" patchMergeKey:"mountPath" protobuf:"bytes,9,rep,name=volumeMounts"`
 	// volumeDevices is the list of block devices to be used by the container.
-	VolumeDevices []VolumeDevice `json:"volumeDevices,omitempty" patchStrategy:"merge" patchMergeKey:"devicePath"`
+	VolumeDevices []VolumeDevice `json:"volumeDevices,omitempty" patchStrategy:"merge" patchMergeKey:"devicePath" protobuf:"bytes,21,rep,name=volumeDevices"`
 	// Periodic probe of container liveness.
-	LivenessProbe *Probe `json:"livenessProbe,omitempty"`
+	LivenessProbe *Probe `json:"livenessProbe,omitempty" protobuf:"bytes,10,opt,name=livenessProbe"`
 	// Periodic probe of container service readiness.
-	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
+	ReadinessProbe *Probe `json:"readinessProbe,omitempty" protobuf:"bytes,11,opt,name=readinessProbe"`
 	// StartupProbe indicates that the Pod has successfully initialized.
-	StartupProbe *Probe `json:"startupProbe,omitempty"`
+	StartupProbe *Probe `json:"startupProbe,omitempty" protobuf:"bytes,22,opt,name=startupProbe"`
 	// Actions that the management system should take in response to container lifecycle events.
-	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
+	Lifecycle *Lifecycle `json:"lifecycle,omitempty" protobuf:"bytes,12,opt,name=lifecycle"`
 	// Optional: Path at which the file to which the container's termination message will be
 	// written is mounted into the container's filesystem.
-	TerminationMessagePath string `json:"terminationMessagePath,omitempty"`
+	TerminationMessagePath string `json:"terminationMessagePath,omitempty" protobuf:"bytes,13,opt,name=terminationMessagePath"`
 	// Indicate how the termination message should be populated.
-	TerminationMessagePolicy TerminationMessagePolicy `json:"terminationMessagePolicy,omitempty"`
+	TerminationMessagePolicy TerminationMessagePolicy `json:"terminationMessagePolicy,omitempty" protobuf:"bytes,20,opt,name=terminationMessagePolicy,casttype=TerminationMessagePolicy"`
 	// Image pull policy.
-	ImagePullPolicy PullPolicy `json:"imagePullPolicy,omitempty"`
+	ImagePullPolicy PullPolicy `json:"imagePullPolicy,omitempty" protobuf:"bytes,14,opt,name=imagePullPolicy,casttype=PullPolicy"`
 	// SecurityContext defines the security options the container should be run with.
-	SecurityContext *SecurityContext `json:"securityContext,omitempty"`
+	SecurityContext *SecurityContext `json:"securityContext,omitempty" protobuf:"bytes,15,opt,name=securityContext"`
 	// Whether this container should allocate a buffer for stdin in the container runtime.
-	Stdin bool `json:"stdin,omitempty"`
+	Stdin bool `json:"stdin,omitempty" protobuf:"varint,16,opt,name=stdin"`
 	// Whether the container runtime should close the stdin channel after it has been opened by a
 	// single attach.
-	StdinOnce bool `json:"stdinOnce,omitempty"`
+	StdinOnce bool `json:"stdinOnce,omitempty" protobuf:"varint,17,opt,name=stdinOnce"`
 	// Whether this container should allocate a TTY for itself, also requires 'stdin' to be true.
-	TTY bool `json:"tty,omitempty"`
+	TTY bool `json:"tty,omitempty" protobuf:"varint,18,opt,name=tty"`
 }
 
 // ProbeHandler defines a specific action that should be taken in a probe.
 type ProbeHandler struct {
 	// Exec specifies a command to execute in the container.
-	Exec *ExecAction `json:"exec,omitempty"`
+	Exec *ExecAction `json:"exec,omitempty" protobuf:"bytes,1,opt,name=exec"`
 	// HTTPGet specifies an HTTP GET request to perform.
-	HTTPGet *HTTPGetAction `json:"httpGet,omitempty"`
+	HTTPGet *HTTPGetAction `json:"httpGet,omitempty" protobuf:"bytes,2,opt,name=httpGet"`
 	// TCPSocket specifies a connection to a TCP port.
-	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty" protobuf:"bytes,3,opt,name=tcpSocket"`
 	// GRPC specifies a GRPC HealthCheckRequest.
-	GRPC *GRPCAction `json:"grpc,omitempty"`
+	GRPC *GRPCAction `json:"grpc,omitempty" protobuf:"bytes,4,opt,name=grpc"`
 }
 
 // LifecycleHandler defines a specific action that should be taken in a lifecycle hook.
 type LifecycleHandler struct {
 	// Exec specifies a command to execute in the container.
-	Exec *ExecAction `json:"exec,omitempty"`
+	Exec *ExecAction `json:"exec,omitempty" protobuf:"bytes,1,opt,name=exec"`
 	// HTTPGet specifies an HTTP GET request to perform.
-	HTTPGet *HTTPGetAction `json:"httpGet,omitempty"`
+	HTTPGet *HTTPGetAction `json:"httpGet,omitempty" protobuf:"bytes,2,opt,name=httpGet"`
 	// Deprecated.
-	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty" protobuf:"bytes,3,opt,name=tcpSocket"`
 	// Sleep represents a duration that the container should sleep.
-	Sleep *SleepAction `json:"sleep,omitempty"`
+	Sleep *SleepAction `json:"sleep,omitempty" protobuf:"bytes,4,opt,name=sleep"`
 }
 
 // Signal defines the stop signal of containers
@@ -1141,13 +1141,13 @@ const (
 // lifecycle events.
 type Lifecycle struct {
 	// PostStart is called immediately after a container is created.
-	PostStart *LifecycleHandler `json:"postStart,omitempty"`
+	PostStart *LifecycleHandler `json:"postStart,omitempty" protobuf:"bytes,1,opt,name=postStart"`
 	// PreStop is called immediately before a container is terminated due to an API request or
 	// management event such as liveness/startup probe failure, preemption, resource contention,
 	// etc.
-	PreStop *LifecycleHandler `json:"preStop,omitempty"`
+	PreStop *LifecycleHandler `json:"preStop,omitempty" protobuf:"bytes,2,opt,name=preStop"`
 	// StopSignal defines which signal will be sent to a container when it is being stopped.
-	StopSignal *Signal `json:"stopSignal,omitempty"`
+	StopSignal *Signal `json:"stopSignal,omitempty" protobuf:"bytes,3,opt,name=stopSignal"`
 }
 
 type ConditionStatus string
@@ -1162,90 +1162,90 @@ const (
 // ContainerStateWaiting is a waiting state of a container.
 type ContainerStateWaiting struct {
 	// (brief) reason the container is not yet running.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,1,opt,name=reason"`
 	// Message regarding why the container is not yet running.
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,2,opt,name=message"`
 }
 
 // ContainerStateRunning is a running state of a container.
 type ContainerStateRunning struct {
 	// Time at which the container was last (re-)started
-	StartedAt meta.Time `json:"startedAt,omitempty"`
+	StartedAt meta.Time `json:"startedAt,omitempty" protobuf:"bytes,1,opt,name=startedAt"`
 }
 
 // ContainerStateTerminated is a terminated state of a container.
 type ContainerStateTerminated struct {
 	// Exit status from the last termination of the container
-	ExitCode int32 `json:"exitCode"`
+	ExitCode int32 `json:"exitCode" protobuf:"varint,1,opt,name=exitCode"`
 	// Signal from the last termination of the container
-	Signal int32 `json:"signal,omitempty"`
+	Signal int32 `json:"signal,omitempty" protobuf:"varint,2,opt,name=signal"`
 	// (brief) reason from the last termination of the container
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,3,opt,name=reason"`
 	// Message regarding the last termination of the container
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,4,opt,name=message"`
 	// Time at which previous execution of the container started
-	StartedAt meta.Time `json:"startedAt,omitempty"`
+	StartedAt meta.Time `json:"startedAt,omitempty" protobuf:"bytes,5,opt,name=startedAt"`
 	// Time at which the container last terminated
-	FinishedAt meta.Time `json:"finishedAt,omitempty"`
+	FinishedAt meta.Time `json:"finishedAt,omitempty" protobuf:"bytes,6,opt,name=finishedAt"`
 	// Container's ID in the format '<type>://<container_id>'
-	ContainerID string `json:"containerID,omitempty"`
+	ContainerID string `json:"containerID,omitempty" protobuf:"bytes,7,opt,name=containerID"`
 }
 
 // ContainerState holds a possible state of container.
 type ContainerState struct {
 	// Details about a waiting container
-	Waiting *ContainerStateWaiting `json:"waiting,omitempty"`
+	Waiting *ContainerStateWaiting `json:"waiting,omitempty" protobuf:"bytes,1,opt,name=waiting"`
 	// Details about a running container
-	Running *ContainerStateRunning `json:"running,omitempty"`
+	Running *ContainerStateRunning `json:"running,omitempty" protobuf:"bytes,2,opt,name=running"`
 	// Details about a terminated container
-	Terminated *ContainerStateTerminated `json:"terminated,omitempty"`
+	Terminated *ContainerStateTerminated `json:"terminated,omitempty" protobuf:"bytes,3,opt,name=terminated"`
 }
 
 // ContainerStatus contains details for the current status of this container.
 type ContainerStatus struct {
 	// Name is a DNS_LABEL representing the unique name of the container.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// State holds details about the container's current condition.
-	State ContainerState `json:"state,omitempty"`
+	State ContainerState `json:"state,omitempty" protobuf:"bytes,2,opt,name=state"`
 	// LastTerminationState holds the last termination state of the container to help debug
 	// container crashes and restarts.
-	LastTerminationState ContainerState `json:"lastState,omitempty"`
+	LastTerminationState ContainerState `json:"lastState,omitempty" protobuf:"bytes,3,opt,name=lastState"`
 	// Ready specifies whether the container is currently passing its readiness check.
-	Ready bool `json:"ready"`
+	Ready bool `json:"ready" protobuf:"varint,4,opt,name=ready"`
 	// RestartCount holds the number of times the container has been restarted.
-	RestartCount int32 `json:"restartCount"`
+	RestartCount int32 `json:"restartCount" protobuf:"varint,5,opt,name=restartCount"`
 	// Image is the name of container image that the container is running.
-	Image string `json:"image"`
+	Image string `json:"image" protobuf:"bytes,6,opt,name=image"`
 	// ImageID is the image ID of the container's image.
-	ImageID string `json:"imageID"`
+	ImageID string `json:"imageID" protobuf:"bytes,7,opt,name=imageID"`
 	// ContainerID is the ID of the container in the format '<type>://<container_id>'.
-	ContainerID string `json:"containerID,omitempty"`
+	ContainerID string `json:"containerID,omitempty" protobuf:"bytes,8,opt,name=containerID"`
 	// Started indicates whether the container has finished its postStart lifecycle hook and passed
 	// its startup probe.
-	Started *bool `json:"started,omitempty"`
+	Started *bool `json:"started,omitempty" protobuf:"varint,9,opt,name=started"`
 	// AllocatedResources represents the compute resources allocated for this container by the
 	// node.
-	AllocatedResources ResourceList `json:"allocatedResources,omitempty"`
+	AllocatedResources ResourceList `json:"allocatedResources,omitempty" protobuf:"bytes,10,rep,name=allocatedResources,casttype=ResourceList,castkey=ResourceName"`
 	// Resources represents the compute resource requests and limits that have been successfully
 	// enacted on the running container after it has been started or has been successfully resized.
-	Resources *ResourceRequirements `json:"resources,omitempty"`
+	Resources *ResourceRequirements `json:"resources,omitempty" protobuf:"bytes,11,opt,name=resources"`
 	// Status of volume mounts.
-	VolumeMounts []VolumeMountStatus `json:"volumeMounts,omitempty" patchStrategy:"merge" patchMergeKey:"mountPath"`
+	VolumeMounts []VolumeMountStatus `json:"volumeMounts,omitempty" patchStrategy:"merge" patchMergeKey:"mountPath" protobuf:"bytes,12,rep,name=volumeMounts"`
 	// User represents user identity information initially attached to the first process of the
 	// container
-	User *ContainerUser `json:"user,omitempty"`
+	User *ContainerUser `json:"user,omitempty" protobuf:"bytes,13,opt,name=user,casttype=ContainerUser"`
 	// AllocatedResourcesStatus represents the status of various resources allocated for this Pod.
-	AllocatedResourcesStatus []ResourceStatus `json:"allocatedResourcesStatus,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	AllocatedResourcesStatus []ResourceStatus `json:"allocatedResourcesStatus,omitempty" patchStrategy:"merge" patchMergeKey:"name" protobuf:"bytes,14,rep,name=allocatedResourcesStatus"`
 	// StopSignal reports the effective stop signal for this container
-	StopSignal *Signal `json:"stopSignal,omitempty"`
+	StopSignal *Signal `json:"stopSignal,omitempty" protobuf:"bytes,15,opt,name=stopSignal"`
 }
 
 // ResourceStatus represents the status of a single resource allocated to a Pod.
 type ResourceStatus struct {
 	// Name of the resource.
-	Name ResourceName `json:"name"`
+	Name ResourceName `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// List of unique resources health.
-	Resources []ResourceHealth `json:"resources,omitempty"`
+	Resources []ResourceHealth `json:"resources,omitempty" protobuf:"bytes,2,rep,name=resources"`
 }
 
 type ResourceHealthStatus string
@@ -1262,27 +1262,27 @@ type ResourceID string
 // ResourceHealth represents the health of a resource.
 type ResourceHealth struct {
 	// ResourceID is the unique identifier of the resource.
-	ResourceID ResourceID `json:"resourceID"`
+	ResourceID ResourceID `json:"resourceID" protobuf:"bytes,1,opt,name=resourceID"`
 	// Health of the resource.
-	Health ResourceHealthStatus `json:"health,omitempty"`
+	Health ResourceHealthStatus `json:"health,omitempty" protobuf:"bytes,2,name=health"`
 }
 
 // ContainerUser represents user identity information
 type ContainerUser struct {
 	// Linux holds user identity information initially attached to the first process of the
 	// containers in Linux.
-	Linux *LinuxContainerUser `json:"linux,omitempty"`
+	Linux *LinuxContainerUser `json:"linux,omitempty" protobuf:"bytes,1,opt,name=linux,casttype=LinuxContainerUser"`
 }
 
 // LinuxContainerUser represents user identity information in Linux containers
 type LinuxContainerUser struct {
 	// UID is the primary uid initially attached to the first process in the container
-	UID int64 `json:"uid"`
+	UID int64 `json:"uid" protobuf:"varint,1,name=uid"`
 	// GID is the primary gid initially attached to the first process in the container
-	GID int64 `json:"gid"`
+	GID int64 `json:"gid" protobuf:"varint,2,name=gid"`
 	// SupplementalGroups are the supplemental groups initially attached to the first process in
 	// the container
-	SupplementalGroups []int64 `json:"supplementalGroups,omitempty"`
+	SupplementalGroups []int64 `json:"supplementalGroups,omitempty" protobuf:"varint,3,rep,name=supplementalGroups"`
 }
 
 // PodPhase is a label for the condition of a pod at the current time.
@@ -1367,19 +1367,19 @@ const (
 // PodCondition contains details for the current condition of this pod.
 type PodCondition struct {
 	// Type is the type of the condition.
-	Type PodConditionType `json:"type"`
+	Type PodConditionType `json:"type" protobuf:"bytes,1,opt,name=type,casttype=PodConditionType"`
 	// If set, this represents the .metadata.generation that the pod condition was set based upon.
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	ObservedGeneration int64 `json:"observedGeneration,omitempty" protobuf:"varint,7,opt,name=observedGeneration"`
 	// Status is the status of the condition.
-	Status ConditionStatus `json:"status"`
+	Status ConditionStatus `json:"status" protobuf:"bytes,2,opt,name=status,casttype=ConditionStatus"`
 	// Last time we probed the condition.
-	LastProbeTime meta.Time `json:"lastProbeTime,omitempty"`
+	LastProbeTime meta.Time `json:"lastProbeTime,omitempty" protobuf:"bytes,3,opt,name=lastProbeTime"`
 	// Last time the condition transitioned from one status to another.
-	LastTransitionTime meta.Time `json:"lastTransitionTime,omitempty"`
+	LastTransitionTime meta.Time `json:"lastTransitionTime,omitempty" protobuf:"bytes,4,opt,name=lastTransitionTime"`
 	// Unique, one-word, CamelCase reason for the condition's last transition.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,5,opt,name=reason"`
 	// Human-readable message indicating details about last transition.
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,6,opt,name=message"`
 }
 
 // Deprecated: PodResizeStatus shows status of desired resize of a pod's containers.
@@ -1397,14 +1397,14 @@ const (
 // VolumeMountStatus shows status of volume mounts.
 type VolumeMountStatus struct {
 	// Name corresponds to the name of the original VolumeMount.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// MountPath corresponds to the original VolumeMount.
-	MountPath string `json:"mountPath"`
+	MountPath string `json:"mountPath" protobuf:"bytes,2,opt,name=mountPath"`
 	// ReadOnly corresponds to the original VolumeMount.
-	ReadOnly bool `json:"readOnly,omitempty"`
+	ReadOnly bool `json:"readOnly,omitempty" protobuf:"varint,3,opt,name=readOnly"`
 	// RecursiveReadOnly must be set to Disabled, Enabled, or unspecified (for non-readonly
 	// mounts).
-	RecursiveReadOnly *RecursiveReadOnlyMode `json:"recursiveReadOnly,omitempty"`
+	RecursiveReadOnly *RecursiveReadOnlyMode `json:"recursiveReadOnly,omitempty" protobuf:"bytes,4,opt,name=recursiveReadOnly,casttype=RecursiveReadOnlyMode"`
 }
 
 // RestartPolicy describes how the container should be restarted.
@@ -1452,26 +1452,26 @@ const (
 // terms.
 type NodeSelector struct {
 	// Required.
-	NodeSelectorTerms []NodeSelectorTerm `json:"nodeSelectorTerms"`
+	NodeSelectorTerms []NodeSelectorTerm `json:"nodeSelectorTerms" protobuf:"bytes,1,rep,name=nodeSelectorTerms"`
 }
 
 // A null or empty node selector term matches no objects.
 type NodeSelectorTerm struct {
 	// A list of node selector requirements by node's labels.
-	MatchExpressions []NodeSelectorRequirement `json:"matchExpressions,omitempty"`
+	MatchExpressions []NodeSelectorRequirement `json:"matchExpressions,omitempty" protobuf:"bytes,1,rep,name=matchExpressions"`
 	// A list of node selector requirements by node's fields.
-	MatchFields []NodeSelectorRequirement `json:"matchFields,omitempty"`
+	MatchFields []NodeSelectorRequirement `json:"matchFields,omitempty" protobuf:"bytes,2,rep,name=matchFields"`
 }
 
 // A node selector requirement is a selector that contains values, a key, and an operator that
 // relates the key and values.
 type NodeSelectorRequirement struct {
 	// The label key that the selector applies to.
-	Key string `json:"key"`
+	Key string `json:"key" protobuf:"bytes,1,opt,name=key"`
 	// Represents a key's relationship to a set of values.
-	Operator NodeSelectorOperator `json:"operator"`
+	Operator NodeSelectorOperator `json:"operator" protobuf:"bytes,2,opt,name=operator,casttype=NodeSelectorOperator"`
 	// An array of string values.
-	Values []string `json:"values,omitempty"`
+	Values []string `json:"values,omitempty" protobuf:"bytes,3,rep,name=values"`
 }
 
 // A node selector operator is the set of operators that can be used in a node selector
@@ -1490,58 +1490,58 @@ const (
 // A topology selector term represents the result of label queries.
 type TopologySelectorTerm struct {
 	// A list of topology selector requirements by labels.
-	MatchLabelExpressions []TopologySelectorLabelRequirement `json:"matchLabelExpressions,omitempty"`
+	MatchLabelExpressions []TopologySelectorLabelRequirement `json:"matchLabelExpressions,omitempty" protobuf:"bytes,1,rep,name=matchLabelExpressions"`
 }
 
 // A topology selector requirement is a selector that matches given label.
 type TopologySelectorLabelRequirement struct {
 	// The label key that the selector applies to.
-	Key string `json:"key"`
+	Key string `json:"key" protobuf:"bytes,1,opt,name=key"`
 	// An array of string values.
-	Values []string `json:"values"`
+	Values []string `json:"values" protobuf:"bytes,2,rep,name=values"`
 }
 
 // Affinity is a group of affinity scheduling rules.
 type Affinity struct {
 	// Describes node affinity scheduling rules for the pod.
-	NodeAffinity *NodeAffinity `json:"nodeAffinity,omitempty"`
+	NodeAffinity *NodeAffinity `json:"nodeAffinity,omitempty" protobuf:"bytes,1,opt,name=nodeAffinity"`
 	// Describes pod affinity scheduling rules (e.g. co-locate this pod in the same node, zone,
 	// etc.
-	PodAffinity *PodAffinity `json:"podAffinity,omitempty"`
+	PodAffinity *PodAffinity `json:"podAffinity,omitempty" protobuf:"bytes,2,opt,name=podAffinity"`
 	// Describes pod anti-affinity scheduling rules (e.g. avoid putting this pod in the same node,
 	// zone, etc.
-	PodAntiAffinity *PodAntiAffinity `json:"podAntiAffinity,omitempty"`
+	PodAntiAffinity *PodAntiAffinity `json:"podAntiAffinity,omitempty" protobuf:"bytes,3,opt,name=podAntiAffinity"`
 }
 
 // Pod affinity is a group of inter pod affinity scheduling rules.
 type PodAffinity struct {
 	// If the affinity requirements specified by this field are not met at scheduling time, the pod
 	// will not be scheduled onto the node.
-	RequiredDuringSchedulingIgnoredDuringExecution []PodAffinityTerm `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty"`
+	RequiredDuringSchedulingIgnoredDuringExecution []PodAffinityTerm `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty" protobuf:"bytes,1,rep,name=requiredDuringSchedulingIgnoredDuringExecution"`
 	// The scheduler will prefer to schedule pods to nodes that satisfy the affinity expressions
 	// specified by this field, but it may choose a node that violates one or more of the
 	// expressions.
-	PreferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm `json:"preferredDuringSchedulingIgnoredDuringExecution,omitempty"`
+	PreferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm `json:"preferredDuringSchedulingIgnoredDuringExecution,omitempty" protobuf:"bytes,2,rep,name=preferredDuringSchedulingIgnoredDuringExecution"`
 }
 
 // Pod anti affinity is a group of inter pod anti affinity scheduling rules.
 type PodAntiAffinity struct {
 	// If the anti-affinity requirements specified by this field are not met at scheduling time,
 	// the pod will not be scheduled onto the node.
-	RequiredDuringSchedulingIgnoredDuringExecution []PodAffinityTerm `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty"`
+	RequiredDuringSchedulingIgnoredDuringExecution []PodAffinityTerm `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty" protobuf:"bytes,1,rep,name=requiredDuringSchedulingIgnoredDuringExecution"`
 	// The scheduler will prefer to schedule pods to nodes that satisfy the anti-affinity
 	// expressions specified by this field, but it may choose a node that violates one or more of
 	// the expressions.
-	PreferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm `json:"preferredDuringSchedulingIgnoredDuringExecution,omitempty"`
+	PreferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm `json:"preferredDuringSchedulingIgnoredDuringExecution,omitempty" protobuf:"bytes,2,rep,name=preferredDuringSchedulingIgnoredDuringExecution"`
 }
 
 // The weights of all of the matched WeightedPodAffinityTerm fields are added per-node to find
 // the most preferred node(s)
 type WeightedPodAffinityTerm struct {
 	// weight associated with matching the corresponding podAffinityTerm, in the range 1-100.
-	Weight int32 `json:"weight"`
+	Weight int32 `json:"weight" protobuf:"varint,1,opt,name=weight"`
 	// Required.
-	PodAffinityTerm PodAffinityTerm `json:"podAffinityTerm"`
+	PodAffinityTerm PodAffinityTerm `json:"podAffinityTerm" protobuf:"bytes,2,opt,name=podAffinityTerm"`
 }
 
 // Defines a set of pods (namely those matching the labelSelector relative to the given
@@ -1550,55 +1550,55 @@ type WeightedPodAffinityTerm struct {
 // <topologyKey> matches that of any node on which a pod of the set of pods is running
 type PodAffinityTerm struct {
 	// A label query over a set of resources, in this case pods.
-	LabelSelector *meta.LabelSelector `json:"labelSelector,omitempty"`
+	LabelSelector *meta.LabelSelector `json:"labelSelector,omitempty" protobuf:"bytes,1,opt,name=labelSelector"`
 	// namespaces specifies a static list of namespace names that the term applies to.
-	Namespaces []string `json:"namespaces,omitempty"`
+	Namespaces []string `json:"namespaces,omitempty" protobuf:"bytes,2,rep,name=namespaces"`
 	// This pod should be co-located (affinity) or not co-located (anti-affinity) with the pods
 	// matching the labelSelector in the specified namespaces, where co-located is defined as
 	// running on a node whose value of the label with key topologyKey matches that of any node on
 	// which any of the selected pods is running.
-	TopologyKey string `json:"topologyKey"`
+	TopologyKey string `json:"topologyKey" protobuf:"bytes,3,opt,name=topologyKey"`
 	// A label query over the set of namespaces that the term applies to.
-	NamespaceSelector *meta.LabelSelector `json:"namespaceSelector,omitempty"`
+	NamespaceSelector *meta.LabelSelector `json:"namespaceSelector,omitempty" protobuf:"bytes,4,opt,name=namespaceSelector"`
 	// MatchLabelKeys is a set of pod label keys to select which pods will be taken into
 	// consideration.
-	MatchLabelKeys []string `json:"matchLabelKeys,omitempty"`
+	MatchLabelKeys []string `json:"matchLabelKeys,omitempty" protobuf:"bytes,5,opt,name=matchLabelKeys"`
 	// MismatchLabelKeys is a set of pod label keys to select which pods will be taken into
 	// consideration.
-	MismatchLabelKeys []string `json:"mismatchLabelKeys,omitempty"`
+	MismatchLabelKeys []string `json:"mismatchLabelKeys,omitempty" protobuf:"bytes,6,opt,name=mismatchLabelKeys"`
 }
 
 // Node affinity is a group of node affinity scheduling rules.
 type NodeAffinity struct {
 	// If the affinity requirements specified by this field are not met at scheduling time, the pod
 	// will not be scheduled onto the node.
-	RequiredDuringSchedulingIgnoredDuringExecution *NodeSelector `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty"`
+	RequiredDuringSchedulingIgnoredDuringExecution *NodeSelector `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty" protobuf:"bytes,1,opt,name=requiredDuringSchedulingIgnoredDuringExecution"`
 	// The scheduler will prefer to schedule pods to nodes that satisfy the affinity expressions
 	// specified by this field, but it may choose a node that violates one or more of the
 	// expressions.
-	PreferredDuringSchedulingIgnoredDuringExecution []PreferredSchedulingTerm `json:"preferredDuringSchedulingIgnoredDuringExecution,omitempty"`
+	PreferredDuringSchedulingIgnoredDuringExecution []PreferredSchedulingTerm `json:"preferredDuringSchedulingIgnoredDuringExecution,omitempty" protobuf:"bytes,2,rep,name=preferredDuringSchedulingIgnoredDuringExecution"`
 }
 
 // An empty preferred scheduling term matches all objects with implicit weight 0 (i.e. it's a
 // no-op).
 type PreferredSchedulingTerm struct {
 	// Weight associated with matching the corresponding nodeSelectorTerm, in the range 1-100.
-	Weight int32 `json:"weight"`
+	Weight int32 `json:"weight" protobuf:"varint,1,opt,name=weight"`
 	// A node selector term, associated with the corresponding weight.
-	Preference NodeSelectorTerm `json:"preference"`
+	Preference NodeSelectorTerm `json:"preference" protobuf:"bytes,2,opt,name=preference"`
 }
 
 // The node this Taint is attached to has the "effect" on any pod that does not tolerate the
 // Taint.
 type Taint struct {
 	// Required.
-	Key string `json:"key"`
+	Key string `json:"key" protobuf:"bytes,1,opt,name=key"`
 	// The taint value corresponding to the taint key.
-	Value string `json:"value,omitempty"`
+	Value string `json:"value,omitempty" protobuf:"bytes,2,opt,name=value"`
 	// Required.
-	Effect TaintEffect `json:"effect"`
+	Effect TaintEffect `json:"effect" protobuf:"bytes,3,opt,name=effect,casttype=TaintEffect"`
 	// TimeAdded represents the time at which the taint was added.
-	TimeAdded *meta.Time `json:"timeAdded,omitempty"`
+	TimeAdded *meta.Time `json:"timeAdded,omitempty" protobuf:"bytes,4,opt,name=timeAdded"`
 }
 
 type TaintEffect string
@@ -1619,16 +1619,16 @@ const (
 // <key,value,effect> using the matching operator <operator>.
 type Toleration struct {
 	// Key is the taint key that the toleration applies to.
-	Key string `json:"key,omitempty"`
+	Key string `json:"key,omitempty" protobuf:"bytes,1,opt,name=key"`
 	// Operator represents a key's relationship to the value.
-	Operator TolerationOperator `json:"operator,omitempty"`
+	Operator TolerationOperator `json:"operator,omitempty" protobuf:"bytes,2,opt,name=operator,casttype=TolerationOperator"`
 	// Value is the taint value the toleration matches to.
-	Value string `json:"value,omitempty"`
+	Value string `json:"value,omitempty" protobuf:"bytes,3,opt,name=value"`
 	// Effect indicates the taint effect to match.
-	Effect TaintEffect `json:"effect,omitempty"`
+	Effect TaintEffect `json:"effect,omitempty" protobuf:"bytes,4,opt,name=effect,casttype=TaintEffect"`
 	// TolerationSeconds represents the period of time the toleration (which must be of effect
 	// NoExecute, otherwise this field is ignored) tolerates the taint.
-	TolerationSeconds *int64 `json:"tolerationSeconds,omitempty"`
+	TolerationSeconds *int64 `json:"tolerationSeconds,omitempty" protobuf:"varint,5,opt,name=tolerationSeconds"`
 }
 
 // A toleration operator is the set of operators that can be used in a toleration.
@@ -1642,126 +1642,126 @@ const (
 // PodReadinessGate contains the reference to a pod condition
 type PodReadinessGate struct {
 	// ConditionType refers to a condition in the pod's condition list with matching type.
-	ConditionType PodConditionType `json:"conditionType"`
+	ConditionType PodConditionType `json:"conditionType" protobuf:"bytes,1,opt,name=conditionType,casttype=PodConditionType"`
 }
 
 // PodSpec is a description of a pod.
 type PodSpec struct {
 	// List of volumes that can be mounted by containers belonging to the pod.
-	Volumes []Volume `json:"volumes,omitempty" patchStrategy:"merge,retainKeys" patchMergeKey:"name"`
+	Volumes []Volume `json:"volumes,omitempty" patchStrategy:"merge,retainKeys" patchMergeKey:"name" protobuf:"bytes,1,rep,name=volumes"`
 	// List of initialization containers belonging to the pod.
-	InitContainers []Container `json:"initContainers,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	InitContainers []Container `json:"initContainers,omitempty" patchStrategy:"merge" patchMergeKey:"name" protobuf:"bytes,20,rep,name=initContainers"`
 	// List of containers belonging to the pod.
-	Containers []Container `json:"containers" patchStrategy:"merge" patchMergeKey:"name"`
+	Containers []Container `json:"containers" patchStrategy:"merge" patchMergeKey:"name" protobuf:"bytes,2,rep,name=containers"`
 	// List of ephemeral containers run in this pod.
-	EphemeralContainers []EphemeralContainer `json:"ephemeralContainers,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	EphemeralContainers []EphemeralContainer `json:"ephemeralContainers,omitempty" patchStrategy:"merge" patchMergeKey:"name" protobuf:"bytes,34,rep,name=ephemeralContainers"`
 	// Restart policy for all containers within the pod.
-	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty"`
+	RestartPolicy RestartPolicy `json:"restartPolicy,omitempty" protobuf:"bytes,3,opt,name=restartPolicy,casttype=RestartPolicy"`
 	// Optional duration in seconds the pod needs to terminate gracefully.
-	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty" protobuf:"varint,4,opt,name=terminationGracePeriodSeconds"`
 	// Optional duration in seconds the pod may be active on the node relative to StartTime before
 	// the system will actively try to mark it failed and kill associated containers.
-	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
+	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty" protobuf:"varint,5,opt,name=activeDeadlineSeconds"`
 	// Set DNS policy for the pod.
-	DNSPolicy DNSPolicy `json:"dnsPolicy,omitempty"`
+	DNSPolicy DNSPolicy `json:"dnsPolicy,omitempty" protobuf:"bytes,6,opt,name=dnsPolicy,casttype=DNSPolicy"`
 	// NodeSelector is a selector which must be true for the pod to fit on a node.
-	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	NodeSelector map[string]string `json:"nodeSelector,omitempty" protobuf:"bytes,7,rep,name=nodeSelector"`
 	// ServiceAccountName is the name of the ServiceAccount to use to run this pod.
-	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	ServiceAccountName string `json:"serviceAccountName,omitempty" protobuf:"bytes,8,opt,name=serviceAccountName"`
 	// DeprecatedServiceAccount is a deprecated alias for ServiceAccountName.
-	DeprecatedServiceAccount string `json:"serviceAccount,omitempty"`
+	DeprecatedServiceAccount string `json:"serviceAccount,omitempty" protobuf:"bytes,9,opt,name=serviceAccount"`
 	// AutomountServiceAccountToken indicates whether a service account token should be
 	// automatically mounted.
-	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken,omitempty"`
+	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken,omitempty" protobuf:"varint,21,opt,name=automountServiceAccountToken"`
 	// NodeName indicates in which node this pod is scheduled.
-	NodeName string `json:"nodeName,omitempty"`
+	NodeName string `json:"nodeName,omitempty" protobuf:"bytes,10,opt,name=nodeName"`
 	// Host networking requested for this pod.
-	HostNetwork bool `json:"hostNetwork,omitempty"`
+	HostNetwork bool `json:"hostNetwork,omitempty" protobuf:"varint,11,opt,name=hostNetwork"`
 	// Use the host's pid namespace.
-	HostPID bool `json:"hostPID,omitempty"`
+	HostPID bool `json:"hostPID,omitempty" protobuf:"varint,12,opt,name=hostPID"`
 	// Use the host's ipc namespace.
-	HostIPC bool `json:"hostIPC,omitempty"`
+	HostIPC bool `json:"hostIPC,omitempty" protobuf:"varint,13,opt,name=hostIPC"`
 	// Share a single process namespace between all of the containers in a pod.
-	ShareProcessNamespace *bool `json:"shareProcessNamespace,omitempty"`
+	ShareProcessNamespace *bool `json:"shareProcessNamespace,omitempty" protobuf:"varint,27,opt,name=shareProcessNamespace"`
 	// SecurityContext holds pod-level security attributes and common container settings.
-	SecurityContext *PodSecurityContext `json:"securityContext,omitempty"`
+	SecurityContext *PodSecurityContext `json:"securityContext,omitempty" protobuf:"bytes,14,opt,name=securityContext"`
 	// ImagePullSecrets is an optional list of references to secrets in the same namespace to use
 	// for pulling any of the images used by this PodSpec.
-	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty" patchStrategy:"merge" patchMergeKey:"name" protobuf:"bytes,15,rep,name=imagePullSecrets"`
 	// Specifies the hostname of the Pod If not specified, the pod's hostname will be set to a
 	// system-defined value.
-	Hostname string `json:"hostname,omitempty"`
+	Hostname string `json:"hostname,omitempty" protobuf:"bytes,16,opt,name=hostname"`
 	// If specified, the fully qualified Pod hostname will be "<hostname>.<subdomain>.<pod
 	// namespace>.svc.<cluster domain>".
-	Subdomain string `json:"subdomain,omitempty"`
+	Subdomain string `json:"subdomain,omitempty" protobuf:"bytes,17,opt,name=subdomain"`
 	// If specified, the pod's scheduling constraints
-	Affinity *Affinity `json:"affinity,omitempty"`
+	Affinity *Affinity `json:"affinity,omitempty" protobuf:"bytes,18,opt,name=affinity"`
 	// If specified, the pod will be dispatched by specified scheduler.
-	SchedulerName string `json:"schedulerName,omitempty"`
+	SchedulerName string `json:"schedulerName,omitempty" protobuf:"bytes,19,opt,name=schedulerName"`
 	// If specified, the pod's tolerations.
-	Tolerations []Toleration `json:"tolerations,omitempty"`
+	Tolerations []Toleration `json:"tolerations,omitempty" protobuf:"bytes,22,opt,name=tolerations"`
 	// HostAliases is an optional list of hosts and IPs that will be injected into the pod's hosts
 	// file if specified.
-	HostAliases []HostAlias `json:"hostAliases,omitempty" patchStrategy:"merge" patchMergeKey:"ip"`
+	HostAliases []HostAlias `json:"hostAliases,omitempty" patchStrategy:"merge" patchMergeKey:"ip" protobuf:"bytes,23,rep,name=hostAliases"`
 	// If specified, indicates the pod's priority.
-	PriorityClassName string `json:"priorityClassName,omitempty"`
+	PriorityClassName string `json:"priorityClassName,omitempty" protobuf:"bytes,24,opt,name=priorityClassName"`
 	// The priority value.
-	Priority *int32 `json:"priority,omitempty"`
+	Priority *int32 `json:"priority,omitempty" protobuf:"bytes,25,opt,name=priority"`
 	// Specifies the DNS parameters of a pod.
-	DNSConfig *PodDNSConfig `json:"dnsConfig,omitempty"`
+	DNSConfig *PodDNSConfig `json:"dnsConfig,omitempty" protobuf:"bytes,26,opt,name=dnsConfig"`
 	// If specified, all readiness gates will be evaluated for pod readiness.
-	ReadinessGates []PodReadinessGate `json:"readinessGates,omitempty"`
+	ReadinessGates []PodReadinessGate `json:"readinessGates,omitempty" protobuf:"bytes,28,opt,name=readinessGates"`
 	// RuntimeClassName refers to a RuntimeClass object in the node.k8s.io group, which should be
 	// used to run this pod.
-	RuntimeClassName *string `json:"runtimeClassName,omitempty"`
+	RuntimeClassName *string `json:"runtimeClassName,omitempty" protobuf:"bytes,29,opt,name=runtimeClassName"`
 	// EnableServiceLinks indicates whether information about services should be injected into
 	// pod's environment variables, matching the syntax of Docker links.
-	EnableServiceLinks *bool `json:"enableServiceLinks,omitempty"`
+	EnableServiceLinks *bool `json:"enableServiceLinks,omitempty" protobuf:"varint,30,opt,name=enableServiceLinks"`
 	// PreemptionPolicy is the Policy for preempting pods with lower priority.
-	PreemptionPolicy *PreemptionPolicy `json:"preemptionPolicy,omitempty"`
+	PreemptionPolicy *PreemptionPolicy `json:"preemptionPolicy,omitempty" protobuf:"bytes,31,opt,name=preemptionPolicy"`
 	// Overhead represents the resource overhead associated with running a pod for a given
 	// RuntimeClass.
-	Overhead ResourceList `json:"overhead,omitempty"`
+	Overhead ResourceList `json:"overhead,omitempty" protobuf:"bytes,32,opt,name=overhead"`
 	// TopologySpreadConstraints describes how a group of pods ought to spread across topology
 	// domains.
-	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty" patchStrategy:"merge" patchMergeKey:"topologyKey"`
+	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty" patchStrategy:"merge" patchMergeKey:"topologyKey" protobuf:"bytes,33,opt,name=topologySpreadConstraints"`
 	// If true the pod's hostname will be configured as the pod's FQDN, rather than the leaf name
 	// (the default).
-	SetHostnameAsFQDN *bool `json:"setHostnameAsFQDN,omitempty"`
+	SetHostnameAsFQDN *bool `json:"setHostnameAsFQDN,omitempty" protobuf:"varint,35,opt,name=setHostnameAsFQDN"`
 	// Specifies the OS of the containers in the pod.
-	OS *PodOS `json:"os,omitempty"`
+	OS *PodOS `json:"os,omitempty" protobuf:"bytes,36,opt,name=os"`
 	// Use the host's user namespace.
-	HostUsers *bool `json:"hostUsers,omitempty"`
+	HostUsers *bool `json:"hostUsers,omitempty" protobuf:"bytes,37,opt,name=hostUsers"`
 	// SchedulingGates is an opaque list of values that if specified will block scheduling the pod.
-	SchedulingGates []PodSchedulingGate `json:"schedulingGates,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	SchedulingGates []PodSchedulingGate `json:"schedulingGates,omitempty" patchStrategy:"merge" patchMergeKey:"name" protobuf:"bytes,38,opt,name=schedulingGates"`
 	// ResourceClaims defines which ResourceClaims must be allocated and reserved before the Pod is
 	// allowed to start.
-	ResourceClaims []PodResourceClaim `json:"resourceClaims,omitempty" patchStrategy:"merge,retainKeys" patchMergeKey:"name"`
+	ResourceClaims []PodResourceClaim `json:"resourceClaims,omitempty" patchStrategy:"merge,retainKeys" patchMergeKey:"name" protobuf:"bytes,39,rep,name=resourceClaims"`
 	// Resources is the total amount of CPU and Memory resources required by all containers in the
 	// pod.
-	Resources *ResourceRequirements `json:"resources,omitempty"`
+	Resources *ResourceRequirements `json:"resources,omitempty" protobuf:"bytes,40,opt,name=resources"`
 }
 
 // PodResourceClaim references exactly one ResourceClaim, either directly or by naming a
 // ResourceClaimTemplate which is then turned into a ResourceClaim for the pod.
 type PodResourceClaim struct {
 	// Name uniquely identifies this resource claim inside the pod.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,name=name"`
 	// ResourceClaimName is the name of a ResourceClaim object in the same namespace as this pod.
-	ResourceClaimName *string `json:"resourceClaimName,omitempty"`
+	ResourceClaimName *string `json:"resourceClaimName,omitempty" protobuf:"bytes,3,opt,name=resourceClaimName"`
 	// ResourceClaimTemplateName is the name of a ResourceClaimTemplate object in the same
 	// namespace as this pod.
-	ResourceClaimTemplateName *string `json:"resourceClaimTemplateName,omitempty"`
+	ResourceClaimTemplateName *string `json:"resourceClaimTemplateName,omitempty" protobuf:"bytes,4,opt,name=resourceClaimTemplateName"`
 }
 
 // PodResourceClaimStatus is stored in the PodStatus for each PodResourceClaim which references
 // a ResourceClaimTemplate.
 type PodResourceClaimStatus struct {
 	// Name uniquely identifies this resource claim inside the pod.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,name=name"`
 	// ResourceClaimName is the name of the ResourceClaim that was generated for the Pod in the
 	// namespace of the Pod.
-	ResourceClaimName *string `json:"resourceClaimName,omitempty"`
+	ResourceClaimName *string `json:"resourceClaimName,omitempty" protobuf:"bytes,2,opt,name=resourceClaimName"`
 }
 
 // OSName is the set of OS'es that can be used in OS.
@@ -1776,13 +1776,13 @@ const (
 // PodOS defines the OS parameters of a pod.
 type PodOS struct {
 	// Name is the name of the operating system.
-	Name OSName `json:"name"`
+	Name OSName `json:"name" protobuf:"bytes,1,opt,name=name"`
 }
 
 // PodSchedulingGate is associated to a Pod to guard its scheduling.
 type PodSchedulingGate struct {
 	// Name of the scheduling gate.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 }
 
 type UnsatisfiableConstraintAction string
@@ -1811,25 +1811,25 @@ const (
 // TopologySpreadConstraint specifies how to spread matching pods among the given topology.
 type TopologySpreadConstraint struct {
 	// MaxSkew describes the degree to which pods may be unevenly distributed.
-	MaxSkew int32 `json:"maxSkew"`
+	MaxSkew int32 `json:"maxSkew" protobuf:"varint,1,opt,name=maxSkew"`
 	// TopologyKey is the key of node labels.
-	TopologyKey string `json:"topologyKey"`
+	TopologyKey string `json:"topologyKey" protobuf:"bytes,2,opt,name=topologyKey"`
 	// WhenUnsatisfiable indicates how to deal with a pod if it doesn't satisfy the spread
 	// constraint.
-	WhenUnsatisfiable UnsatisfiableConstraintAction `json:"whenUnsatisfiable"`
+	WhenUnsatisfiable UnsatisfiableConstraintAction `json:"whenUnsatisfiable" protobuf:"bytes,3,opt,name=whenUnsatisfiable,casttype=UnsatisfiableConstraintAction"`
 	// LabelSelector is used to find matching pods.
-	LabelSelector *meta.LabelSelector `json:"labelSelector,omitempty"`
+	LabelSelector *meta.LabelSelector `json:"labelSelector,omitempty" protobuf:"bytes,4,opt,name=labelSelector"`
 	// MinDomains indicates a minimum number of eligible domains.
-	MinDomains *int32 `json:"minDomains,omitempty"`
+	MinDomains *int32 `json:"minDomains,omitempty" protobuf:"varint,5,opt,name=minDomains"`
 	// NodeAffinityPolicy indicates how we will treat Pod's nodeAffinity/nodeSelector when
 	// calculating pod topology spread skew.
-	NodeAffinityPolicy *NodeInclusionPolicy `json:"nodeAffinityPolicy,omitempty"`
+	NodeAffinityPolicy *NodeInclusionPolicy `json:"nodeAffinityPolicy,omitempty" protobuf:"bytes,6,opt,name=nodeAffinityPolicy"`
 	// NodeTaintsPolicy indicates how we will treat node taints when calculating pod topology
 	// spread skew.
-	NodeTaintsPolicy *NodeInclusionPolicy `json:"nodeTaintsPolicy,omitempty"`
+	NodeTaintsPolicy *NodeInclusionPolicy `json:"nodeTaintsPolicy,omitempty" protobuf:"bytes,7,opt,name=nodeTaintsPolicy"`
 	// MatchLabelKeys is a set of pod label keys to select the pods over which spreading will be
 	// calculated.
-	MatchLabelKeys []string `json:"matchLabelKeys,omitempty"`
+	MatchLabelKeys []string `json:"matchLabelKeys,omitempty" protobuf:"bytes,8,opt,name=matchLabelKeys"`
 }
 
 const (
@@ -1841,9 +1841,9 @@ const (
 // pod's hosts file.
 type HostAlias struct {
 	// IP address of the host file entry.
-	IP string `json:"ip"`
+	IP string `json:"ip" protobuf:"bytes,1,opt,name=ip"`
 	// Hostnames for the above IP address.
-	Hostnames []string `json:"hostnames,omitempty"`
+	Hostnames []string `json:"hostnames,omitempty" protobuf:"bytes,2,rep,name=hostnames"`
 }
 
 // PodFSGroupChangePolicy holds policies that will be used for applying fsGroup to a volume when
@@ -1889,42 +1889,42 @@ const (
 // PodSecurityContext holds pod-level security attributes and common container settings.
 type PodSecurityContext struct {
 	// The SELinux context to be applied to all containers.
-	SELinuxOptions *SELinuxOptions `json:"seLinuxOptions,omitempty"`
+	SELinuxOptions *SELinuxOptions `json:"seLinuxOptions,omitempty" protobuf:"bytes,1,opt,name=seLinuxOptions"`
 	// The Windows specific settings applied to all containers.
-	WindowsOptions *WindowsSecurityContextOptions `json:"windowsOptions,omitempty"`
+	WindowsOptions *WindowsSecurityContextOptions `json:"windowsOptions,omitempty" protobuf:"bytes,8,opt,name=windowsOptions"`
 	// The UID to run the entrypoint of the container process.
-	RunAsUser *int64 `json:"runAsUser,omitempty"`
+	RunAsUser *int64 `json:"runAsUser,omitempty" protobuf:"varint,2,opt,name=runAsUser"`
 	// The GID to run the entrypoint of the container process.
-	RunAsGroup *int64 `json:"runAsGroup,omitempty"`
+	RunAsGroup *int64 `json:"runAsGroup,omitempty" protobuf:"varint,6,opt,name=runAsGroup"`
 	// Indicates that the container must run as a non-root user.
-	RunAsNonRoot *bool `json:"runAsNonRoot,omitempty"`
+	RunAsNonRoot *bool `json:"runAsNonRoot,omitempty" protobuf:"varint,3,opt,name=runAsNonRoot"`
 	// A list of groups applied to the first process run in each container, in addition to the
 	// container's primary GID and fsGroup (if specified).
-	SupplementalGroups []int64 `json:"supplementalGroups,omitempty"`
+	SupplementalGroups []int64 `json:"supplementalGroups,omitempty" protobuf:"varint,4,rep,name=supplementalGroups"`
 	// Defines how supplemental groups of the first container processes are calculated.
-	SupplementalGroupsPolicy *SupplementalGroupsPolicy `json:"supplementalGroupsPolicy,omitempty"`
+	SupplementalGroupsPolicy *SupplementalGroupsPolicy `json:"supplementalGroupsPolicy,omitempty" protobuf:"bytes,12,opt,name=supplementalGroupsPolicy"`
 	// A special supplemental group that applies to all containers in a pod.
-	FSGroup *int64 `json:"fsGroup,omitempty"`
+	FSGroup *int64 `json:"fsGroup,omitempty" protobuf:"varint,5,opt,name=fsGroup"`
 	// Sysctls hold a list of namespaced sysctls used for the pod.
-	Sysctls []Sysctl `json:"sysctls,omitempty"`
+	Sysctls []Sysctl `json:"sysctls,omitempty" protobuf:"bytes,7,rep,name=sysctls"`
 	// fsGroupChangePolicy defines behavior of changing ownership and permission of the volume
 	// before being exposed inside Pod.
-	FSGroupChangePolicy *PodFSGroupChangePolicy `json:"fsGroupChangePolicy,omitempty"`
+	FSGroupChangePolicy *PodFSGroupChangePolicy `json:"fsGroupChangePolicy,omitempty" protobuf:"bytes,9,opt,name=fsGroupChangePolicy"`
 	// The seccomp options to use by the containers in this pod.
-	SeccompProfile *SeccompProfile `json:"seccompProfile,omitempty"`
+	SeccompProfile *SeccompProfile `json:"seccompProfile,omitempty" protobuf:"bytes,10,opt,name=seccompProfile"`
 	// appArmorProfile is the AppArmor options to use by the containers in this pod.
-	AppArmorProfile *AppArmorProfile `json:"appArmorProfile,omitempty"`
+	AppArmorProfile *AppArmorProfile `json:"appArmorProfile,omitempty" protobuf:"bytes,11,opt,name=appArmorProfile"`
 	// seLinuxChangePolicy defines how the container's SELinux label is applied to all volumes used
 	// by the Pod.
-	SELinuxChangePolicy *PodSELinuxChangePolicy `json:"seLinuxChangePolicy,omitempty"`
+	SELinuxChangePolicy *PodSELinuxChangePolicy `json:"seLinuxChangePolicy,omitempty" protobuf:"bytes,13,opt,name=seLinuxChangePolicy"`
 }
 
 // SeccompProfile defines a pod/container's seccomp profile settings.
 type SeccompProfile struct {
 	// type indicates which kind of seccomp profile will be applied.
-	Type SeccompProfileType `json:"type"`
+	Type SeccompProfileType `json:"type" protobuf:"bytes,1,opt,name=type,casttype=SeccompProfileType"`
 	// localhostProfile indicates a profile defined in a file on the node should be used.
-	LocalhostProfile *string `json:"localhostProfile,omitempty"`
+	LocalhostProfile *string `json:"localhostProfile,omitempty" protobuf:"bytes,2,opt,name=localhostProfile"`
 }
 
 // SeccompProfileType defines the supported seccomp profile types.
@@ -1943,9 +1943,9 @@ const (
 // AppArmorProfile defines a pod or container's AppArmor settings.
 type AppArmorProfile struct {
 	// type indicates which kind of AppArmor profile will be applied.
-	Type AppArmorProfileType `json:"type"`
+	Type AppArmorProfileType `json:"type" protobuf:"bytes,1,opt,name=type,casttype=AppArmorProfileType"`
 	// localhostProfile indicates a profile loaded on the node that should be used.
-	LocalhostProfile *string `json:"localhostProfile,omitempty"`
+	LocalhostProfile *string `json:"localhostProfile,omitempty" protobuf:"bytes,2,opt,name=localhostProfile"`
 }
 
 type AppArmorProfileType string
@@ -1976,88 +1976,88 @@ const (
 // DNSPolicy.
 type PodDNSConfig struct {
 	// A list of DNS name server IP addresses.
-	Nameservers []string `json:"nameservers,omitempty"`
+	Nameservers []string `json:"nameservers,omitempty" protobuf:"bytes,1,rep,name=nameservers"`
 	// A list of DNS search domains for host-name lookup.
-	Searches []string `json:"searches,omitempty"`
+	Searches []string `json:"searches,omitempty" protobuf:"bytes,2,rep,name=searches"`
 	// A list of DNS resolver options.
-	Options []PodDNSConfigOption `json:"options,omitempty"`
+	Options []PodDNSConfigOption `json:"options,omitempty" protobuf:"bytes,3,rep,name=options"`
 }
 
 // PodDNSConfigOption defines DNS resolver options of a pod.
 type PodDNSConfigOption struct {
 	// Name is this DNS resolver option's name.
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitempty" protobuf:"bytes,1,opt,name=name"`
 	// Value is this DNS resolver option's value.
-	Value *string `json:"value,omitempty"`
+	Value *string `json:"value,omitempty" protobuf:"bytes,2,opt,name=value"`
 }
 
 // PodIP represents a single IP address allocated to the pod.
 type PodIP struct {
 	// IP is the IP address assigned to the pod
-	IP string `json:"ip"`
+	IP string `json:"ip" protobuf:"bytes,1,opt,name=ip"`
 }
 
 // HostIP represents a single IP address allocated to the host.
 type HostIP struct {
 	// IP is the IP address assigned to the host
-	IP string `json:"ip"`
+	IP string `json:"ip" protobuf:"bytes,1,opt,name=ip"`
 }
 
 // EphemeralContainerCommon is a copy of all fields in Container to be inlined in
 // EphemeralContainer.
 type EphemeralContainerCommon struct {
 	// Name of the ephemeral container specified as a DNS_LABEL.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// Container image name.
-	Image string `json:"image,omitempty"`
+	Image string `json:"image,omitempty" protobuf:"bytes,2,opt,name=image"`
 	// Entrypoint array.
-	Command []string `json:"command,omitempty"`
+	Command []string `json:"command,omitempty" protobuf:"bytes,3,rep,name=command"`
 	// Arguments to the entrypoint.
-	Args []string `json:"args,omitempty"`
+	Args []string `json:"args,omitempty" protobuf:"bytes,4,rep,name=args"`
 	// Container's working directory.
-	WorkingDir string `json:"workingDir,omitempty"`
+	WorkingDir string `json:"workingDir,omitempty" protobuf:"bytes,5,opt,name=workingDir"`
 	// Ports are not allowed for ephemeral containers.
-	Ports []ContainerPort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"containerPort"`
+	Ports []ContainerPort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"containerPort" protobuf:"bytes,6,rep,name=ports"`
 	// List of sources to populate environment variables in the container.
-	EnvFrom []EnvFromSource `json:"envFrom,omitempty"`
+	EnvFrom []EnvFromSource `json:"envFrom,omitempty" protobuf:"bytes,19,rep,name=envFrom"`
 	// List of environment variables to set in the container.
-	Env []EnvVar `json:"env,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	Env []EnvVar `json:"env,omitempty" patchStrategy:"merge" patchMergeKey:"name" protobuf:"bytes,7,rep,name=env"`
 	// Resources are not allowed for ephemeral containers.
-	Resources ResourceRequirements `json:"resources,omitempty"`
+	Resources ResourceRequirements `json:"resources,omitempty" protobuf:"bytes,8,opt,name=resources"`
 	// Resources resize policy for the container.
-	ResizePolicy []ContainerResizePolicy `json:"resizePolicy,omitempty"`
+	ResizePolicy []ContainerResizePolicy `json:"resizePolicy,omitempty" protobuf:"bytes,23,rep,name=resizePolicy"`
 	// Restart policy for the container to manage the restart behavior of each container within a
 	// pod.
-	RestartPolicy *ContainerRestartPolicy `json:"restartPolicy,omitempty"`
+	RestartPolicy *ContainerRestartPolicy `json:"restartPolicy,omitempty" protobuf:"bytes,24,opt,name=restartPolicy,casttype=ContainerRestartPolicy"`
 	// Pod volumes to mount into the container's filesystem.
-	VolumeMounts []VolumeMount `json:"volumeMounts,omitempty" patchStrategy:"merge" patchMergeKey:"mountPath"`
+	VolumeMounts []VolumeMount `json:"volumeMounts,omitempty" patchStrategy:"merge" patchMergeKey:"mountPath" protobuf:"bytes,9,rep,name=volumeMounts"`
 	// volumeDevices is the list of block devices to be used by the container.
-	VolumeDevices []VolumeDevice `json:"volumeDevices,omitempty" patchStrategy:"merge" patchMergeKey:"devicePath"`
+	VolumeDevices []VolumeDevice `json:"volumeDevices,omitempty" patchStrategy:"merge" patchMergeKey:"devicePath" protobuf:"bytes,21,rep,name=volumeDevices"`
 	// Probes are not allowed for ephemeral containers.
-	LivenessProbe *Probe `json:"livenessProbe,omitempty"`
+	LivenessProbe *Probe `json:"livenessProbe,omitempty" protobuf:"bytes,10,opt,name=livenessProbe"`
 	// Probes are not allowed for ephemeral containers.
-	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
+	ReadinessProbe *Probe `json:"readinessProbe,omitempty" protobuf:"bytes,11,opt,name=readinessProbe"`
 	// Probes are not allowed for ephemeral containers.
-	StartupProbe *Probe `json:"startupProbe,omitempty"`
+	StartupProbe *Probe `json:"startupProbe,omitempty" protobuf:"bytes,22,opt,name=startupProbe"`
 	// Lifecycle is not allowed for ephemeral containers.
-	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
+	Lifecycle *Lifecycle `json:"lifecycle,omitempty" protobuf:"bytes,12,opt,name=lifecycle"`
 	// Optional: Path at which the file to which the container's termination message will be
 	// written is mounted into the container's filesystem.
-	TerminationMessagePath string `json:"terminationMessagePath,omitempty"`
+	TerminationMessagePath string `json:"terminationMessagePath,omitempty" protobuf:"bytes,13,opt,name=terminationMessagePath"`
 	// Indicate how the termination message should be populated.
-	TerminationMessagePolicy TerminationMessagePolicy `json:"terminationMessagePolicy,omitempty"`
+	TerminationMessagePolicy TerminationMessagePolicy `json:"terminationMessagePolicy,omitempty" protobuf:"bytes,20,opt,name=terminationMessagePolicy,casttype=TerminationMessagePolicy"`
 	// Image pull policy.
-	ImagePullPolicy PullPolicy `json:"imagePullPolicy,omitempty"`
+	ImagePullPolicy PullPolicy `json:"imagePullPolicy,omitempty" protobuf:"bytes,14,opt,name=imagePullPolicy,casttype=PullPolicy"`
 	// Optional: SecurityContext defines the security options the ephemeral container should be run
 	// with.
-	SecurityContext *SecurityContext `json:"securityContext,omitempty"`
+	SecurityContext *SecurityContext `json:"securityContext,omitempty" protobuf:"bytes,15,opt,name=securityContext"`
 	// Whether this container should allocate a buffer for stdin in the container runtime.
-	Stdin bool `json:"stdin,omitempty"`
+	Stdin bool `json:"stdin,omitempty" protobuf:"varint,16,opt,name=stdin"`
 	// Whether the container runtime should close the stdin channel after it has been opened by a
 	// single attach.
-	StdinOnce bool `json:"stdinOnce,omitempty"`
+	StdinOnce bool `json:"stdinOnce,omitempty" protobuf:"varint,17,opt,name=stdinOnce"`
 	// Whether this container should allocate a TTY for itself, also requires 'stdin' to be true.
-	TTY bool `json:"tty,omitempty"`
+	TTY bool `json:"tty,omitempty" protobuf:"varint,18,opt,name=tty"`
 }
 
 // An EphemeralContainer is a temporary container that you may add to an existing Pod for
@@ -2065,60 +2065,60 @@ type EphemeralContainerCommon struct {
 type EphemeralContainer struct {
 	// Ephemeral containers have all of the fields of Container, plus additional fields specific to
 	// ephemeral containers.
-	EphemeralContainerCommon `json:",inline"`
+	EphemeralContainerCommon `json:",inline" protobuf:"bytes,1,req"`
 	// If set, the name of the container from PodSpec that this ephemeral container targets.
-	TargetContainerName string `json:"targetContainerName,omitempty"`
+	TargetContainerName string `json:"targetContainerName,omitempty" protobuf:"bytes,2,opt,name=targetContainerName"`
 }
 
 // PodStatus represents information about the status of a pod.
 type PodStatus struct {
 	// If set, this represents the .metadata.generation that the pod status was set based upon.
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	ObservedGeneration int64 `json:"observedGeneration,omitempty" protobuf:"varint,17,opt,name=observedGeneration"`
 	// The phase of a Pod is a simple, high-level summary of where the Pod is in its lifecycle.
-	Phase PodPhase `json:"phase,omitempty"`
+	Phase PodPhase `json:"phase,omitempty" protobuf:"bytes,1,opt,name=phase,casttype=PodPhase"`
 	// Current service state of pod.
-	Conditions []PodCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	Conditions []PodCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type" protobuf:"bytes,2,rep,name=conditions"`
 	// A human readable message indicating details about why the pod is in this condition.
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,3,opt,name=message"`
 	// A brief CamelCase message indicating details about why the pod is in this state.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,4,opt,name=reason"`
 	// nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot
 	// be scheduled right away as preemption victims receive their graceful termination periods.
-	NominatedNodeName string `json:"nominatedNodeName,omitempty"`
+	NominatedNodeName string `json:"nominatedNodeName,omitempty" protobuf:"bytes,11,opt,name=nominatedNodeName"`
 	// hostIP holds the IP address of the host to which the pod is assigned.
-	HostIP string `json:"hostIP,omitempty"`
+	HostIP string `json:"hostIP,omitempty" protobuf:"bytes,5,opt,name=hostIP"`
 	// hostIPs holds the IP addresses allocated to the host.
-	HostIPs []HostIP `json:"hostIPs,omitempty" patchStrategy:"merge" patchMergeKey:"ip"`
+	HostIPs []HostIP `json:"hostIPs,omitempty" patchStrategy:"merge" patchMergeKey:"ip" protobuf:"bytes,16,rep,name=hostIPs"`
 	// podIP address allocated to the pod.
-	PodIP string `json:"podIP,omitempty"`
+	PodIP string `json:"podIP,omitempty" protobuf:"bytes,6,opt,name=podIP"`
 	// podIPs holds the IP addresses allocated to the pod.
-	PodIPs []PodIP `json:"podIPs,omitempty" patchStrategy:"merge" patchMergeKey:"ip"`
+	PodIPs []PodIP `json:"podIPs,omitempty" patchStrategy:"merge" patchMergeKey:"ip" protobuf:"bytes,12,rep,name=podIPs"`
 	// RFC 3339 date and time at which the object was acknowledged by the Kubelet.
-	StartTime *meta.Time `json:"startTime,omitempty"`
+	StartTime *meta.Time `json:"startTime,omitempty" protobuf:"bytes,7,opt,name=startTime"`
 	// Statuses of init containers in this pod.
-	InitContainerStatuses []ContainerStatus `json:"initContainerStatuses,omitempty"`
+	InitContainerStatuses []ContainerStatus `json:"initContainerStatuses,omitempty" protobuf:"bytes,10,rep,name=initContainerStatuses"`
 	// Statuses of containers in this pod.
-	ContainerStatuses []ContainerStatus `json:"containerStatuses,omitempty"`
+	ContainerStatuses []ContainerStatus `json:"containerStatuses,omitempty" protobuf:"bytes,8,rep,name=containerStatuses"`
 	// The Quality of Service (QOS) classification assigned to the pod based on resource
 	// requirements See PodQOSClass type for available QOS classes
-	QOSClass PodQOSClass `json:"qosClass,omitempty"`
+	QOSClass PodQOSClass `json:"qosClass,omitempty" protobuf:"bytes,9,rep,name=qosClass"`
 	// Statuses for any ephemeral containers that have run in this pod.
-	EphemeralContainerStatuses []ContainerStatus `json:"ephemeralContainerStatuses,omitempty"`
+	EphemeralContainerStatuses []ContainerStatus `json:"ephemeralContainerStatuses,omitempty" protobuf:"bytes,13,rep,name=ephemeralContainerStatuses"`
 	// Status of resources resize desired for pod's containers.
-	Resize PodResizeStatus `json:"resize,omitempty"`
+	Resize PodResizeStatus `json:"resize,omitempty" protobuf:"bytes,14,opt,name=resize,casttype=PodResizeStatus"`
 	// Status of resource claims.
-	ResourceClaimStatuses []PodResourceClaimStatus `json:"resourceClaimStatuses,omitempty" patchStrategy:"merge,retainKeys" patchMergeKey:"name"`
+	ResourceClaimStatuses []PodResourceClaimStatus `json:"resourceClaimStatuses,omitempty" patchStrategy:"merge,retainKeys" patchMergeKey:"name" protobuf:"bytes,15,rep,name=resourceClaimStatuses"`
 }
 
 // Pod is a collection of containers that can run on a host.
 type Pod struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Specification of the desired behavior of the pod.
-	Spec PodSpec `json:"spec,omitempty"`
+	Spec PodSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 	// Most recently observed status of the pod.
-	Status PodStatus `json:"status,omitempty"`
+	Status PodStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // PodList is a list of Pods.
@@ -2127,18 +2127,18 @@ type PodList = meta.List[Pod]
 // PodTemplateSpec describes the data a pod should have when created from a template
 type PodTemplateSpec struct {
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Specification of the desired behavior of the pod.
-	Spec PodSpec `json:"spec,omitempty"`
+	Spec PodSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 }
 
 // PodTemplate describes a template for creating copies of a predefined pod.
 type PodTemplate struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Template defines the pods that will be created from this pod template.
-	Template PodTemplateSpec `json:"template,omitempty"`
+	Template PodTemplateSpec `json:"template,omitempty" protobuf:"bytes,2,opt,name=template"`
 }
 
 // PodTemplateList is a list of PodTemplates.
@@ -2161,13 +2161,13 @@ const (
 // SessionAffinityConfig represents the configurations of session affinity.
 type SessionAffinityConfig struct {
 	// clientIP contains the configurations of Client IP based session affinity.
-	ClientIP *ClientIPConfig `json:"clientIP,omitempty"`
+	ClientIP *ClientIPConfig `json:"clientIP,omitempty" protobuf:"bytes,1,opt,name=clientIP"`
 }
 
 // ClientIPConfig represents the configurations of Client IP based session affinity.
 type ClientIPConfig struct {
 	// timeoutSeconds specifies the seconds of ClientIP type session sticky time.
-	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
+	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty" protobuf:"varint,1,opt,name=timeoutSeconds"`
 }
 
 // Service Type string describes ingress methods for a service
@@ -2252,15 +2252,15 @@ const (
 // ServiceStatus represents the current status of a service.
 type ServiceStatus struct {
 	// LoadBalancer contains the current status of the load-balancer, if one is present.
-	LoadBalancer LoadBalancerStatus `json:"loadBalancer,omitempty"`
+	LoadBalancer LoadBalancerStatus `json:"loadBalancer,omitempty" protobuf:"bytes,1,opt,name=loadBalancer"`
 	// Current service state
-	Conditions []meta.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	Conditions []meta.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type" protobuf:"bytes,2,rep,name=conditions"`
 }
 
 // LoadBalancerStatus represents the status of a load-balancer.
 type LoadBalancerStatus struct {
 	// Ingress is a list containing ingress points for the load-balancer.
-	Ingress []LoadBalancerIngress `json:"ingress,omitempty"`
+	Ingress []LoadBalancerIngress `json:"ingress,omitempty" protobuf:"bytes,1,rep,name=ingress"`
 }
 
 // LoadBalancerIngress represents the status of a load-balancer ingress point: traffic intended
@@ -2268,16 +2268,16 @@ type LoadBalancerStatus struct {
 type LoadBalancerIngress struct {
 	// IP is set for load-balancer ingress points that are IP based (typically GCE or OpenStack
 	// load-balancers)
-	IP string `json:"ip,omitempty"`
+	IP string `json:"ip,omitempty" protobuf:"bytes,1,opt,name=ip"`
 	// Hostname is set for load-balancer ingress points that are DNS based (typically AWS
 	// load-balancers)
-	Hostname string `json:"hostname,omitempty"`
+	Hostname string `json:"hostname,omitempty" protobuf:"bytes,2,opt,name=hostname"`
 	// IPMode specifies how the load-balancer IP behaves, and may only be specified when the ip
 	// field is specified.
-	IPMode *LoadBalancerIPMode `json:"ipMode,omitempty"`
+	IPMode *LoadBalancerIPMode `json:"ipMode,omitempty" protobuf:"bytes,3,opt,name=ipMode"`
 	// Ports is a list of records of service ports If used, every port defined in the service
 	// should have an entry in it
-	Ports []PortStatus `json:"ports,omitempty"`
+	Ports []PortStatus `json:"ports,omitempty" protobuf:"bytes,4,rep,name=ports"`
 }
 
 // IPFamily represents the IP Family (IPv4 or IPv6).
@@ -2311,71 +2311,71 @@ type IPFamilyPolicyType IPFamilyPolicy
 // ServiceSpec describes the attributes that a user creates on a service.
 type ServiceSpec struct {
 	// The list of ports that are exposed by this service.
-	Ports []ServicePort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"port"`
+	Ports []ServicePort `json:"ports,omitempty" patchStrategy:"merge" patchMergeKey:"port" protobuf:"bytes,1,rep,name=ports"`
 	// Route service traffic to pods with label keys and values matching this selector.
-	Selector map[string]string `json:"selector,omitempty"`
+	Selector map[string]string `json:"selector,omitempty" protobuf:"bytes,2,rep,name=selector"`
 	// clusterIP is the IP address of the service and is usually assigned randomly.
-	ClusterIP string `json:"clusterIP,omitempty"`
+	ClusterIP string `json:"clusterIP,omitempty" protobuf:"bytes,3,opt,name=clusterIP"`
 	// ClusterIPs is a list of IP addresses assigned to this service, and are usually assigned
 	// randomly.
-	ClusterIPs []string `json:"clusterIPs,omitempty"`
+	ClusterIPs []string `json:"clusterIPs,omitempty" protobuf:"bytes,18,opt,name=clusterIPs"`
 	// type determines how the Service is exposed.
-	Type ServiceType `json:"type,omitempty"`
+	Type ServiceType `json:"type,omitempty" protobuf:"bytes,4,opt,name=type,casttype=ServiceType"`
 	// externalIPs is a list of IP addresses for which nodes in the cluster will also accept
 	// traffic for this service.
-	ExternalIPs []string `json:"externalIPs,omitempty"`
+	ExternalIPs []string `json:"externalIPs,omitempty" protobuf:"bytes,5,rep,name=externalIPs"`
 	// Supports "ClientIP" and "None".
-	SessionAffinity ServiceAffinity `json:"sessionAffinity,omitempty"`
+	SessionAffinity ServiceAffinity `json:"sessionAffinity,omitempty" protobuf:"bytes,7,opt,name=sessionAffinity,casttype=ServiceAffinity"`
 	// Only applies to Service Type: LoadBalancer.
-	LoadBalancerIP string `json:"loadBalancerIP,omitempty"`
+	LoadBalancerIP string `json:"loadBalancerIP,omitempty" protobuf:"bytes,8,opt,name=loadBalancerIP"`
 	// If specified and supported by the platform, this will restrict traffic through the
 	// cloud-provider load-balancer will be restricted to the specified client IPs.
-	LoadBalancerSourceRanges []string `json:"loadBalancerSourceRanges,omitempty"`
+	LoadBalancerSourceRanges []string `json:"loadBalancerSourceRanges,omitempty" protobuf:"bytes,9,opt,name=loadBalancerSourceRanges"`
 	// externalName is the external reference that discovery mechanisms will return as an alias for
 	// this service (e.g. a DNS CNAME record).
-	ExternalName string `json:"externalName,omitempty"`
+	ExternalName string `json:"externalName,omitempty" protobuf:"bytes,10,opt,name=externalName"`
 	// externalTrafficPolicy describes how nodes distribute service traffic they receive on one of
 	// the Service's "externally-facing" addresses (NodePorts, ExternalIPs, and LoadBalancer IPs).
-	ExternalTrafficPolicy ServiceExternalTrafficPolicy `json:"externalTrafficPolicy,omitempty"`
+	ExternalTrafficPolicy ServiceExternalTrafficPolicy `json:"externalTrafficPolicy,omitempty" protobuf:"bytes,11,opt,name=externalTrafficPolicy"`
 	// healthCheckNodePort specifies the healthcheck nodePort for the service.
-	HealthCheckNodePort int32 `json:"healthCheckNodePort,omitempty"`
+	HealthCheckNodePort int32 `json:"healthCheckNodePort,omitempty" protobuf:"bytes,12,opt,name=healthCheckNodePort"`
 	// publishNotReadyAddresses indicates that any agent which deals with endpoints for this
 	// Service should disregard any indications of ready/not-ready.
-	PublishNotReadyAddresses bool `json:"publishNotReadyAddresses,omitempty"`
+	PublishNotReadyAddresses bool `json:"publishNotReadyAddresses,omitempty" protobuf:"varint,13,opt,name=publishNotReadyAddresses"`
 	// sessionAffinityConfig contains the configurations of session affinity.
-	SessionAffinityConfig *SessionAffinityConfig `json:"sessionAffinityConfig,omitempty"`
+	SessionAffinityConfig *SessionAffinityConfig `json:"sessionAffinityConfig,omitempty" protobuf:"bytes,14,opt,name=sessionAffinityConfig"`
 	// IPFamilies is a list of IP families (e.g. IPv4, IPv6) assigned to this service.
-	IPFamilies []IPFamily `json:"ipFamilies,omitempty"`
+	IPFamilies []IPFamily `json:"ipFamilies,omitempty" protobuf:"bytes,19,opt,name=ipFamilies,casttype=IPFamily"`
 	// IPFamilyPolicy represents the dual-stack-ness requested or required by this Service.
-	IPFamilyPolicy *IPFamilyPolicy `json:"ipFamilyPolicy,omitempty"`
+	IPFamilyPolicy *IPFamilyPolicy `json:"ipFamilyPolicy,omitempty" protobuf:"bytes,17,opt,name=ipFamilyPolicy,casttype=IPFamilyPolicy"`
 	// allocateLoadBalancerNodePorts defines if NodePorts will be automatically allocated for
 	// services with type LoadBalancer.
-	AllocateLoadBalancerNodePorts *bool `json:"allocateLoadBalancerNodePorts,omitempty"`
+	AllocateLoadBalancerNodePorts *bool `json:"allocateLoadBalancerNodePorts,omitempty" protobuf:"bytes,20,opt,name=allocateLoadBalancerNodePorts"`
 	// loadBalancerClass is the class of the load balancer implementation this Service belongs to.
-	LoadBalancerClass *string `json:"loadBalancerClass,omitempty"`
+	LoadBalancerClass *string `json:"loadBalancerClass,omitempty" protobuf:"bytes,21,opt,name=loadBalancerClass"`
 	// InternalTrafficPolicy describes how nodes distribute service traffic they receive on the
 	// ClusterIP.
-	InternalTrafficPolicy *ServiceInternalTrafficPolicy `json:"internalTrafficPolicy,omitempty"`
+	InternalTrafficPolicy *ServiceInternalTrafficPolicy `json:"internalTrafficPolicy,omitempty" protobuf:"bytes,22,opt,name=internalTrafficPolicy"`
 	// TrafficDistribution offers a way to express preferences for how traffic is distributed to
 	// Service endpoints.
-	TrafficDistribution *string `json:"trafficDistribution,omitempty"`
+	TrafficDistribution *string `json:"trafficDistribution,omitempty" protobuf:"bytes,23,opt,name=trafficDistribution"`
 }
 
 // ServicePort contains information on service's port.
 type ServicePort struct {
 	// The name of this port within the service.
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitempty" protobuf:"bytes,1,opt,name=name"`
 	// The IP protocol for this port.
-	Protocol Protocol `json:"protocol,omitempty"`
+	Protocol Protocol `json:"protocol,omitempty" protobuf:"bytes,2,opt,name=protocol,casttype=Protocol"`
 	// The application protocol for this port.
-	AppProtocol *string `json:"appProtocol,omitempty"`
+	AppProtocol *string `json:"appProtocol,omitempty" protobuf:"bytes,6,opt,name=appProtocol"`
 	// The port that will be exposed by this service.
-	Port int32 `json:"port"`
+	Port int32 `json:"port" protobuf:"varint,3,opt,name=port"`
 	// Number or name of the port to access on the pods targeted by the service.
-	TargetPort intstr.IntOrString `json:"targetPort,omitempty"`
+	TargetPort intstr.IntOrString `json:"targetPort,omitempty" protobuf:"bytes,4,opt,name=targetPort"`
 	// The port on each node on which this service is exposed when type is NodePort or
 	// LoadBalancer.
-	NodePort int32 `json:"nodePort,omitempty"`
+	NodePort int32 `json:"nodePort,omitempty" protobuf:"varint,5,opt,name=nodePort"`
 }
 
 // Service is a named abstraction of software service (for example, mysql) consisting of local
@@ -2384,11 +2384,11 @@ type ServicePort struct {
 type Service struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Spec defines the behavior of a service.
-	Spec ServiceSpec `json:"spec,omitempty"`
+	Spec ServiceSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 	// Most recently observed status of the service.
-	Status ServiceStatus `json:"status,omitempty"`
+	Status ServiceStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 const (
@@ -2406,16 +2406,16 @@ type ServiceList = meta.List[Service]
 type ServiceAccount struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Secrets is a list of the secrets in the same namespace that pods running using this
 	// ServiceAccount are allowed to use.
-	Secrets []ObjectReference `json:"secrets,omitempty" patchStrategy:"merge" patchMergeKey:"name"`
+	Secrets []ObjectReference `json:"secrets,omitempty" patchStrategy:"merge" patchMergeKey:"name" protobuf:"bytes,2,rep,name=secrets"`
 	// ImagePullSecrets is a list of references to secrets in the same namespace to use for pulling
 	// any images in pods that reference this ServiceAccount.
-	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty"`
+	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty" protobuf:"bytes,3,rep,name=imagePullSecrets"`
 	// AutomountServiceAccountToken indicates whether pods running as this service account should
 	// have an API token automatically mounted.
-	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken,omitempty"`
+	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken,omitempty" protobuf:"varint,4,opt,name=automountServiceAccountToken"`
 }
 
 // ServiceAccountList is a list of ServiceAccount objects
@@ -2425,45 +2425,45 @@ type ServiceAccountList = meta.List[ServiceAccount]
 type Endpoints struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// The set of all endpoints is the union of all subsets.
-	Subsets []EndpointSubset `json:"subsets,omitempty"`
+	Subsets []EndpointSubset `json:"subsets,omitempty" protobuf:"bytes,2,rep,name=subsets"`
 }
 
 // EndpointSubset is a group of addresses with a common set of ports.
 type EndpointSubset struct {
 	// IP addresses which offer the related ports that are marked as ready.
-	Addresses []EndpointAddress `json:"addresses,omitempty"`
+	Addresses []EndpointAddress `json:"addresses,omitempty" protobuf:"bytes,1,rep,name=addresses"`
 	// IP addresses which offer the related ports but are not currently marked as ready because
 	// they have not yet finished starting, have recently failed a readiness check, or have
 	// recently failed a liveness check.
-	NotReadyAddresses []EndpointAddress `json:"notReadyAddresses,omitempty"`
+	NotReadyAddresses []EndpointAddress `json:"notReadyAddresses,omitempty" protobuf:"bytes,2,rep,name=notReadyAddresses"`
 	// Port numbers available on the related IP addresses.
-	Ports []EndpointPort `json:"ports,omitempty"`
+	Ports []EndpointPort `json:"ports,omitempty" protobuf:"bytes,3,rep,name=ports"`
 }
 
 // EndpointAddress is a tuple that describes single IP address.
 type EndpointAddress struct {
 	// The IP of this endpoint.
-	IP string `json:"ip"`
+	IP string `json:"ip" protobuf:"bytes,1,opt,name=ip"`
 	// The Hostname of this endpoint
-	Hostname string `json:"hostname,omitempty"`
+	Hostname string `json:"hostname,omitempty" protobuf:"bytes,3,opt,name=hostname"`
 	// Optional: Node hosting this endpoint.
-	NodeName *string `json:"nodeName,omitempty"`
+	NodeName *string `json:"nodeName,omitempty" protobuf:"bytes,4,opt,name=nodeName"`
 	// Reference to object providing the endpoint.
-	TargetRef *ObjectReference `json:"targetRef,omitempty"`
+	TargetRef *ObjectReference `json:"targetRef,omitempty" protobuf:"bytes,2,opt,name=targetRef"`
 }
 
 // EndpointPort is a tuple that describes a single port.
 type EndpointPort struct {
 	// The name of this port.
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitempty" protobuf:"bytes,1,opt,name=name"`
 	// The port number of the endpoint.
-	Port int32 `json:"port"`
+	Port int32 `json:"port" protobuf:"varint,2,opt,name=port"`
 	// The IP protocol for this port.
-	Protocol Protocol `json:"protocol,omitempty"`
+	Protocol Protocol `json:"protocol,omitempty" protobuf:"bytes,3,opt,name=protocol,casttype=Protocol"`
 	// The application protocol for this port.
-	AppProtocol *string `json:"appProtocol,omitempty"`
+	AppProtocol *string `json:"appProtocol,omitempty" protobuf:"bytes,4,opt,name=appProtocol"`
 }
 
 // EndpointsList is a list of endpoints.
@@ -2472,116 +2472,116 @@ type EndpointsList = meta.List[Endpoints]
 // NodeSpec describes the attributes that a node is created with.
 type NodeSpec struct {
 	// PodCIDR represents the pod IP range assigned to the node.
-	PodCIDR string `json:"podCIDR,omitempty"`
+	PodCIDR string `json:"podCIDR,omitempty" protobuf:"bytes,1,opt,name=podCIDR"`
 	// podCIDRs represents the IP ranges assigned to the node for usage by Pods on that node.
-	PodCIDRs []string `json:"podCIDRs,omitempty" patchStrategy:"merge"`
+	PodCIDRs []string `json:"podCIDRs,omitempty" patchStrategy:"merge" protobuf:"bytes,7,opt,name=podCIDRs"`
 	// ID of the node assigned by the cloud provider in the format:
 	// <ProviderName>://<ProviderSpecificNodeID>
-	ProviderID string `json:"providerID,omitempty"`
+	ProviderID string `json:"providerID,omitempty" protobuf:"bytes,3,opt,name=providerID"`
 	// Unschedulable controls node schedulability of new pods.
-	Unschedulable bool `json:"unschedulable,omitempty"`
+	Unschedulable bool `json:"unschedulable,omitempty" protobuf:"varint,4,opt,name=unschedulable"`
 	// If specified, the node's taints.
-	Taints []Taint `json:"taints,omitempty"`
+	Taints []Taint `json:"taints,omitempty" protobuf:"bytes,5,opt,name=taints"`
 	// Deprecated.
-	DoNotUseExternalID string `json:"externalID,omitempty"`
+	DoNotUseExternalID string `json:"externalID,omitempty" protobuf:"bytes,2,opt,name=externalID"`
 }
 
 // DaemonEndpoint contains information about a single Daemon endpoint.
 type DaemonEndpoint struct {
 	// Port number of the given endpoint.
-	Port int32 `json:"Port"`
+	Port int32 `json:"Port" protobuf:"varint,1,opt,name=Port"`
 }
 
 // NodeDaemonEndpoints lists ports opened by daemons running on the Node.
 type NodeDaemonEndpoints struct {
 	// Endpoint on which Kubelet is listening.
-	KubeletEndpoint DaemonEndpoint `json:"kubeletEndpoint,omitempty"`
+	KubeletEndpoint DaemonEndpoint `json:"kubeletEndpoint,omitempty" protobuf:"bytes,1,opt,name=kubeletEndpoint"`
 }
 
 // NodeRuntimeHandlerFeatures is a set of features implemented by the runtime handler.
 type NodeRuntimeHandlerFeatures struct {
 	// RecursiveReadOnlyMounts is set to true if the runtime handler supports
 	// RecursiveReadOnlyMounts.
-	RecursiveReadOnlyMounts *bool `json:"recursiveReadOnlyMounts,omitempty"`
+	RecursiveReadOnlyMounts *bool `json:"recursiveReadOnlyMounts,omitempty" protobuf:"varint,1,opt,name=recursiveReadOnlyMounts"`
 	// UserNamespaces is set to true if the runtime handler supports UserNamespaces, including for
 	// volumes.
-	UserNamespaces *bool `json:"userNamespaces,omitempty"`
+	UserNamespaces *bool `json:"userNamespaces,omitempty" protobuf:"varint,2,opt,name=userNamespaces"`
 }
 
 // NodeRuntimeHandler is a set of runtime handler information.
 type NodeRuntimeHandler struct {
 	// Runtime handler name.
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// Supported features.
-	Features *NodeRuntimeHandlerFeatures `json:"features,omitempty"`
+	Features *NodeRuntimeHandlerFeatures `json:"features,omitempty" protobuf:"bytes,2,opt,name=features"`
 }
 
 // NodeFeatures describes the set of features implemented by the CRI implementation.
 type NodeFeatures struct {
 	// SupplementalGroupsPolicy is set to true if the runtime supports SupplementalGroupsPolicy and
 	// ContainerUser.
-	SupplementalGroupsPolicy *bool `json:"supplementalGroupsPolicy,omitempty"`
+	SupplementalGroupsPolicy *bool `json:"supplementalGroupsPolicy,omitempty" protobuf:"varint,1,opt,name=supplementalGroupsPolicy"`
 }
 
 // NodeSystemInfo is a set of ids/uuids to uniquely identify the node.
 type NodeSystemInfo struct {
 	// MachineID reported by the node.
-	MachineID string `json:"machineID"`
+	MachineID string `json:"machineID" protobuf:"bytes,1,opt,name=machineID"`
 	// SystemUUID reported by the node.
-	SystemUUID string `json:"systemUUID"`
+	SystemUUID string `json:"systemUUID" protobuf:"bytes,2,opt,name=systemUUID"`
 	// Boot ID reported by the node.
-	BootID string `json:"bootID"`
+	BootID string `json:"bootID" protobuf:"bytes,3,opt,name=bootID"`
 	// Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).
-	KernelVersion string `json:"kernelVersion"`
+	KernelVersion string `json:"kernelVersion" protobuf:"bytes,4,opt,name=kernelVersion"`
 	// OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).
-	OSImage string `json:"osImage"`
+	OSImage string `json:"osImage" protobuf:"bytes,5,opt,name=osImage"`
 	// ContainerRuntime Version reported by the node through runtime remote API (e.g.
 	// containerd://1.4.2).
-	ContainerRuntimeVersion string `json:"containerRuntimeVersion"`
+	ContainerRuntimeVersion string `json:"containerRuntimeVersion" protobuf:"bytes,6,opt,name=containerRuntimeVersion"`
 	// Kubelet Version reported by the node.
-	KubeletVersion string `json:"kubeletVersion"`
+	KubeletVersion string `json:"kubeletVersion" protobuf:"bytes,7,opt,name=kubeletVersion"`
 	// Deprecated: KubeProxy Version reported by the node.
-	KubeProxyVersion string `json:"kubeProxyVersion"`
+	KubeProxyVersion string `json:"kubeProxyVersion" protobuf:"bytes,8,opt,name=kubeProxyVersion"`
 	// The Operating System reported by the node
-	OperatingSystem string `json:"operatingSystem"`
+	OperatingSystem string `json:"operatingSystem" protobuf:"bytes,9,opt,name=operatingSystem"`
 	// The Architecture reported by the node
-	Architecture string `json:"architecture"`
+	Architecture string `json:"architecture" protobuf:"bytes,10,opt,name=architecture"`
 	// Swap Info reported by the node.
-	Swap *NodeSwapStatus `json:"swap,omitempty"`
+	Swap *NodeSwapStatus `json:"swap,omitempty" protobuf:"bytes,11,opt,name=swap"`
 }
 
 // NodeSwapStatus represents swap memory information.
 type NodeSwapStatus struct {
 	// Total amount of swap memory in bytes.
-	Capacity *int64 `json:"capacity,omitempty"`
+	Capacity *int64 `json:"capacity,omitempty" protobuf:"varint,1,opt,name=capacity"`
 }
 
 // NodeStatus is information about the current status of a node.
 type NodeStatus struct {
 	// Capacity represents the total resources of a node.
-	Capacity ResourceList `json:"capacity,omitempty"`
+	Capacity ResourceList `json:"capacity,omitempty" protobuf:"bytes,1,rep,name=capacity,casttype=ResourceList,castkey=ResourceName"`
 	// Allocatable represents the resources of a node that are available for scheduling.
-	Allocatable ResourceList `json:"allocatable,omitempty"`
+	Allocatable ResourceList `json:"allocatable,omitempty" protobuf:"bytes,2,rep,name=allocatable,casttype=ResourceList,castkey=ResourceName"`
 	// NodePhase is the recently observed lifecycle phase of the node.
-	Phase NodePhase `json:"phase,omitempty"`
+	Phase NodePhase `json:"phase,omitempty" protobuf:"bytes,3,opt,name=phase,casttype=NodePhase"`
 	// Conditions is an array of current observed node conditions.
-	Conditions []NodeCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	Conditions []NodeCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type" protobuf:"bytes,4,rep,name=conditions"`
 	// List of addresses reachable to the node.
-	Addresses []NodeAddress `json:"addresses,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	Addresses []NodeAddress `json:"addresses,omitempty" patchStrategy:"merge" patchMergeKey:"type" protobuf:"bytes,5,rep,name=addresses"`
 	// Endpoints of daemons running on the Node.
-	DaemonEndpoints NodeDaemonEndpoints `json:"daemonEndpoints,omitempty"`
+	DaemonEndpoints NodeDaemonEndpoints `json:"daemonEndpoints,omitempty" protobuf:"bytes,6,opt,name=daemonEndpoints"`
 	// Set of ids/uuids to uniquely identify the node.
-	NodeInfo NodeSystemInfo `json:"nodeInfo,omitempty"`
+	NodeInfo NodeSystemInfo `json:"nodeInfo,omitempty" protobuf:"bytes,7,opt,name=nodeInfo"`
 	// List of container images on this node
-	Images []ContainerImage `json:"images,omitempty"`
+	Images []ContainerImage `json:"images,omitempty" protobuf:"bytes,8,rep,name=images"`
 	// List of attachable volumes in use (mounted) by the node.
-	VolumesInUse []UniqueVolumeName `json:"volumesInUse,omitempty"`
+	VolumesInUse []UniqueVolumeName `json:"volumesInUse,omitempty" protobuf:"bytes,9,rep,name=volumesInUse"`
 	// List of volumes that are attached to the node.
-	VolumesAttached []AttachedVolume `json:"volumesAttached,omitempty"`
+	VolumesAttached []AttachedVolume `json:"volumesAttached,omitempty" protobuf:"bytes,10,rep,name=volumesAttached"`
 	// The available runtime handlers.
-	RuntimeHandlers []NodeRuntimeHandler `json:"runtimeHandlers,omitempty"`
+	RuntimeHandlers []NodeRuntimeHandler `json:"runtimeHandlers,omitempty" protobuf:"bytes,12,rep,name=runtimeHandlers"`
 	// Features describes the set of features implemented by the CRI implementation.
-	Features *NodeFeatures `json:"features,omitempty"`
+	Features *NodeFeatures `json:"features,omitempty" protobuf:"bytes,13,rep,name=features"`
 }
 
 type UniqueVolumeName string
@@ -2589,17 +2589,17 @@ type UniqueVolumeName string
 // AttachedVolume describes a volume attached to a node
 type AttachedVolume struct {
 	// Name of the attached volume
-	Name UniqueVolumeName `json:"name"`
+	Name UniqueVolumeName `json:"name" protobuf:"bytes,1,rep,name=name"`
 	// DevicePath represents the device path where the volume should be available
-	DevicePath string `json:"devicePath"`
+	DevicePath string `json:"devicePath" protobuf:"bytes,2,rep,name=devicePath"`
 }
 
 // Describe a container image
 type ContainerImage struct {
 	// Names by which this image is known.
-	Names []string `json:"names"`
+	Names []string `json:"names" protobuf:"bytes,1,rep,name=names"`
 	// The size of the image in bytes.
-	SizeBytes int64 `json:"sizeBytes,omitempty"`
+	SizeBytes int64 `json:"sizeBytes,omitempty" protobuf:"varint,2,opt,name=sizeBytes"`
 }
 
 type NodePhase string
@@ -2633,17 +2633,17 @@ const (
 // NodeCondition contains condition information for a node.
 type NodeCondition struct {
 	// Type of node condition.
-	Type NodeConditionType `json:"type"`
+	Type NodeConditionType `json:"type" protobuf:"bytes,1,opt,name=type,casttype=NodeConditionType"`
 	// Status of the condition, one of True, False, Unknown.
-	Status ConditionStatus `json:"status"`
+	Status ConditionStatus `json:"status" protobuf:"bytes,2,opt,name=status,casttype=ConditionStatus"`
 	// Last time we got an update on a given condition.
-	LastHeartbeatTime meta.Time `json:"lastHeartbeatTime,omitempty"`
+	LastHeartbeatTime meta.Time `json:"lastHeartbeatTime,omitempty" protobuf:"bytes,3,opt,name=lastHeartbeatTime"`
 	// Last time the condition transit from one status to another.
-	LastTransitionTime meta.Time `json:"lastTransitionTime,omitempty"`
+	LastTransitionTime meta.Time `json:"lastTransitionTime,omitempty" protobuf:"bytes,4,opt,name=lastTransitionTime"`
 	// (brief) reason for the condition's last transition.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,5,opt,name=reason"`
 	// Human readable message indicating details about last transition.
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,6,opt,name=message"`
 }
 
 type NodeAddressType string
@@ -2669,9 +2669,9 @@ const (
 // NodeAddress contains information for the node's address.
 type NodeAddress struct {
 	// Node address type, one of Hostname, ExternalIP or InternalIP.
-	Type NodeAddressType `json:"type"`
+	Type NodeAddressType `json:"type" protobuf:"bytes,1,opt,name=type,casttype=NodeAddressType"`
 	// The node address.
-	Address string `json:"address"`
+	Address string `json:"address" protobuf:"bytes,2,opt,name=address"`
 }
 
 // ResourceName is the name identifying various resources in a ResourceList.
@@ -2706,11 +2706,11 @@ type ResourceList map[ResourceName]resource.Quantity
 type Node struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Spec defines the behavior of a node.
-	Spec NodeSpec `json:"spec,omitempty"`
+	Spec NodeSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 	// Most recently observed status of the node.
-	Status NodeStatus `json:"status,omitempty"`
+	Status NodeStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // NodeList is the whole list of all Nodes which have been registered with master.
@@ -2729,15 +2729,15 @@ const (
 type NamespaceSpec struct {
 	// Finalizers is an opaque list of values that must be empty to permanently remove object from
 	// storage.
-	Finalizers []FinalizerName `json:"finalizers,omitempty"`
+	Finalizers []FinalizerName `json:"finalizers,omitempty" protobuf:"bytes,1,rep,name=finalizers,casttype=FinalizerName"`
 }
 
 // NamespaceStatus is information about the current status of a Namespace.
 type NamespaceStatus struct {
 	// Phase is the current lifecycle phase of the namespace.
-	Phase NamespacePhase `json:"phase,omitempty"`
+	Phase NamespacePhase `json:"phase,omitempty" protobuf:"bytes,1,opt,name=phase,casttype=NamespacePhase"`
 	// Represents the latest available observations of a namespace's current state.
-	Conditions []NamespaceCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	Conditions []NamespaceCondition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type" protobuf:"bytes,2,rep,name=conditions"`
 }
 
 type NamespacePhase string
@@ -2779,26 +2779,26 @@ const (
 // NamespaceCondition contains details about state of namespace.
 type NamespaceCondition struct {
 	// Type of namespace controller condition.
-	Type NamespaceConditionType `json:"type"`
+	Type NamespaceConditionType `json:"type" protobuf:"bytes,1,opt,name=type,casttype=NamespaceConditionType"`
 	// Status of the condition, one of True, False, Unknown.
-	Status ConditionStatus `json:"status"`
+	Status ConditionStatus `json:"status" protobuf:"bytes,2,opt,name=status,casttype=ConditionStatus"`
 	// Last time the condition transitioned from one status to another.
-	LastTransitionTime meta.Time `json:"lastTransitionTime,omitempty"`
+	LastTransitionTime meta.Time `json:"lastTransitionTime,omitempty" protobuf:"bytes,4,opt,name=lastTransitionTime"`
 	// Unique, one-word, CamelCase reason for the condition's last transition.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,5,opt,name=reason"`
 	// Human-readable message indicating details about last transition.
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,6,opt,name=message"`
 }
 
 // Namespace provides a scope for Names.
 type Namespace struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Spec defines the behavior of the Namespace.
-	Spec NamespaceSpec `json:"spec,omitempty"`
+	Spec NamespaceSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 	// Status describes the current status of a Namespace.
-	Status NamespaceStatus `json:"status,omitempty"`
+	Status NamespaceStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // NamespaceList is a list of Namespaces.
@@ -2808,9 +2808,9 @@ type NamespaceList = meta.List[Namespace]
 type Binding struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// The target object that you want to bind to the standard object.
-	Target ObjectReference `json:"target"`
+	Target ObjectReference `json:"target" protobuf:"bytes,2,opt,name=target"`
 }
 
 const (
@@ -2826,59 +2826,59 @@ const (
 type PodLogOptions struct {
 	meta.TypeMeta `json:",inline"`
 	// The container for which to stream logs.
-	Container string `json:"container,omitempty"`
+	Container string `json:"container,omitempty" protobuf:"bytes,1,opt,name=container"`
 	// Follow the log stream of the pod.
-	Follow bool `json:"follow,omitempty"`
+	Follow bool `json:"follow,omitempty" protobuf:"varint,2,opt,name=follow"`
 	// Return previous terminated container logs.
-	Previous bool `json:"previous,omitempty"`
+	Previous bool `json:"previous,omitempty" protobuf:"varint,3,opt,name=previous"`
 	// A relative time in seconds before the current time from which to show logs.
-	SinceSeconds *int64 `json:"sinceSeconds,omitempty"`
+	SinceSeconds *int64 `json:"sinceSeconds,omitempty" protobuf:"varint,4,opt,name=sinceSeconds"`
 	// An RFC3339 timestamp from which to show logs.
-	SinceTime *meta.Time `json:"sinceTime,omitempty"`
+	SinceTime *meta.Time `json:"sinceTime,omitempty" protobuf:"bytes,5,opt,name=sinceTime"`
 	// If true, add an RFC3339 or RFC3339Nano timestamp at the beginning of every line of log
 	// output.
-	Timestamps bool `json:"timestamps,omitempty"`
+	Timestamps bool `json:"timestamps,omitempty" protobuf:"varint,6,opt,name=timestamps"`
 	// If set, the number of lines from the end of the logs to show.
-	TailLines *int64 `json:"tailLines,omitempty"`
+	TailLines *int64 `json:"tailLines,omitempty" protobuf:"varint,7,opt,name=tailLines"`
 	// If set, the number of bytes to read from the server before terminating the log output.
-	LimitBytes *int64 `json:"limitBytes,omitempty"`
+	LimitBytes *int64 `json:"limitBytes,omitempty" protobuf:"varint,8,opt,name=limitBytes"`
 	// insecureSkipTLSVerifyBackend indicates that the apiserver should not confirm the validity of
 	// the serving certificate of the backend it is connecting to.
-	InsecureSkipTLSVerifyBackend bool `json:"insecureSkipTLSVerifyBackend,omitempty"`
+	InsecureSkipTLSVerifyBackend bool `json:"insecureSkipTLSVerifyBackend,omitempty" protobuf:"varint,9,opt,name=insecureSkipTLSVerifyBackend"`
 	// Specify which container log stream to return to the client.
-	Stream *string `json:"stream,omitempty"`
+	Stream *string `json:"stream,omitempty" protobuf:"varint,10,opt,name=stream"`
 }
 
 // PodAttachOptions is the query options to a Pod's remote attach call.
 type PodAttachOptions struct {
 	meta.TypeMeta `json:",inline"`
 	// Stdin if true, redirects the standard input stream of the pod for this call.
-	Stdin bool `json:"stdin,omitempty"`
+	Stdin bool `json:"stdin,omitempty" protobuf:"varint,1,opt,name=stdin"`
 	// Stdout if true indicates that stdout is to be redirected for the attach call.
-	Stdout bool `json:"stdout,omitempty"`
+	Stdout bool `json:"stdout,omitempty" protobuf:"varint,2,opt,name=stdout"`
 	// Stderr if true indicates that stderr is to be redirected for the attach call.
-	Stderr bool `json:"stderr,omitempty"`
+	Stderr bool `json:"stderr,omitempty" protobuf:"varint,3,opt,name=stderr"`
 	// TTY if true indicates that a tty will be allocated for the attach call.
-	TTY bool `json:"tty,omitempty"`
+	TTY bool `json:"tty,omitempty" protobuf:"varint,4,opt,name=tty"`
 	// The container in which to execute the command.
-	Container string `json:"container,omitempty"`
+	Container string `json:"container,omitempty" protobuf:"bytes,5,opt,name=container"`
 }
 
 // PodExecOptions is the query options to a Pod's remote exec call.
 type PodExecOptions struct {
 	meta.TypeMeta `json:",inline"`
 	// Redirect the standard input stream of the pod for this call.
-	Stdin bool `json:"stdin,omitempty"`
+	Stdin bool `json:"stdin,omitempty" protobuf:"varint,1,opt,name=stdin"`
 	// Redirect the standard output stream of the pod for this call.
-	Stdout bool `json:"stdout,omitempty"`
+	Stdout bool `json:"stdout,omitempty" protobuf:"varint,2,opt,name=stdout"`
 	// Redirect the standard error stream of the pod for this call.
-	Stderr bool `json:"stderr,omitempty"`
+	Stderr bool `json:"stderr,omitempty" protobuf:"varint,3,opt,name=stderr"`
 	// TTY if true indicates that a tty will be allocated for the exec call.
-	TTY bool `json:"tty,omitempty"`
+	TTY bool `json:"tty,omitempty" protobuf:"varint,4,opt,name=tty"`
 	// Container in which to execute the command.
-	Container string `json:"container,omitempty"`
+	Container string `json:"container,omitempty" protobuf:"bytes,5,opt,name=container"`
 	// Command is the remote command to execute.
-	Command []string `json:"command"`
+	Command []string `json:"command" protobuf:"bytes,6,rep,name=command"`
 }
 
 // PodPortForwardOptions is the query options to a Pod's port forward call when using
@@ -2886,21 +2886,21 @@ type PodExecOptions struct {
 type PodPortForwardOptions struct {
 	meta.TypeMeta `json:",inline"`
 	// List of ports to forward Required when using WebSockets
-	Ports []int32 `json:"ports,omitempty"`
+	Ports []int32 `json:"ports,omitempty" protobuf:"varint,1,rep,name=ports"`
 }
 
 // PodProxyOptions is the query options to a Pod's proxy call.
 type PodProxyOptions struct {
 	meta.TypeMeta `json:",inline"`
 	// Path is the URL path to use for the current proxy request to pod.
-	Path string `json:"path,omitempty"`
+	Path string `json:"path,omitempty" protobuf:"bytes,1,opt,name=path"`
 }
 
 // NodeProxyOptions is the query options to a Node's proxy call.
 type NodeProxyOptions struct {
 	meta.TypeMeta `json:",inline"`
 	// Path is the URL path to use for the current proxy request to node.
-	Path string `json:"path,omitempty"`
+	Path string `json:"path,omitempty" protobuf:"bytes,1,opt,name=path"`
 }
 
 // ServiceProxyOptions is the query options to a Service's proxy call.
@@ -2908,52 +2908,52 @@ type ServiceProxyOptions struct {
 	meta.TypeMeta `json:",inline"`
 	// Path is the part of URLs that include service endpoints, suffixes, and parameters to use for
 	// the current proxy request to service.
-	Path string `json:"path,omitempty"`
+	Path string `json:"path,omitempty" protobuf:"bytes,1,opt,name=path"`
 }
 
 // ObjectReference contains enough information to let you inspect or modify the referred object.
 type ObjectReference struct {
 	// Kind of the referent.
-	Kind string `json:"kind,omitempty"`
+	Kind string `json:"kind,omitempty" protobuf:"bytes,1,opt,name=kind"`
 	// Namespace of the referent.
-	Namespace string `json:"namespace,omitempty"`
+	Namespace string `json:"namespace,omitempty" protobuf:"bytes,2,opt,name=namespace"`
 	// Name of the referent.
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitempty" protobuf:"bytes,3,opt,name=name"`
 	// UID of the referent.
-	UID string `json:"uid,omitempty"`
+	UID string `json:"uid,omitempty" protobuf:"bytes,4,opt,name=uid,casttype=k8s.io/apimachinery/pkg/types.UID"`
 	// API version of the referent.
-	APIVersion string `json:"apiVersion,omitempty"`
+	APIVersion string `json:"apiVersion,omitempty" protobuf:"bytes,5,opt,name=apiVersion"`
 	// Specific resourceVersion to which this reference is made, if any.
-	ResourceVersion string `json:"resourceVersion,omitempty"`
+	ResourceVersion string `json:"resourceVersion,omitempty" protobuf:"bytes,6,opt,name=resourceVersion"`
 	// If referring to a piece of an object instead of an entire object, this string should contain
 	// a valid JSON/Go field access statement, such as desiredState.manifest.containers[2].
-	FieldPath string `json:"fieldPath,omitempty"`
+	FieldPath string `json:"fieldPath,omitempty" protobuf:"bytes,7,opt,name=fieldPath"`
 }
 
 // LocalObjectReference contains enough information to let you locate the referenced object
 // inside the same namespace.
 type LocalObjectReference struct {
 	// Name of the referent.
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitempty" protobuf:"bytes,1,opt,name=name"`
 }
 
 // TypedLocalObjectReference contains enough information to let you locate the typed referenced
 // object inside the same namespace.
 type TypedLocalObjectReference struct {
 	// APIGroup is the group for the resource being referenced.
-	APIGroup *string `json:"apiGroup"`
+	APIGroup *string `json:"apiGroup" protobuf:"bytes,1,opt,name=apiGroup"`
 	// Kind is the type of resource being referenced
-	Kind string `json:"kind"`
+	Kind string `json:"kind" protobuf:"bytes,2,opt,name=kind"`
 	// Name is the name of resource being referenced
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,3,opt,name=name"`
 }
 
 // EventSource contains information for an event.
 type EventSource struct {
 	// Component from which the event is generated.
-	Component string `json:"component,omitempty"`
+	Component string `json:"component,omitempty" protobuf:"bytes,1,opt,name=component"`
 	// Node name on which the event is generated.
-	Host string `json:"host,omitempty"`
+	Host string `json:"host,omitempty" protobuf:"bytes,2,opt,name=host"`
 }
 
 // Valid values for event types (new types could be added in future)
@@ -2968,45 +2968,45 @@ const (
 type Event struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata"`
+	meta.ObjectMeta `json:"metadata" protobuf:"bytes,1,opt,name=metadata"`
 	// The object that this event is about.
-	InvolvedObject ObjectReference `json:"involvedObject"`
+	InvolvedObject ObjectReference `json:"involvedObject" protobuf:"bytes,2,opt,name=involvedObject"`
 	// This should be a short, machine understandable string that gives the reason for the
 	// transition into the object's current status.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" protobuf:"bytes,3,opt,name=reason"`
 	// A human-readable description of the status of this operation.
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" protobuf:"bytes,4,opt,name=message"`
 	// The component reporting this event.
-	Source EventSource `json:"source,omitempty"`
+	Source EventSource `json:"source,omitempty" protobuf:"bytes,5,opt,name=source"`
 	// The time at which the event was first recorded.
-	FirstTimestamp meta.Time `json:"firstTimestamp,omitempty"`
+	FirstTimestamp meta.Time `json:"firstTimestamp,omitempty" protobuf:"bytes,6,opt,name=firstTimestamp"`
 	// The time at which the most recent occurrence of this event was recorded.
-	LastTimestamp meta.Time `json:"lastTimestamp,omitempty"`
+	LastTimestamp meta.Time `json:"lastTimestamp,omitempty" protobuf:"bytes,7,opt,name=lastTimestamp"`
 	// The number of times this event has occurred.
-	Count int32 `json:"count,omitempty"`
+	Count int32 `json:"count,omitempty" protobuf:"varint,8,opt,name=count"`
 	// Type of this event (Normal, Warning), new types could be added in the future
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitempty" protobuf:"bytes,9,opt,name=type"`
 	// Time when this Event was first observed.
-	EventTime meta.MicroTime `json:"eventTime,omitempty"`
+	EventTime meta.MicroTime `json:"eventTime,omitempty" protobuf:"bytes,10,opt,name=eventTime"`
 	// Data about the Event series this event represents or nil if it's a singleton Event.
-	Series *EventSeries `json:"series,omitempty"`
+	Series *EventSeries `json:"series,omitempty" protobuf:"bytes,11,opt,name=series"`
 	// What action was taken/failed regarding to the Regarding object.
-	Action string `json:"action,omitempty"`
+	Action string `json:"action,omitempty" protobuf:"bytes,12,opt,name=action"`
 	// Optional secondary object for more complex actions.
-	Related *ObjectReference `json:"related,omitempty"`
+	Related *ObjectReference `json:"related,omitempty" protobuf:"bytes,13,opt,name=related"`
 	// Name of the controller that emitted this Event, e.g. `kubernetes.io/kubelet`.
-	ReportingController string `json:"reportingComponent"`
+	ReportingController string `json:"reportingComponent" protobuf:"bytes,14,opt,name=reportingComponent"`
 	// ID of the controller instance, e.g. `kubelet-xyzf`.
-	ReportingInstance string `json:"reportingInstance"`
+	ReportingInstance string `json:"reportingInstance" protobuf:"bytes,15,opt,name=reportingInstance"`
 }
 
 // EventSeries contain information on series of events, i.e. thing that was/is happening
 // continuously for some time.
 type EventSeries struct {
 	// Number of occurrences in this series up to the last heartbeat time
-	Count int32 `json:"count,omitempty"`
+	Count int32 `json:"count,omitempty" protobuf:"varint,1,name=count"`
 	// Time of the last occurrence observed
-	LastObservedTime meta.MicroTime `json:"lastObservedTime,omitempty"`
+	LastObservedTime meta.MicroTime `json:"lastObservedTime,omitempty" protobuf:"bytes,2,name=lastObservedTime"`
 }
 
 // EventList is a list of events.
@@ -3027,35 +3027,35 @@ const (
 // LimitRangeItem defines a min/max usage limit for any resource that matches on kind.
 type LimitRangeItem struct {
 	// Type of resource that this limit applies to.
-	Type LimitType `json:"type"`
+	Type LimitType `json:"type" protobuf:"bytes,1,opt,name=type,casttype=LimitType"`
 	// Max usage constraints on this kind by resource name.
-	Max ResourceList `json:"max,omitempty"`
+	Max ResourceList `json:"max,omitempty" protobuf:"bytes,2,rep,name=max,casttype=ResourceList,castkey=ResourceName"`
 	// Min usage constraints on this kind by resource name.
-	Min ResourceList `json:"min,omitempty"`
+	Min ResourceList `json:"min,omitempty" protobuf:"bytes,3,rep,name=min,casttype=ResourceList,castkey=ResourceName"`
 	// Default resource requirement limit value by resource name if resource limit is omitted.
-	Default ResourceList `json:"default,omitempty"`
+	Default ResourceList `json:"default,omitempty" protobuf:"bytes,4,rep,name=default,casttype=ResourceList,castkey=ResourceName"`
 	// DefaultRequest is the default resource requirement request value by resource name if
 	// resource request is omitted.
-	DefaultRequest ResourceList `json:"defaultRequest,omitempty"`
+	DefaultRequest ResourceList `json:"defaultRequest,omitempty" protobuf:"bytes,5,rep,name=defaultRequest,casttype=ResourceList,castkey=ResourceName"`
 	// MaxLimitRequestRatio if specified, the named resource must have a request and limit that are
 	// both non-zero where limit divided by request is less than or equal to the enumerated value;
 	// this represents the max burst for the named resource.
-	MaxLimitRequestRatio ResourceList `json:"maxLimitRequestRatio,omitempty"`
+	MaxLimitRequestRatio ResourceList `json:"maxLimitRequestRatio,omitempty" protobuf:"bytes,6,rep,name=maxLimitRequestRatio,casttype=ResourceList,castkey=ResourceName"`
 }
 
 // LimitRangeSpec defines a min/max usage limit for resources that match on kind.
 type LimitRangeSpec struct {
 	// Limits is the list of LimitRangeItem objects that are enforced.
-	Limits []LimitRangeItem `json:"limits"`
+	Limits []LimitRangeItem `json:"limits" protobuf:"bytes,1,rep,name=limits"`
 }
 
 // LimitRange sets resource usage limits for each kind of resource in a Namespace.
 type LimitRange struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Spec defines the limits enforced.
-	Spec LimitRangeSpec `json:"spec,omitempty"`
+	Spec LimitRangeSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 }
 
 // LimitRangeList is a list of LimitRange items.
@@ -3130,31 +3130,31 @@ const (
 // ResourceQuotaSpec defines the desired hard limits to enforce for Quota.
 type ResourceQuotaSpec struct {
 	// hard is the set of desired hard limits for each named resource.
-	Hard ResourceList `json:"hard,omitempty"`
+	Hard ResourceList `json:"hard,omitempty" protobuf:"bytes,1,rep,name=hard,casttype=ResourceList,castkey=ResourceName"`
 	// A collection of filters that must match each object tracked by a quota.
-	Scopes []ResourceQuotaScope `json:"scopes,omitempty"`
+	Scopes []ResourceQuotaScope `json:"scopes,omitempty" protobuf:"bytes,2,rep,name=scopes,casttype=ResourceQuotaScope"`
 	// scopeSelector is also a collection of filters like scopes that must match each object
 	// tracked by a quota but expressed using ScopeSelectorOperator in combination with possible
 	// values.
-	ScopeSelector *ScopeSelector `json:"scopeSelector,omitempty"`
+	ScopeSelector *ScopeSelector `json:"scopeSelector,omitempty" protobuf:"bytes,3,opt,name=scopeSelector"`
 }
 
 // A scope selector represents the AND of the selectors represented by the scoped-resource
 // selector requirements.
 type ScopeSelector struct {
 	// A list of scope selector requirements by scope of the resources.
-	MatchExpressions []ScopedResourceSelectorRequirement `json:"matchExpressions,omitempty"`
+	MatchExpressions []ScopedResourceSelectorRequirement `json:"matchExpressions,omitempty" protobuf:"bytes,1,rep,name=matchExpressions"`
 }
 
 // A scoped-resource selector requirement is a selector that contains values, a scope name, and
 // an operator that relates the scope name and values.
 type ScopedResourceSelectorRequirement struct {
 	// The name of the scope that the selector applies to.
-	ScopeName ResourceQuotaScope `json:"scopeName"`
+	ScopeName ResourceQuotaScope `json:"scopeName" protobuf:"bytes,1,opt,name=scopeName"`
 	// Represents a scope's relationship to a set of values.
-	Operator ScopeSelectorOperator `json:"operator"`
+	Operator ScopeSelectorOperator `json:"operator" protobuf:"bytes,2,opt,name=operator,casttype=ScopedResourceSelectorOperator"`
 	// An array of string values.
-	Values []string `json:"values,omitempty"`
+	Values []string `json:"values,omitempty" protobuf:"bytes,3,rep,name=values"`
 }
 
 // A scope selector operator is the set of operators that can be used in a scope selector
@@ -3171,20 +3171,20 @@ const (
 // ResourceQuotaStatus defines the enforced hard limits and observed use.
 type ResourceQuotaStatus struct {
 	// Hard is the set of enforced hard limits for each named resource.
-	Hard ResourceList `json:"hard,omitempty"`
+	Hard ResourceList `json:"hard,omitempty" protobuf:"bytes,1,rep,name=hard,casttype=ResourceList,castkey=ResourceName"`
 	// Used is the current observed total usage of the resource in the namespace.
-	Used ResourceList `json:"used,omitempty"`
+	Used ResourceList `json:"used,omitempty" protobuf:"bytes,2,rep,name=used,casttype=ResourceList,castkey=ResourceName"`
 }
 
 // ResourceQuota sets aggregate quota restrictions enforced per namespace
 type ResourceQuota struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Spec defines the desired quota.
-	Spec ResourceQuotaSpec `json:"spec,omitempty"`
+	Spec ResourceQuotaSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 	// Status defines the actual enforced quota and its current usage.
-	Status ResourceQuotaStatus `json:"status,omitempty"`
+	Status ResourceQuotaStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // ResourceQuotaList is a list of ResourceQuota items.
@@ -3194,16 +3194,16 @@ type ResourceQuotaList = meta.List[ResourceQuota]
 type Secret struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Immutable, if set to true, ensures that data stored in the Secret cannot be updated (only
 	// object metadata can be modified).
-	Immutable *bool `json:"immutable,omitempty"`
+	Immutable *bool `json:"immutable,omitempty" protobuf:"varint,5,opt,name=immutable"`
 	// Data contains the secret data.
-	Data map[string][]byte `json:"data,omitempty"`
+	Data map[string][]byte `json:"data,omitempty" protobuf:"bytes,2,rep,name=data"`
 	// stringData allows specifying non-binary secret data in string form.
-	StringData map[string]string `json:"stringData,omitempty"`
+	StringData map[string]string `json:"stringData,omitempty" protobuf:"bytes,4,rep,name=stringData"`
 	// Used to facilitate programmatic handling of secret data.
-	Type SecretType `json:"type,omitempty"`
+	Type SecretType `json:"type,omitempty" protobuf:"bytes,3,opt,name=type,casttype=SecretType"`
 }
 
 const (
@@ -3273,14 +3273,14 @@ type SecretList = meta.List[Secret]
 type ConfigMap struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Immutable, if set to true, ensures that data stored in the ConfigMap cannot be updated (only
 	// object metadata can be modified).
-	Immutable *bool `json:"immutable,omitempty"`
+	Immutable *bool `json:"immutable,omitempty" protobuf:"varint,4,opt,name=immutable"`
 	// Data contains the configuration data.
-	Data map[string]string `json:"data,omitempty"`
+	Data map[string]string `json:"data,omitempty" protobuf:"bytes,2,rep,name=data"`
 	// BinaryData contains the binary data.
-	BinaryData map[string][]byte `json:"binaryData,omitempty"`
+	BinaryData map[string][]byte `json:"binaryData,omitempty" protobuf:"bytes,3,rep,name=binaryData"`
 }
 
 // ConfigMapList is a resource containing a list of ConfigMap objects.
@@ -3289,9 +3289,9 @@ type ConfigMapList = meta.List[ConfigMap]
 // DownwardAPIVolumeSource represents a volume containing downward API info.
 type DownwardAPIVolumeSource struct {
 	// Items is a list of downward API volume file
-	Items []DownwardAPIVolumeFile `json:"items,omitempty"`
+	Items []DownwardAPIVolumeFile `json:"items,omitempty" protobuf:"bytes,1,rep,name=items"`
 	// Optional: mode bits to use on created files by default.
-	DefaultMode *int32 `json:"defaultMode,omitempty"`
+	DefaultMode *int32 `json:"defaultMode,omitempty" protobuf:"varint,2,opt,name=defaultMode"`
 }
 
 const (
@@ -3301,51 +3301,51 @@ const (
 // DownwardAPIVolumeFile represents information to create the file containing the pod field
 type DownwardAPIVolumeFile struct {
 	// Required: Path is the relative path name of the file to be created.
-	Path string `json:"path"`
+	Path string `json:"path" protobuf:"bytes,1,opt,name=path"`
 	// Required: Selects a field of the pod: only annotations, labels, name, namespace and uid are
 	// supported.
-	FieldRef *ObjectFieldSelector `json:"fieldRef,omitempty"`
+	FieldRef *ObjectFieldSelector `json:"fieldRef,omitempty" protobuf:"bytes,2,opt,name=fieldRef"`
 	// Selects a resource of the container: only resources limits and requests (limits.cpu,
 	// limits.memory, requests.cpu and requests.memory) are currently supported.
-	ResourceFieldRef *ResourceFieldSelector `json:"resourceFieldRef,omitempty"`
+	ResourceFieldRef *ResourceFieldSelector `json:"resourceFieldRef,omitempty" protobuf:"bytes,3,opt,name=resourceFieldRef"`
 	// Optional: mode bits used to set permissions on this file, must be an octal value between
 	// 0000 and 0777 or a decimal value between 0 and 511.
-	Mode *int32 `json:"mode,omitempty"`
+	Mode *int32 `json:"mode,omitempty" protobuf:"varint,4,opt,name=mode"`
 }
 
 // Represents downward API info for projecting into a projected volume.
 type DownwardAPIProjection struct {
 	// Items is a list of DownwardAPIVolume file
-	Items []DownwardAPIVolumeFile `json:"items,omitempty"`
+	Items []DownwardAPIVolumeFile `json:"items,omitempty" protobuf:"bytes,1,rep,name=items"`
 }
 
 // SecurityContext holds security configuration that will be applied to a container.
 type SecurityContext struct {
 	// The capabilities to add/drop when running containers.
-	Capabilities *Capabilities `json:"capabilities,omitempty"`
+	Capabilities *Capabilities `json:"capabilities,omitempty" protobuf:"bytes,1,opt,name=capabilities"`
 	// Run container in privileged mode.
-	Privileged *bool `json:"privileged,omitempty"`
+	Privileged *bool `json:"privileged,omitempty" protobuf:"varint,2,opt,name=privileged"`
 	// The SELinux context to be applied to the container.
-	SELinuxOptions *SELinuxOptions `json:"seLinuxOptions,omitempty"`
+	SELinuxOptions *SELinuxOptions `json:"seLinuxOptions,omitempty" protobuf:"bytes,3,opt,name=seLinuxOptions"`
 	// The Windows specific settings applied to all containers.
-	WindowsOptions *WindowsSecurityContextOptions `json:"windowsOptions,omitempty"`
+	WindowsOptions *WindowsSecurityContextOptions `json:"windowsOptions,omitempty" protobuf:"bytes,10,opt,name=windowsOptions"`
 	// The UID to run the entrypoint of the container process.
-	RunAsUser *int64 `json:"runAsUser,omitempty"`
+	RunAsUser *int64 `json:"runAsUser,omitempty" protobuf:"varint,4,opt,name=runAsUser"`
 	// The GID to run the entrypoint of the container process.
-	RunAsGroup *int64 `json:"runAsGroup,omitempty"`
+	RunAsGroup *int64 `json:"runAsGroup,omitempty" protobuf:"varint,8,opt,name=runAsGroup"`
 	// Indicates that the container must run as a non-root user.
-	RunAsNonRoot *bool `json:"runAsNonRoot,omitempty"`
+	RunAsNonRoot *bool `json:"runAsNonRoot,omitempty" protobuf:"varint,5,opt,name=runAsNonRoot"`
 	// Whether this container has a read-only root filesystem.
-	ReadOnlyRootFilesystem *bool `json:"readOnlyRootFilesystem,omitempty"`
+	ReadOnlyRootFilesystem *bool `json:"readOnlyRootFilesystem,omitempty" protobuf:"varint,6,opt,name=readOnlyRootFilesystem"`
 	// AllowPrivilegeEscalation controls whether a process can gain more privileges than its parent
 	// process.
-	AllowPrivilegeEscalation *bool `json:"allowPrivilegeEscalation,omitempty"`
+	AllowPrivilegeEscalation *bool `json:"allowPrivilegeEscalation,omitempty" protobuf:"varint,7,opt,name=allowPrivilegeEscalation"`
 	// procMount denotes the type of proc mount to use for the containers.
-	ProcMount *ProcMountType `json:"procMount,omitempty"`
+	ProcMount *ProcMountType `json:"procMount,omitempty" protobuf:"bytes,9,opt,name=procMount"`
 	// The seccomp options to use by this container.
-	SeccompProfile *SeccompProfile `json:"seccompProfile,omitempty"`
+	SeccompProfile *SeccompProfile `json:"seccompProfile,omitempty" protobuf:"bytes,11,opt,name=seccompProfile"`
 	// appArmorProfile is the AppArmor options to use by this container.
-	AppArmorProfile *AppArmorProfile `json:"appArmorProfile,omitempty"`
+	AppArmorProfile *AppArmorProfile `json:"appArmorProfile,omitempty" protobuf:"bytes,12,opt,name=appArmorProfile"`
 }
 
 type ProcMountType string
@@ -3362,27 +3362,27 @@ const (
 // SELinuxOptions are the labels to be applied to the container
 type SELinuxOptions struct {
 	// User is a SELinux user label that applies to the container.
-	User string `json:"user,omitempty"`
+	User string `json:"user,omitempty" protobuf:"bytes,1,opt,name=user"`
 	// Role is a SELinux role label that applies to the container.
-	Role string `json:"role,omitempty"`
+	Role string `json:"role,omitempty" protobuf:"bytes,2,opt,name=role"`
 	// Type is a SELinux type label that applies to the container.
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitempty" protobuf:"bytes,3,opt,name=type"`
 	// Level is SELinux level label that applies to the container.
-	Level string `json:"level,omitempty"`
+	Level string `json:"level,omitempty" protobuf:"bytes,4,opt,name=level"`
 }
 
 // WindowsSecurityContextOptions contain Windows-specific options and credentials.
 type WindowsSecurityContextOptions struct {
 	// GMSACredentialSpecName is the name of the GMSA credential spec to use.
-	GMSACredentialSpecName *string `json:"gmsaCredentialSpecName,omitempty"`
+	GMSACredentialSpecName *string `json:"gmsaCredentialSpecName,omitempty" protobuf:"bytes,1,opt,name=gmsaCredentialSpecName"`
 	// GMSACredentialSpec is where the GMSA admission webhook
 	// (https://github.com/kubernetes-sigs/windows-gmsa) inlines the contents of the GMSA
 	// credential spec named by the GMSACredentialSpecName field.
-	GMSACredentialSpec *string `json:"gmsaCredentialSpec,omitempty"`
+	GMSACredentialSpec *string `json:"gmsaCredentialSpec,omitempty" protobuf:"bytes,2,opt,name=gmsaCredentialSpec"`
 	// The UserName in Windows to run the entrypoint of the container process.
-	RunAsUserName *string `json:"runAsUserName,omitempty"`
+	RunAsUserName *string `json:"runAsUserName,omitempty" protobuf:"bytes,3,opt,name=runAsUserName"`
 	// HostProcess determines if a container should be run as a 'Host Process' container.
-	HostProcess *bool `json:"hostProcess,omitempty"`
+	HostProcess *bool `json:"hostProcess,omitempty" protobuf:"bytes,4,opt,name=hostProcess"`
 }
 
 const (
@@ -3397,9 +3397,9 @@ const (
 // Sysctl defines a kernel parameter to be set
 type Sysctl struct {
 	// Name of a property to set
-	Name string `json:"name"`
+	Name string `json:"name" protobuf:"bytes,1,opt,name=name"`
 	// Value of a property to set
-	Value string `json:"value"`
+	Value string `json:"value" protobuf:"bytes,2,opt,name=value"`
 }
 
 const (
@@ -3444,15 +3444,15 @@ const (
 // PortStatus represents the error condition of a service port
 type PortStatus struct {
 	// Port is the port number of the service port of which status is recorded here
-	Port int32 `json:"port"`
+	Port int32 `json:"port" protobuf:"varint,1,opt,name=port"`
 	// Protocol is the protocol of the service port of which status is recorded here The supported
 	// values are: "TCP", "UDP", "SCTP"
-	Protocol Protocol `json:"protocol"`
+	Protocol Protocol `json:"protocol" protobuf:"bytes,2,opt,name=protocol,casttype=Protocol"`
 	// Error is to record the problem with the service port The format of the error shall comply
 	// with the following rules: - built-in error values shall be specified in this file and those
 	// shall use CamelCase names - cloud provider specific error values must have names that comply
 	// with the format foo.example.com/CamelCase.
-	Error *string `json:"error,omitempty"`
+	Error *string `json:"error,omitempty" protobuf:"bytes,3,opt,name=error"`
 }
 
 // LoadBalancerIPMode represents the mode of the LoadBalancer ingress IP
@@ -3470,7 +3470,7 @@ const (
 // ImageVolumeSource represents a image volume resource.
 type ImageVolumeSource struct {
 	// Required: Image or artifact reference to be used.
-	Reference string `json:"reference,omitempty"`
+	Reference string `json:"reference,omitempty" protobuf:"bytes,1,opt,name=reference"`
 	// Policy for pulling OCI objects.
-	PullPolicy PullPolicy `json:"pullPolicy,omitempty"`
+	PullPolicy PullPolicy `json:"pullPolicy,omitempty" protobuf:"bytes,2,opt,name=pullPolicy,casttype=PullPolicy"`
 }

@@ -1,5 +1,5 @@
-// Code derived from k8s.io/api v0.33.0 (Apache-2.0): the same type names, JSON tags and patch
-// tags; comments shortened to their first sentence, protobuf tags dropped, lists as meta.List.
+// Code derived from k8s.io/api v0.33.0 (Apache-2.0): the same type names, JSON tags, patch
+// tags and protobuf tags; comments shortened to their first sentence, lists as meta.List.
 
 package policy
 
@@ -18,15 +18,15 @@ const (
 type PodDisruptionBudgetSpec struct {
 	// An eviction is allowed if at least "minAvailable" pods selected by "selector" will still be
 	// available after the eviction, i.e. even in the absence of the evicted pod.
-	MinAvailable *intstr.IntOrString `json:"minAvailable,omitempty"`
+	MinAvailable *intstr.IntOrString `json:"minAvailable,omitempty" protobuf:"bytes,1,opt,name=minAvailable"`
 	// Label query over pods whose evictions are managed by the disruption budget.
-	Selector *meta.LabelSelector `json:"selector,omitempty" patchStrategy:"replace"`
+	Selector *meta.LabelSelector `json:"selector,omitempty" patchStrategy:"replace" protobuf:"bytes,2,opt,name=selector"`
 	// An eviction is allowed if at most "maxUnavailable" pods selected by "selector" are
 	// unavailable after the eviction, i.e. even in absence of the evicted pod.
-	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty" protobuf:"bytes,3,opt,name=maxUnavailable"`
 	// UnhealthyPodEvictionPolicy defines the criteria for when unhealthy pods should be considered
 	// for eviction.
-	UnhealthyPodEvictionPolicy *UnhealthyPodEvictionPolicyType `json:"unhealthyPodEvictionPolicy,omitempty"`
+	UnhealthyPodEvictionPolicy *UnhealthyPodEvictionPolicyType `json:"unhealthyPodEvictionPolicy,omitempty" protobuf:"bytes,4,opt,name=unhealthyPodEvictionPolicy"`
 }
 
 // UnhealthyPodEvictionPolicyType defines the criteria for when unhealthy pods should be
@@ -47,21 +47,21 @@ const (
 // PodDisruptionBudgetStatus represents information about the status of a PodDisruptionBudget.
 type PodDisruptionBudgetStatus struct {
 	// Most recent generation observed when updating this PDB status.
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	ObservedGeneration int64 `json:"observedGeneration,omitempty" protobuf:"varint,1,opt,name=observedGeneration"`
 	// DisruptedPods contains information about pods whose eviction was processed by the API server
 	// eviction subresource handler but has not yet been observed by the PodDisruptionBudget
 	// controller.
-	DisruptedPods map[string]meta.Time `json:"disruptedPods,omitempty"`
+	DisruptedPods map[string]meta.Time `json:"disruptedPods,omitempty" protobuf:"bytes,2,rep,name=disruptedPods"`
 	// Number of pod disruptions that are currently allowed.
-	DisruptionsAllowed int32 `json:"disruptionsAllowed"`
+	DisruptionsAllowed int32 `json:"disruptionsAllowed" protobuf:"varint,3,opt,name=disruptionsAllowed"`
 	// current number of healthy pods
-	CurrentHealthy int32 `json:"currentHealthy"`
+	CurrentHealthy int32 `json:"currentHealthy" protobuf:"varint,4,opt,name=currentHealthy"`
 	// minimum desired number of healthy pods
-	DesiredHealthy int32 `json:"desiredHealthy"`
+	DesiredHealthy int32 `json:"desiredHealthy" protobuf:"varint,5,opt,name=desiredHealthy"`
 	// total number of pods counted by this disruption budget
-	ExpectedPods int32 `json:"expectedPods"`
+	ExpectedPods int32 `json:"expectedPods" protobuf:"varint,6,opt,name=expectedPods"`
 	// Conditions contain conditions for PDB.
-	Conditions []meta.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	Conditions []meta.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type" protobuf:"bytes,7,rep,name=conditions"`
 }
 
 const (
@@ -84,11 +84,11 @@ const (
 type PodDisruptionBudget struct {
 	meta.TypeMeta `json:",inline"`
 	// Standard object's metadata.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// Specification of the desired behavior of the PodDisruptionBudget.
-	Spec PodDisruptionBudgetSpec `json:"spec,omitempty"`
+	Spec PodDisruptionBudgetSpec `json:"spec,omitempty" protobuf:"bytes,2,opt,name=spec"`
 	// Most recently observed status of the PodDisruptionBudget.
-	Status PodDisruptionBudgetStatus `json:"status,omitempty"`
+	Status PodDisruptionBudgetStatus `json:"status,omitempty" protobuf:"bytes,3,opt,name=status"`
 }
 
 // PodDisruptionBudgetList is a collection of PodDisruptionBudgets.
@@ -98,7 +98,7 @@ type PodDisruptionBudgetList = meta.List[PodDisruptionBudget]
 type Eviction struct {
 	meta.TypeMeta `json:",inline"`
 	// ObjectMeta describes the pod that is being evicted.
-	meta.ObjectMeta `json:"metadata,omitempty"`
+	meta.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 	// DeleteOptions may be provided
-	DeleteOptions *meta.DeleteOptions `json:"deleteOptions,omitempty"`
+	DeleteOptions *meta.DeleteOptions `json:"deleteOptions,omitempty" protobuf:"bytes,2,opt,name=deleteOptions"`
 }
