@@ -508,9 +508,13 @@ func TestPriorityAdmission(t *testing.T) {
 		t.Fatalf("unknown class: %v", st)
 	}
 	a.must(201, "POST", "/apis/scheduling.k8s.io/v1/priorityclasses", `{"metadata":{"name":"dflt"},"value":7,"globalDefault":true}`)
-	m = a.must(201, "POST", pods, pod("defaulted", ""))
-	if get(m, "spec", "priority") != float64(7) || get(m, "spec", "priorityClassName") != "dflt" {
-		t.Fatalf("pod under a global default: %v", m["spec"])
-	}
+	// Admission reads classes from the watch cache, as Kubernetes reads them from an
+	// informer: a new global default applies once the cache has seen it.
+	i := 0
+	harness.Eventually(t, 5*time.Second, "pods to get the global default priority", func() (bool, string) {
+		i++
+		m = a.must(201, "POST", pods, pod(fmt.Sprintf("defaulted-%d", i), ""))
+		return get(m, "spec", "priority") == float64(7) && get(m, "spec", "priorityClassName") == "dflt", fmt.Sprint(m["spec"])
+	})
 	a.must(403, "POST", pods, `{"metadata":{"name":"forged"},"spec":{"priority":5,"containers":[{"name":"c","image":"busybox"}]}}`)
 }

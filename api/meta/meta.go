@@ -23,49 +23,49 @@ type ListObject interface {
 
 // TypeMeta names the kind of a serialized object.
 type TypeMeta struct {
-	Kind       string `json:"kind,omitempty"`
-	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind,omitempty" protobuf:"bytes,1,opt,name=kind"`
+	APIVersion string `json:"apiVersion,omitempty" protobuf:"bytes,2,opt,name=apiVersion"`
 }
 
 func (t *TypeMeta) GetTypeMeta() *TypeMeta { return t }
 
 // ObjectMeta is the metadata every persisted object carries.
 type ObjectMeta struct {
-	Name                       string            `json:"name,omitempty"`
-	GenerateName               string            `json:"generateName,omitempty"`
-	Namespace                  string            `json:"namespace,omitempty"`
-	SelfLink                   string            `json:"selfLink,omitempty"`
-	UID                        string            `json:"uid,omitempty"`
-	ResourceVersion            string            `json:"resourceVersion,omitempty"`
-	Generation                 int64             `json:"generation,omitempty"`
-	CreationTimestamp          Time              `json:"creationTimestamp,omitzero"`
-	DeletionTimestamp          *Time             `json:"deletionTimestamp,omitempty"`
-	DeletionGracePeriodSeconds *int64            `json:"deletionGracePeriodSeconds,omitempty"`
-	Labels                     map[string]string `json:"labels,omitempty"`
-	Annotations                map[string]string `json:"annotations,omitempty"`
-	OwnerReferences            []OwnerReference  `json:"ownerReferences,omitempty" patchStrategy:"merge" patchMergeKey:"uid"`
-	Finalizers                 []string          `json:"finalizers,omitempty" patchStrategy:"merge"`
-	ManagedFields              []json.RawMessage `json:"managedFields,omitempty"`
+	Name                       string            `json:"name,omitempty" protobuf:"bytes,1,opt,name=name"`
+	GenerateName               string            `json:"generateName,omitempty" protobuf:"bytes,2,opt,name=generateName"`
+	Namespace                  string            `json:"namespace,omitempty" protobuf:"bytes,3,opt,name=namespace"`
+	SelfLink                   string            `json:"selfLink,omitempty" protobuf:"bytes,4,opt,name=selfLink"`
+	UID                        string            `json:"uid,omitempty" protobuf:"bytes,5,opt,name=uid"`
+	ResourceVersion            string            `json:"resourceVersion,omitempty" protobuf:"bytes,6,opt,name=resourceVersion"`
+	Generation                 int64             `json:"generation,omitempty" protobuf:"varint,7,opt,name=generation"`
+	CreationTimestamp          Time              `json:"creationTimestamp,omitzero" protobuf:"bytes,8,opt,name=creationTimestamp"`
+	DeletionTimestamp          *Time             `json:"deletionTimestamp,omitempty" protobuf:"bytes,9,opt,name=deletionTimestamp"`
+	DeletionGracePeriodSeconds *int64            `json:"deletionGracePeriodSeconds,omitempty" protobuf:"varint,10,opt,name=deletionGracePeriodSeconds"`
+	Labels                     map[string]string `json:"labels,omitempty" protobuf:"bytes,11,rep,name=labels"`
+	Annotations                map[string]string `json:"annotations,omitempty" protobuf:"bytes,12,rep,name=annotations"`
+	OwnerReferences            []OwnerReference  `json:"ownerReferences,omitempty" patchStrategy:"merge" patchMergeKey:"uid" protobuf:"bytes,13,rep,name=ownerReferences"`
+	Finalizers                 []string          `json:"finalizers,omitempty" patchStrategy:"merge" protobuf:"bytes,14,rep,name=finalizers"`
+	ManagedFields              []json.RawMessage `json:"managedFields,omitempty" protobuf:"bytes,17,rep,name=managedFields"`
 }
 
 func (m *ObjectMeta) GetObjectMeta() *ObjectMeta { return m }
 
 // OwnerReference points at the object that owns this one (for garbage collection).
 type OwnerReference struct {
-	APIVersion         string `json:"apiVersion"`
-	Kind               string `json:"kind"`
-	Name               string `json:"name"`
-	UID                string `json:"uid"`
-	Controller         *bool  `json:"controller,omitempty"`
-	BlockOwnerDeletion *bool  `json:"blockOwnerDeletion,omitempty"`
+	APIVersion         string `json:"apiVersion" protobuf:"bytes,5,opt,name=apiVersion"`
+	Kind               string `json:"kind" protobuf:"bytes,1,opt,name=kind"`
+	Name               string `json:"name" protobuf:"bytes,3,opt,name=name"`
+	UID                string `json:"uid" protobuf:"bytes,4,opt,name=uid"`
+	Controller         *bool  `json:"controller,omitempty" protobuf:"varint,6,opt,name=controller"`
+	BlockOwnerDeletion *bool  `json:"blockOwnerDeletion,omitempty" protobuf:"varint,7,opt,name=blockOwnerDeletion"`
 }
 
 // ListMeta is the metadata of a list response.
 type ListMeta struct {
-	SelfLink           string `json:"selfLink,omitempty"`
-	ResourceVersion    string `json:"resourceVersion,omitempty"`
-	Continue           string `json:"continue,omitempty"`
-	RemainingItemCount *int64 `json:"remainingItemCount,omitempty"`
+	SelfLink           string `json:"selfLink,omitempty" protobuf:"bytes,1,opt,name=selfLink"`
+	ResourceVersion    string `json:"resourceVersion,omitempty" protobuf:"bytes,2,opt,name=resourceVersion"`
+	Continue           string `json:"continue,omitempty" protobuf:"bytes,3,opt,name=continue"`
+	RemainingItemCount *int64 `json:"remainingItemCount,omitempty" protobuf:"varint,4,opt,name=remainingItemCount"`
 }
 
 func (m *ListMeta) GetListMeta() *ListMeta { return m }
@@ -73,8 +73,8 @@ func (m *ListMeta) GetListMeta() *ListMeta { return m }
 // List is the generic list kind: PodList is List[core.Pod] with Kind "PodList".
 type List[T any] struct {
 	TypeMeta `json:",inline"`
-	ListMeta `json:"metadata"`
-	Items    []T `json:"items"`
+	ListMeta `json:"metadata" protobuf:"bytes,1,opt,name=metadata"`
+	Items    []T `json:"items" protobuf:"bytes,2,rep,name=items"`
 }
 
 // Time is a timestamp serialized as RFC 3339 with second precision, as Kubernetes does.
@@ -167,15 +167,15 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // LabelSelector is the structured selector used in specs (Deployment.spec.selector, ...).
 type LabelSelector struct {
-	MatchLabels      map[string]string          `json:"matchLabels,omitempty"`
-	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty"`
+	MatchLabels      map[string]string          `json:"matchLabels,omitempty" protobuf:"bytes,1,rep,name=matchLabels"`
+	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty" protobuf:"bytes,2,rep,name=matchExpressions"`
 }
 
 // LabelSelectorRequirement is one set-based requirement: key In/NotIn/Exists/DoesNotExist values.
 type LabelSelectorRequirement struct {
-	Key      string   `json:"key" patchStrategy:"merge" patchMergeKey:"key"`
-	Operator string   `json:"operator"`
-	Values   []string `json:"values,omitempty"`
+	Key      string   `json:"key" patchStrategy:"merge" patchMergeKey:"key" protobuf:"bytes,1,opt,name=key"`
+	Operator string   `json:"operator" protobuf:"bytes,2,opt,name=operator"`
+	Values   []string `json:"values,omitempty" protobuf:"bytes,3,rep,name=values"`
 }
 
 // Label selector operators.
@@ -188,12 +188,12 @@ const (
 
 // Condition is the standard condition shape (metav1.Condition).
 type Condition struct {
-	Type               string `json:"type"`
-	Status             string `json:"status"`
-	ObservedGeneration int64  `json:"observedGeneration,omitempty"`
-	LastTransitionTime Time   `json:"lastTransitionTime"`
-	Reason             string `json:"reason"`
-	Message            string `json:"message"`
+	Type               string `json:"type" protobuf:"bytes,1,opt,name=type"`
+	Status             string `json:"status" protobuf:"bytes,2,opt,name=status"`
+	ObservedGeneration int64  `json:"observedGeneration,omitempty" protobuf:"varint,3,opt,name=observedGeneration"`
+	LastTransitionTime Time   `json:"lastTransitionTime" protobuf:"bytes,4,opt,name=lastTransitionTime"`
+	Reason             string `json:"reason" protobuf:"bytes,5,opt,name=reason"`
+	Message            string `json:"message" protobuf:"bytes,6,opt,name=message"`
 }
 
 // Condition statuses.
@@ -206,11 +206,11 @@ const (
 // DeleteOptions is the body (or query) of a delete request.
 type DeleteOptions struct {
 	TypeMeta           `json:",inline"`
-	GracePeriodSeconds *int64         `json:"gracePeriodSeconds,omitempty"`
-	Preconditions      *Preconditions `json:"preconditions,omitempty"`
-	OrphanDependents   *bool          `json:"orphanDependents,omitempty"`
-	PropagationPolicy  *string        `json:"propagationPolicy,omitempty"`
-	DryRun             []string       `json:"dryRun,omitempty"`
+	GracePeriodSeconds *int64         `json:"gracePeriodSeconds,omitempty" protobuf:"varint,1,opt,name=gracePeriodSeconds"`
+	Preconditions      *Preconditions `json:"preconditions,omitempty" protobuf:"bytes,2,opt,name=preconditions"`
+	OrphanDependents   *bool          `json:"orphanDependents,omitempty" protobuf:"varint,3,opt,name=orphanDependents"`
+	PropagationPolicy  *string        `json:"propagationPolicy,omitempty" protobuf:"bytes,4,opt,name=propagationPolicy"`
+	DryRun             []string       `json:"dryRun,omitempty" protobuf:"bytes,5,rep,name=dryRun"`
 }
 
 // Deletion propagation policies.
@@ -222,14 +222,14 @@ const (
 
 // Preconditions must hold for a delete to proceed.
 type Preconditions struct {
-	UID             *string `json:"uid,omitempty"`
-	ResourceVersion *string `json:"resourceVersion,omitempty"`
+	UID             *string `json:"uid,omitempty" protobuf:"bytes,1,opt,name=uid"`
+	ResourceVersion *string `json:"resourceVersion,omitempty" protobuf:"bytes,2,opt,name=resourceVersion"`
 }
 
 // WatchEvent is one event of a watch stream.
 type WatchEvent struct {
-	Type   string          `json:"type"`
-	Object json.RawMessage `json:"object"`
+	Type   string          `json:"type" protobuf:"bytes,1,opt,name=type"`
+	Object json.RawMessage `json:"object" protobuf:"bytes,2,opt,name=object"`
 }
 
 // Watch event types.
@@ -244,5 +244,5 @@ const (
 // PartialObjectMetadata is an object reduced to its metadata.
 type PartialObjectMetadata struct {
 	TypeMeta   `json:",inline"`
-	ObjectMeta `json:"metadata,omitempty"`
+	ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 }
