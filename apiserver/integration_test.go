@@ -483,6 +483,14 @@ func TestDiscoveryAndVersion(t *testing.T) {
 	if len(ns["items"].([]any)) != 4 {
 		t.Fatalf("bootstrap namespaces: %v", ns)
 	}
+	_, metrics := a.raw("GET", "/metrics", "", nil)
+	for _, want := range []string{`apiserver_request_total{code="200",resource="namespaces",subresource="",verb="list"}`,
+		"apiserver_request_duration_seconds_bucket", "etcd_request_duration_seconds_bucket",
+		`apiserver_watch_cache_events_received_total{resource="pods"}`, "apiserver_registered_watchers"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func TestPriorityAdmission(t *testing.T) {

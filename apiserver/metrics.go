@@ -152,3 +152,39 @@ func (s *instrumentedStore) List(ctx context.Context, prefix string, nf storage.
 	defer s.observe("list", time.Now())
 	return s.Interface.List(ctx, prefix, nf, opts)
 }
+
+// cacheCollector exports the watch caches' counters at scrape time.
+type cacheCollector struct {
+	s                                       *Server
+	received, dispatched, slow, relists, rv *prometheus.Desc
+}
+
+func newCacheCollector(s *Server) *cacheCollector {
+	l := []string{"resource"}
+	return &cacheCollector{s: s,
+		received:   prometheus.NewDesc("apiserver_watch_cache_events_received_total", "Changes the watch cache read from etcd.", l, nil),
+		dispatched: prometheus.NewDesc("apiserver_watch_cache_events_dispatched_total", "Events queued to watchers (one per watcher per event).", l, nil),
+		slow:       prometheus.NewDesc("apiserver_watch_cache_terminated_watchers_total", "Watchers closed because they could not keep up.", l, nil),
+		relists:    prometheus.NewDesc("apiserver_watch_cache_relists_total", "Lists of etcd by the watch cache (the first one included).", l, nil),
+		rv:         prometheus.NewDesc("apiserver_watch_cache_resource_version", "The revision the watch cache has seen.", l, nil),
+	}
+}
+
+func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.received
+	ch <- c.dispatched
+	ch <- c.slow
+	ch <- c.relists
+	ch <- c.rv
+}
+
+func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	for k, cache := range c.s.caches {
+		st := cache.Stats()
+		ch <- prometheus.MustNewConstMetric(c.received, prometheus.CounterValue, float64(st.EventsReceived), k.Resource)
+		ch <- prometheus.MustNewConstMetric(c.dispatched, prometheus.CounterValue, float64(st.EventsDispatched), k.Resource)
+		ch <- prometheus.MustNewConstMetric(c.slow, prometheus.CounterValue, float64(st.WatchersTerminatedSlow), k.Resource)
+		ch <- prometheus.MustNewConstMetric(c.relists, prometheus.CounterValue, float64(st.Relists), k.Resource)
+		ch <- prometheus.MustNewConstMetric(c.rv, prometheus.GaugeValue, float64(st.ResourceVersion), k.Resource)
+	}
+}

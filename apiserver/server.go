@@ -85,8 +85,10 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 		// The caches get the store itself: they use its optional interfaces (progress requests).
 		c := watchcache.New(store, k.Prefix(""), k.New, watchcache.Options{HistorySize: cfg.WatchHistory, BookmarkInterval: cfg.BookmarkInterval})
 		s.caches[k] = c
+		s.metrics.watchers.WithLabelValues(k.Resource).Set(0)
 		go c.Run(ctx)
 	}
+	s.metrics.reg.MustRegister(newCacheCollector(s))
 	s.docs = newOpenAPIDocs(s.reg)
 	s.handler = s.routes()
 	for _, c := range s.caches {
