@@ -22,6 +22,7 @@ import (
 	"github.com/skiff-sh/skiff/api/fields"
 	"github.com/skiff-sh/skiff/api/labels"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/protobuf"
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/api/validation"
 	"github.com/skiff-sh/skiff/storage"
@@ -91,9 +92,14 @@ func toJSON(req *http.Request, body []byte) ([]byte, *apiError) {
 		}
 		return j, nil
 	}
-	if strings.Contains(ct, "protobuf") {
-		return nil, newStatus(http.StatusUnsupportedMediaType, meta.ReasonUnsupportedMediaType,
-			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"), nil)
+	if protobuf.IsProtobuf(ct) {
+		// kubectl's typed commands (create configmap, run, ...) send Kubernetes protobuf; it is
+		// turned into JSON here so decoding, defaulting and validation are the same for all.
+		j, err := protobuf.ToJSON(body)
+		if err != nil {
+			return nil, errBadRequest("the body of the request could not be decoded as protobuf: " + err.Error())
+		}
+		return j, nil
 	}
 	return body, nil
 }
