@@ -171,13 +171,6 @@ func (s *Server) etcdSource(ctx context.Context, prefix string, newFunc storage.
 	if err != nil {
 		return nil, err
 	}
-	// A compacted revision fails right away: give it a moment to say so, so that the client
-	// gets the 410 before anything else.
-	select {
-	case err := <-errc:
-		return nil, err
-	case <-time.After(50 * time.Millisecond):
-	}
 	return &etcdSource{events: evc, errs: errc, match: match}, nil
 }
 

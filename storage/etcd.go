@@ -262,6 +262,15 @@ func (s *etcdStore) Watch(ctx context.Context, prefix string, newFunc NewFunc, f
 	}
 	opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithPrevKV()}
 	if fromRV > 0 {
+		// etcd reports a compacted start revision only after the watch is created, on the
+		// channel. A read at fromRV (one key: no scan) fails the same way, so the common
+		// case is an immediate ErrExpired; a compaction racing us still arrives on errc.
+		// (A start just one revision behind the compaction is refused although etcd could
+		// serve it: conservative, and the client simply relists.)
+		_, err := s.client.Get(ctx, prefix, clientv3.WithRev(fromRV), clientv3.WithKeysOnly())
+		if err != nil && !errors.Is(err, rpctypes.ErrFutureRev) {
+			return nil, nil, etcdError("watch", prefix, err)
+		}
 		opts = append(opts, clientv3.WithRev(fromRV+1))
 	}
 	// RequireLeader makes a member cut off from the quorum end the watch instead of

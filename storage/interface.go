@@ -84,10 +84,12 @@ type Interface interface {
 	// GuaranteedUpdate reads the object at key, applies tryUpdate and writes the result if the
 	// object did not change meanwhile, retrying tryUpdate on a concurrent change. The stored
 	// object is returned with its new resourceVersion. If tryUpdate returns an object equal to
-	// the current one, nothing is written.
+	// the current one, nothing is written. A resourceVersion precondition (the version the
+	// client sent) is for tryUpdate to check against current, failing with ErrConflict.
 	GuaranteedUpdate(ctx context.Context, key string, newFunc NewFunc, tryUpdate UpdateFunc) (meta.Object, error)
 	// Delete removes the object at key if precondition (may be nil) accepts the current
-	// object, retrying on a concurrent change; it returns the last state.
+	// object, retrying on a concurrent change; it returns the last state, with the
+	// deletion's revision as resourceVersion. See CheckPreconditions.
 	Delete(ctx context.Context, key string, newFunc NewFunc, precondition func(current meta.Object) error) (meta.Object, error)
 	// List returns the objects under prefix (which ends in "/").
 	List(ctx context.Context, prefix string, newFunc NewFunc, opts ListOptions) (*ListResult, error)
@@ -95,7 +97,8 @@ type Interface interface {
 	// event channel closes when ctx ends or the watch fails; on failure the error is sent
 	// on the error channel (capacity 1) before the event channel closes, so after the close
 	// a non-blocking receive tells the two apart. A watch from a compacted revision fails
-	// that way with ErrExpired.
+	// with ErrExpired: normally at once, from Watch itself; through the error channel if
+	// the compaction races the watch's start.
 	Watch(ctx context.Context, prefix string, newFunc NewFunc, fromRV int64) (<-chan Event, <-chan error, error)
 	// CurrentRevision returns etcd's current revision (a consistent read).
 	CurrentRevision(ctx context.Context) (int64, error)

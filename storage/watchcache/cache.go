@@ -36,7 +36,7 @@ type Options struct {
 	// resourceVersion (default 10000); an older resourceVersion gets storage.ErrExpired.
 	HistorySize int
 	// WatcherBuffer is each watcher's channel capacity (default 1000): how far a watcher may
-	// fall behind before it is closed. It is allocated up front (about 80 bytes an event).
+	// fall behind before it is closed. It is allocated up front (72 bytes an event).
 	WatcherBuffer int
 	// BookmarkInterval is how often a quiet watcher that asked for bookmarks gets one
 	// (default 1 minute).
@@ -254,6 +254,8 @@ func (c *Cache) follow(ctx context.Context) (progressed bool, err error) {
 			c.apply(ev)
 		case <-ticker.C:
 			c.sendBookmarks()
+		case <-ctx.Done():
+			return progressed, ctx.Err()
 		}
 	}
 }

@@ -254,7 +254,7 @@ func TestFilterTransitions(t *testing.T) {
 func TestSlowWatcherIsClosedAlone(t *testing.T) {
 	e := start(t, watchcache.Options{})
 	slow := e.watch(0, nil, watchcache.WatchOptions{BufferSize: 5})
-	fast := e.watch(0, nil, watchcache.WatchOptions{BufferSize: 5})
+	fast := e.watch(0, nil, watchcache.WatchOptions{BufferSize: 100}) // room for all 20, however late it reads
 
 	var wg sync.WaitGroup
 	var fastGot []got
@@ -288,10 +288,12 @@ func TestSlowWatcherIsClosedAlone(t *testing.T) {
 // initial events fit the channel or need the catch-up goroutine.
 func TestInitialStateThenLive(t *testing.T) {
 	var initial []string
-	for i := range 20 {
-		initial = append(initial, fmt.Sprintf("i%02d", i))
+	for i := range 150 {
+		initial = append(initial, fmt.Sprintf("i%03d", i))
 	}
-	for _, buffer := range []int{1000, 10} {
+	// 150 initial events fit a buffer of 1000 (sent at once) but not one of 100 (fed by the
+	// catch-up goroutine); the 40 racing events fit either, so the reader's pace cannot matter.
+	for _, buffer := range []int{1000, 100} {
 		t.Run(fmt.Sprintf("buffer %d", buffer), func(t *testing.T) {
 			e := start(t, watchcache.Options{}, initial...)
 			ctx, cancel := context.WithCancel(context.Background())

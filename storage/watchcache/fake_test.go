@@ -3,6 +3,7 @@ package watchcache_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +64,7 @@ func added(name string, rv int64) storage.Event {
 }
 
 func runFake(t testing.TB, f *fakeStore, opts watchcache.Options) (*watchcache.Cache, context.CancelFunc) {
+	opts.Logger = slog.New(slog.DiscardHandler) // the failures are the point
 	c := watchcache.New(f, prefix, storagetest.New, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
