@@ -526,3 +526,43 @@ func TestPriorityAdmission(t *testing.T) {
 	})
 	a.must(403, "POST", pods, `{"metadata":{"name":"forged"},"spec":{"priority":5,"containers":[{"name":"c","image":"busybox"}]}}`)
 }
+
+func TestDeleteCollectionAndWatchTimeout(t *testing.T) {
+	a, s := newAPI(t, harness.ServerOptions{BookmarkInterval: 200 * time.Millisecond})
+	for i, team := range []string{"x", "x", "y"} {
+		a.must(201, "POST", cms, fmt.Sprintf(`{"metadata":{"name":"d%d","labels":{"team":%q}}}`, i, team))
+	}
+	a.must(200, "DELETE", cms+"?labelSelector=team%3Dx", "")
+	list := a.must(200, "GET", cms, "")
+	if items := list["items"].([]any); len(items) != 1 || get(items[0].(map[string]any), "metadata", "name") != "d2" {
+		t.Fatalf("after deletecollection: %v", items)
+	}
+	// A watch with timeoutSeconds ends by itself; with allowWatchBookmarks an idle one gets
+	// BOOKMARK events carrying a resourceVersion.
+	rv := get(list, "metadata", "resourceVersion").(string)
+	ws := openWatch(t, s.URL+cms+"?watch=true&timeoutSeconds=1&allowWatchBookmarks=true&resourceVersion="+rv)
+	var types []string
+	deadline := time.After(30 * time.Second)
+loop:
+	for {
+		select {
+		case ev, ok := <-ws.events:
+			if !ok {
+				break loop
+			}
+			types = append(types, ev["type"].(string))
+			if ev["type"] == "BOOKMARK" && get(ev, "object", "metadata", "resourceVersion") == nil {
+				t.Fatalf("bookmark without resourceVersion: %v", ev)
+			}
+		case <-deadline:
+			t.Fatalf("a watch with timeoutSeconds=1 was still open after 30s; saw %v", types)
+		}
+	}
+	found := false
+	for _, ty := range types {
+		found = found || ty == "BOOKMARK"
+	}
+	if !found {
+		t.Fatalf("no bookmark on an idle watch that asked for them: %v", types)
+	}
+}
