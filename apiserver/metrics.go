@@ -138,9 +138,9 @@ func (s *instrumentedStore) Get(ctx context.Context, key string, out meta.Object
 	return s.Interface.Get(ctx, key, out)
 }
 
-func (s *instrumentedStore) GuaranteedUpdate(ctx context.Context, key string, nf storage.NewFunc, fn storage.UpdateFunc) (meta.Object, error) {
+func (s *instrumentedStore) GuaranteedUpdate(ctx context.Context, key string, nf storage.NewFunc, fn storage.UpdateFunc, opts ...storage.UpdateOption) (meta.Object, error) {
 	defer s.observe("update", time.Now())
-	return s.Interface.GuaranteedUpdate(ctx, key, nf, fn)
+	return s.Interface.GuaranteedUpdate(ctx, key, nf, fn, opts...)
 }
 
 func (s *instrumentedStore) Delete(ctx context.Context, key string, nf storage.NewFunc, pre func(meta.Object) error) (meta.Object, error) {

@@ -538,7 +538,11 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 		}
 		return n, nil
 	}
-	obj, err := s.store.GuaranteedUpdate(ctx, key, k.New, try)
+	var opts []storage.UpdateOption
+	if cached, ok := s.caches[k].Get(key); ok {
+		opts = append(opts, storage.WithCachedObject(cached))
+	}
+	obj, err := s.store.GuaranteedUpdate(ctx, key, k.New, try, opts...)
 	if err != nil {
 		return nil, toAPIError(k, r.name, err)
 	}

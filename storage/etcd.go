@@ -84,12 +84,30 @@ func (s *etcdStore) Get(ctx context.Context, key string, out meta.Object) error 
 	return nil
 }
 
-func (s *etcdStore) GuaranteedUpdate(ctx context.Context, key string, newFunc NewFunc, tryUpdate UpdateFunc) (meta.Object, error) {
-	resp, err := s.client.Get(ctx, key)
-	if err != nil {
-		return nil, etcdError("update", key, err)
+func (s *etcdStore) GuaranteedUpdate(ctx context.Context, key string, newFunc NewFunc, tryUpdate UpdateFunc, opts ...UpdateOption) (meta.Object, error) {
+	var o updateOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
-	kvs := resp.Kvs
+	var kvs []*mvccpb.KeyValue
+	// fromCache: the first attempt starts from the caller's cached copy instead of a read.
+	// If it is stale the transaction fails and its Else branch reads the current state, so a
+	// fresh cache saves a round trip and a stale one costs nothing extra.
+	fromCache := false
+	if o.cached != nil {
+		rev, err := ParseResourceVersion(o.cached.GetObjectMeta().ResourceVersion)
+		data, eerr := encode(o.cached)
+		if err == nil && eerr == nil && rev > 0 {
+			kvs, fromCache = []*mvccpb.KeyValue{{Key: []byte(key), Value: data, ModRevision: rev}}, true
+		}
+	}
+	if !fromCache {
+		resp, err := s.client.Get(ctx, key)
+		if err != nil {
+			return nil, etcdError("update", key, err)
+		}
+		kvs = resp.Kvs
+	}
 	for {
 		if len(kvs) == 0 {
 			return nil, fmt.Errorf("update %s: %w", key, ErrNotFound)
@@ -101,6 +119,16 @@ func (s *etcdStore) GuaranteedUpdate(ctx context.Context, key string, newFunc Ne
 			return nil, fmt.Errorf("update %s: %w", key, err)
 		}
 		updated, err := tryUpdate(current)
+		if err != nil && fromCache {
+			// The cached copy may be what made tryUpdate fail (a resourceVersion precondition
+			// against a stale copy): judge again against the real current state.
+			resp, gerr := s.client.Get(ctx, key)
+			if gerr != nil {
+				return nil, etcdError("update", key, gerr)
+			}
+			kvs, fromCache = resp.Kvs, false
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -112,6 +140,15 @@ func (s *etcdStore) GuaranteedUpdate(ctx context.Context, key string, newFunc Ne
 			return nil, fmt.Errorf("update %s: %w", key, err)
 		}
 		// A no-op update must not create a revision: it would wake every watcher for nothing.
+		// Against a cached copy "no change" is only believed after a real read.
+		if bytes.Equal(data, kv.Value) && fromCache {
+			resp, err := s.client.Get(ctx, key)
+			if err != nil {
+				return nil, etcdError("update", key, err)
+			}
+			kvs, fromCache = resp.Kvs, false
+			continue
+		}
 		if bytes.Equal(data, kv.Value) {
 			setResourceVersion(updated, kv.ModRevision)
 			return updated, nil
@@ -129,7 +166,7 @@ func (s *etcdStore) GuaranteedUpdate(ctx context.Context, key string, newFunc Ne
 			setResourceVersion(updated, txn.Header.Revision)
 			return updated, nil
 		}
-		kvs = txn.Responses[0].GetResponseRange().Kvs
+		kvs, fromCache = txn.Responses[0].GetResponseRange().Kvs, false
 	}
 }
 

@@ -540,3 +540,49 @@ func TestEmbeddedRestartKeepsData(t *testing.T) {
 		}
 	}
 }
+
+func TestGuaranteedUpdateFromStaleCachedObject(t *testing.T) {
+	s, _ := storagetest.NewStore(t)
+	ctx := context.Background()
+	k := key("default", "c")
+	obj := storagetest.NewObject("default", "c", "v1")
+	if err := s.Create(ctx, k, obj); err != nil {
+		t.Fatal(err)
+	}
+	stale := obj
+	// Someone else updates: the cached copy is now stale.
+	cur, err := s.GuaranteedUpdate(ctx, k, storagetest.New, func(o meta.Object) (meta.Object, error) {
+		o.(*storagetest.Object).Value = "v2"
+		return o, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An update that requires the newest resourceVersion must succeed although the hint is stale.
+	want := cur.GetObjectMeta().ResourceVersion
+	out, err := s.GuaranteedUpdate(ctx, k, storagetest.New, func(o meta.Object) (meta.Object, error) {
+		if o.GetObjectMeta().ResourceVersion != want {
+			return nil, storage.ErrConflict
+		}
+		o.(*storagetest.Object).Value = "v3"
+		return o, nil
+	}, storage.WithCachedObject(stale))
+	if err != nil {
+		t.Fatalf("update from a stale cached copy: %v", err)
+	}
+	if out.(*storagetest.Object).Value != "v3" {
+		t.Fatalf("got %v", out)
+	}
+	// A no-op against a stale copy must not report the stale state as current.
+	out, err = s.GuaranteedUpdate(ctx, k, storagetest.New, func(o meta.Object) (meta.Object, error) {
+		o.(*storagetest.Object).Value = "v1"
+		return o, nil
+	}, storage.WithCachedObject(stale))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := &storagetest.Object{}
+	if err := s.Get(ctx, k, got); err != nil || got.Value != "v1" || got.ResourceVersion != out.GetObjectMeta().ResourceVersion {
+		t.Fatalf("after writing v1 over v3 from a stale v1 copy: stored %+v (returned rv %s), err %v", got, out.GetObjectMeta().ResourceVersion, err)
+	}
+}

@@ -86,7 +86,7 @@ type Interface interface {
 	// object is returned with its new resourceVersion. If tryUpdate returns an object equal to
 	// the current one, nothing is written. A resourceVersion precondition (the version the
 	// client sent) is for tryUpdate to check against current, failing with ErrConflict.
-	GuaranteedUpdate(ctx context.Context, key string, newFunc NewFunc, tryUpdate UpdateFunc) (meta.Object, error)
+	GuaranteedUpdate(ctx context.Context, key string, newFunc NewFunc, tryUpdate UpdateFunc, opts ...UpdateOption) (meta.Object, error)
 	// Delete removes the object at key if precondition (may be nil) accepts the current
 	// object, retrying on a concurrent change; it returns the last state, with the
 	// deletion's revision as resourceVersion. See CheckPreconditions.
@@ -112,4 +112,16 @@ type Interface interface {
 // cache uses it to catch up with a revision written under another prefix.
 type ProgressRequester interface {
 	RequestWatchProgress(ctx context.Context) error
+}
+
+// UpdateOption tunes one GuaranteedUpdate.
+type UpdateOption func(*updateOptions)
+
+type updateOptions struct{ cached meta.Object }
+
+// WithCachedObject lets GuaranteedUpdate start from a copy the caller believes current (a
+// watch cache's), saving the initial read; a stale copy only costs the retry it would have
+// cost anyway. obj is not modified.
+func WithCachedObject(obj meta.Object) UpdateOption {
+	return func(o *updateOptions) { o.cached = obj }
 }
