@@ -9,6 +9,7 @@ import (
 
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/defaults"
+	"github.com/skiff-sh/skiff/api/intstr"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/scheduling"
 	"github.com/skiff-sh/skiff/storage"
@@ -31,6 +32,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}
 	}
+	if err := s.bootstrapKubernetesService(ctx); err != nil {
+		return err
+	}
 	pcKind, _ := s.reg.Lookup("scheduling.k8s.io", "v1", "priorityclasses")
 	for _, c := range systemPriorityClasses {
 		pc := &scheduling.PriorityClass{TypeMeta: meta.TypeMeta{Kind: "PriorityClass", APIVersion: "scheduling.k8s.io/v1"},
@@ -43,4 +47,50 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// bootstrapKubernetesService creates the "kubernetes" Service in default, on the first
+// address of the Service range, with Endpoints pointing at this API server, and releases
+// allocations that no Service holds.
+func (s *Server) bootstrapKubernetesService(ctx context.Context) error {
+	svcKind, _ := s.reg.Lookup("", "v1", "services")
+	epKind, _ := s.reg.Lookup("", "v1", "endpoints")
+	ip := s.alloc.firstIP()
+	host, port := hostPort(s.cfg.Listen)
+	if err := s.alloc.claimOrOwn(ctx, ipPrefix+ip, "default/kubernetes"); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+		return fmt.Errorf("claim %s for the kubernetes service: %w", ip, err)
+	}
+	svc := &core.Service{TypeMeta: meta.TypeMeta{Kind: "Service", APIVersion: "v1"},
+		ObjectMeta: meta.ObjectMeta{Name: "kubernetes", Namespace: "default",
+			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
+		Spec: core.ServiceSpec{ClusterIP: ip, ClusterIPs: []string{ip},
+			Ports: []core.ServicePort{{Name: "https", Port: 443, Protocol: core.ProtocolTCP, TargetPort: intstr.FromInt(int(port))}}}}
+	defaults.Object(svc)
+	svc.UID, svc.CreationTimestamp = uuid.NewString(), meta.Now()
+	if err := s.store.Create(ctx, svcKind.Key("default", "kubernetes"), svc); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+		return fmt.Errorf("create the kubernetes service: %w", err)
+	}
+	ep := &core.Endpoints{TypeMeta: meta.TypeMeta{Kind: "Endpoints", APIVersion: "v1"},
+		ObjectMeta: meta.ObjectMeta{Name: "kubernetes", Namespace: "default"},
+		Subsets: []core.EndpointSubset{{Addresses: []core.EndpointAddress{{IP: host}},
+			Ports: []core.EndpointPort{{Name: "https", Port: port, Protocol: core.ProtocolTCP}}}}}
+	defaults.Object(ep)
+	key := epKind.Key("default", "kubernetes")
+	_, err := s.store.GuaranteedUpdate(ctx, key, epKind.New, func(cur meta.Object) (meta.Object, error) {
+		c := cur.(*core.Endpoints)
+		c.Subsets = ep.Subsets // the address this server listens on now
+		return c, nil
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		ep.UID, ep.CreationTimestamp = uuid.NewString(), meta.Now()
+		err = s.store.Create(ctx, key, ep)
+	}
+	if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+		return fmt.Errorf("write the kubernetes endpoints: %w", err)
+	}
+	res, err := s.store.List(ctx, svcKind.Prefix(""), svcKind.New, storage.ListOptions{})
+	if err != nil {
+		return err
+	}
+	return s.alloc.repair(ctx, res.Items)
 }

@@ -566,3 +566,69 @@ loop:
 		t.Fatalf("no bookmark on an idle watch that asked for them: %v", types)
 	}
 }
+
+func TestServiceIPAndNodePortAllocation(t *testing.T) {
+	a, _ := newAPI(t, harness.ServerOptions{})
+	svcs := "/api/v1/namespaces/default/services"
+	svc := func(name, extra string) string {
+		return fmt.Sprintf(`{"metadata":{"name":%q},"spec":{"selector":{"app":"x"},"ports":[{"port":80}]%s}}`, name, extra)
+	}
+	k := a.must(200, "GET", svcs+"/kubernetes", "")
+	if get(k, "spec", "clusterIP") != "10.96.0.1" {
+		t.Fatalf("kubernetes service: %v", k["spec"])
+	}
+	// Concurrent creates never share an IP.
+	var wg sync.WaitGroup
+	ips := make([]string, 40)
+	for i := range ips {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, m := a.do("POST", svcs, "", []byte(svc(fmt.Sprintf("c%d", i), "")))
+			if code == 201 {
+				ips[i], _ = get(m, "spec", "clusterIP").(string)
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, ip := range ips {
+		if ip == "" || !strings.HasPrefix(ip, "10.") || seen[ip] {
+			t.Fatalf("service c%d got %q (all: %v)", i, ip, ips)
+		}
+		seen[ip] = true
+	}
+	m := a.must(201, "POST", svcs, svc("fixed", `,"clusterIP":"10.96.100.100"`))
+	if get(m, "spec", "clusterIP") != "10.96.100.100" {
+		t.Fatalf("requested IP: %v", m["spec"])
+	}
+	st := a.must(422, "POST", svcs, svc("taken", `,"clusterIP":"10.96.100.100"`))
+	if !strings.Contains(st["message"].(string), "already allocated") {
+		t.Fatalf("taken IP: %v", st)
+	}
+	st = a.must(422, "POST", svcs, svc("outside", `,"clusterIP":"192.168.1.1"`))
+	if !strings.Contains(st["message"].(string), "not in the valid range") {
+		t.Fatalf("out-of-range IP: %v", st)
+	}
+	a.must(200, "DELETE", svcs+"/fixed", "")
+	a.must(201, "POST", svcs, svc("again", `,"clusterIP":"10.96.100.100"`))
+	np := a.must(201, "POST", svcs, svc("np", `,"type":"NodePort"`))
+	port := get(np, "spec", "ports").([]any)[0].(map[string]any)["nodePort"].(float64)
+	if port < 30000 || port > 32767 {
+		t.Fatalf("node port %v", port)
+	}
+	st = a.must(422, "POST", svcs, svc("np2", fmt.Sprintf(`,"type":"NodePort","ports":[{"port":80,"nodePort":%d}]`, int(port))))
+	if !strings.Contains(st["message"].(string), "already allocated") {
+		t.Fatalf("taken node port: %v", st)
+	}
+	headless := a.must(201, "POST", svcs, svc("headless", `,"clusterIP":"None"`))
+	if get(headless, "spec", "clusterIP") != "None" {
+		t.Fatalf("headless: %v", headless["spec"])
+	}
+	// Switching to ClusterIP releases the node port; switching back allocates one.
+	code, m := a.do("PATCH", svcs+"/np", "application/merge-patch+json", []byte(`{"spec":{"type":"ClusterIP","ports":[{"port":80}]}}`))
+	if code != 200 {
+		t.Fatalf("to ClusterIP: %d %v", code, m)
+	}
+	a.must(201, "POST", svcs, svc("np3", fmt.Sprintf(`,"type":"NodePort","ports":[{"port":80,"nodePort":%d}]`, int(port))))
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"sigs.k8s.io/yaml"
 
+	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/defaults"
 	"github.com/skiff-sh/skiff/api/fields"
 	"github.com/skiff-sh/skiff/api/labels"
@@ -25,6 +26,7 @@ import (
 	"github.com/skiff-sh/skiff/api/protobuf"
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/api/validation"
+	"github.com/skiff-sh/skiff/api/validation/field"
 	"github.com/skiff-sh/skiff/storage"
 )
 
@@ -422,7 +424,18 @@ func (s *Server) create(w http.ResponseWriter, req *http.Request, r *request) {
 			s.writeObject(w, req, http.StatusCreated, k, obj)
 			return
 		}
+		var claimed []string
+		if svc, ok := obj.(*core.Service); ok {
+			var errs field.ErrorList
+			if claimed, errs = s.alloc.allocateService(ctx, svc, true); len(errs) > 0 {
+				writeError(w, errInvalid(k, m.Name, errs))
+				return
+			}
+		}
 		err := s.store.Create(ctx, k.Key(m.Namespace, m.Name), obj)
+		if err != nil {
+			s.alloc.releaseKeys(ctx, claimed, m.Namespace+"/"+m.Name)
+		}
 		if errors.Is(err, storage.ErrAlreadyExists) && generated && attempt < 5 {
 			continue
 		}
@@ -520,10 +533,19 @@ type updateFunc func(cur meta.Object) (meta.Object, *apiError)
 func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request, fn updateFunc) (meta.Object, *apiError) {
 	k := r.kind
 	key := k.Key(r.namespace, r.name)
+	var old meta.Object // the state the successful attempt started from
 	try := func(cur meta.Object) (meta.Object, error) {
+		old = deepCopy(k, cur)
 		n, aerr := fn(cur)
 		if aerr != nil {
 			return nil, aerr
+		}
+		if svc, ok := n.(*core.Service); ok && r.subresource == "" && !dryRun(req) {
+			// A Service changed to need a cluster IP or node ports gets them now; claims are
+			// idempotent, so a retried attempt reclaims the same values.
+			if _, errs := s.alloc.allocateService(ctx, svc, false); len(errs) > 0 {
+				return nil, errInvalid(k, r.name, errs)
+			}
 		}
 		return n, nil
 	}
@@ -546,6 +568,9 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 	if err != nil {
 		return nil, toAPIError(k, r.name, err)
 	}
+	if svc, ok := obj.(*core.Service); ok {
+		s.alloc.releaseUnused(ctx, old.(*core.Service), svc)
+	}
 	if readyToDelete(obj) {
 		rv := obj.GetObjectMeta().ResourceVersion
 		_, err := s.store.Delete(ctx, key, k.New, func(cur meta.Object) error {
@@ -556,6 +581,9 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 		})
 		if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict) {
 			return nil, toAPIError(k, r.name, err)
+		}
+		if err == nil {
+			s.released(ctx, obj)
 		}
 	}
 	return obj, nil
@@ -776,6 +804,7 @@ func (s *Server) deleteObject(ctx context.Context, k *registry.Kind, ns, name st
 			if err != nil {
 				return nil, false, toAPIError(k, name, err)
 			}
+			s.released(ctx, last)
 			return last, true, nil
 		}
 		// Graceful: mark and keep.
@@ -892,4 +921,11 @@ func (s *Server) deleteCollection(w http.ResponseWriter, req *http.Request, r *r
 		gone = append(gone, obj)
 	}
 	writeList(w, k, gone, meta.ListMeta{ResourceVersion: strconv.FormatInt(res.ResourceVersion, 10)})
+}
+
+// released frees what a deleted object held (a Service's cluster IP and node ports).
+func (s *Server) released(ctx context.Context, obj meta.Object) {
+	if svc, ok := obj.(*core.Service); ok {
+		s.alloc.releaseKeys(ctx, serviceKeys(svc), svc.Namespace+"/"+svc.Name)
+	}
 }

@@ -38,6 +38,10 @@ type Config struct {
 	WatchHistory int
 	// BookmarkInterval is how often idle watchers that asked for bookmarks get one (default 1 minute).
 	BookmarkInterval time.Duration
+	// ServiceCIDR is the range Service cluster IPs come from (default 10.96.0.0/12).
+	ServiceCIDR string
+	// NodePortMin and NodePortMax bound Service node ports (default 30000-32767).
+	NodePortMin, NodePortMax int
 	Logger           *slog.Logger
 }
 
@@ -60,6 +64,12 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.ServiceCIDR == "" {
+		c.ServiceCIDR = "10.96.0.0/12"
+	}
+	if c.NodePortMin == 0 {
+		c.NodePortMin, c.NodePortMax = 30000, 32767
+	}
 }
 
 // Server is a running API server's state.
@@ -70,6 +80,7 @@ type Server struct {
 	store   storage.Interface
 	caches  map[*registry.Kind]*watchcache.Cache
 	metrics *metrics
+	alloc   *allocator
 	docs    *openAPIDocs
 	ready   atomic.Bool
 	handler http.Handler
@@ -81,6 +92,11 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 	s := &Server{cfg: cfg, log: cfg.Logger, reg: registry.Default(), caches: map[*registry.Kind]*watchcache.Cache{}}
 	s.metrics = newMetrics()
 	s.store = instrumentStore(store, s.metrics)
+	alloc, err := newAllocator(s.store, cfg.ServiceCIDR, cfg.NodePortMin, cfg.NodePortMax)
+	if err != nil {
+		return nil, err
+	}
+	s.alloc = alloc
 	for _, k := range s.reg.Kinds() {
 		// The caches get the store itself: they use its optional interfaces (progress requests).
 		c := watchcache.New(store, k.Prefix(""), k.New, watchcache.Options{HistorySize: cfg.WatchHistory, BookmarkInterval: cfg.BookmarkInterval})

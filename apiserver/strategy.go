@@ -113,6 +113,26 @@ func prepareUpdateKind(n, cur meta.Object) {
 		ns.Spec.ClusterIP = old.Spec.ClusterIP
 		ns.Spec.ClusterIPs = old.Spec.ClusterIPs
 	}
+	if !wantsNodePorts(ns) && wantsNodePorts(old) {
+		// Fields that only make sense for the old type are dropped with it, as Kubernetes
+		// does, so `type: ClusterIP` alone is a valid change.
+		for i := range ns.Spec.Ports {
+			for _, op := range old.Spec.Ports {
+				if op.NodePort == ns.Spec.Ports[i].NodePort {
+					ns.Spec.Ports[i].NodePort = 0
+				}
+			}
+		}
+		if ns.Spec.ExternalTrafficPolicy == old.Spec.ExternalTrafficPolicy {
+			ns.Spec.ExternalTrafficPolicy = ""
+		}
+		if ns.Spec.HealthCheckNodePort == old.Spec.HealthCheckNodePort {
+			ns.Spec.HealthCheckNodePort = 0
+		}
+		if ns.Spec.Type != core.ServiceTypeLoadBalancer {
+			ns.Spec.AllocateLoadBalancerNodePorts = nil
+		}
+	}
 	if ns.Spec.Type == core.ServiceTypeNodePort || ns.Spec.Type == core.ServiceTypeLoadBalancer {
 		for i := range ns.Spec.Ports {
 			if ns.Spec.Ports[i].NodePort != 0 {

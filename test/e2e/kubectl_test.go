@@ -95,7 +95,7 @@ func TestKubectlAgainstSkiffUp(t *testing.T) {
 			t.Errorf("wide:\n%s", wide)
 		}
 		svc := k.Run(t, "get", "svc", "web")
-		if !strings.Contains(svc, "CLUSTER-IP") || !strings.Contains(svc, "80/TCP") {
+		if !strings.Contains(svc, "CLUSTER-IP") || !strings.Contains(svc, "80/TCP") || !strings.Contains(svc, " 10.") {
 			t.Errorf("services table:\n%s", svc)
 		}
 		y := k.Run(t, "get", "deployment", "web", "-o", "yaml")
