@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -302,7 +303,15 @@ func TestKubectlAgainstSkiffUp(t *testing.T) {
 func TestSkiffUpKeepsData(t *testing.T) {
 	c := harness.Up(t, "")
 	c.Kubectl.Run(t, "create", "configmap", "survivor", "--from-literal=a=1")
-	c.Restart(t)
+	// Ctrl-C (SIGINT) stops skiff up and every process it started: the API server's port
+	// no longer answers.
+	if err := c.Stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := c.Get(context.Background(), "/healthz"); err == nil {
+		t.Fatalf("the API server still answers (%d) after skiff up stopped", code)
+	}
+	c.Start(t)
 	if got := c.Kubectl.Run(t, "get", "configmap", "survivor", "-o", "jsonpath={.data.a}"); got != "1" {
 		t.Fatalf("after restart: %q", got)
 	}

@@ -105,6 +105,12 @@ func (c *Cluster) Restart(t testing.TB) {
 	c.start(t, Binaries(t))
 }
 
+// Start starts a stopped cluster again on the same data dir and port.
+func (c *Cluster) Start(t testing.TB) {
+	t.Helper()
+	c.start(t, Binaries(t))
+}
+
 // Get does a GET on the API server and returns the status code.
 func (c *Cluster) Get(ctx context.Context, path string) (int, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.URL+path, nil)
