@@ -1,0 +1,290 @@
+// Command skiff-nodeagent runs a node: it registers the Node, heartbeats its Lease and runs
+// the pods bound to it through containerd (started for it unless --containerd-address is
+// given) or, with --runtime sim, through the simulated runtime (--sim-nodes N runs N
+// simulated nodes in this one process).
+//
+// `skiff-nodeagent container-logger PATH` is the containerd binary logger the agent
+// configures for its containers (not for people to run).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/resource"
+	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/client/record"
+	"github.com/skiff-sh/skiff/internal/cli"
+	"github.com/skiff-sh/skiff/nodeagent"
+	"github.com/skiff-sh/skiff/nodeagent/logs"
+	"github.com/skiff-sh/skiff/nodeagent/network"
+	"github.com/skiff-sh/skiff/nodeagent/runtime/containerd"
+	"github.com/skiff-sh/skiff/nodeagent/runtime/sim"
+)
+
+func main() {
+	if len(os.Args) == 3 && os.Args[1] == "container-logger" {
+		if err := logs.RunLogger(os.Args[2]); err != nil {
+			cli.Fatal("skiff-nodeagent container-logger", err)
+		}
+		return
+	}
+	if len(os.Args) >= 2 && os.Args[1] == "import" {
+		importImages(os.Args[2:])
+		return
+	}
+	host, _ := os.Hostname()
+	var (
+		kubeconfig, server, nodeName, rt, nodeIP, labels, taints, reserved string
+		podCIDR, dataDir, listen, ctrdAddr, clusterDNS, clusterDomain      string
+		simCPU, simMemory, level, format, cgroupParent                     string
+		simNodes, maxPods, workers, port                                   int
+		events, routes                                                     bool
+		backoff, simExit, heartbeat                                        time.Duration
+	)
+	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server (default $KUBECONFIG, ~/.kube/config)")
+	flag.StringVar(&server, "server", "", "API server URL (overrides the kubeconfig's)")
+	flag.StringVar(&nodeName, "node-name", strings.ToLower(host), "the Node's name (the prefix of simulated nodes' names)")
+	flag.StringVar(&rt, "runtime", "containerd", "containerd or sim")
+	flag.IntVar(&simNodes, "sim-nodes", 1, "with --runtime sim: how many nodes this process simulates (named NAME-0 ... when more than one)")
+	flag.StringVar(&simCPU, "sim-cpu", "32", "with --runtime sim: each node's cpu capacity")
+	flag.StringVar(&simMemory, "sim-memory", "256Gi", "with --runtime sim: each node's memory capacity")
+	flag.DurationVar(&simExit, "sim-exit-delay", time.Second, "with --runtime sim: how long a container whose command ends in `exit N` runs")
+	flag.StringVar(&nodeIP, "node-ip", "", "the node's InternalIP (default: the address of the default route's interface)")
+	flag.StringVar(&labels, "node-labels", "", "extra node labels: k=v,k2=v2")
+	flag.StringVar(&taints, "register-with-taints", "", "taints to register with: key=value:Effect,key:Effect")
+	flag.StringVar(&reserved, "system-reserved", "", "resources kept from pods: cpu=100m,memory=100Mi")
+	flag.IntVar(&maxPods, "max-pods", 110, "the node's pods capacity")
+	flag.StringVar(&podCIDR, "pod-cidr", "", "the node's pod CIDR, set on its Node if the control plane has not (until node IPAM does it)")
+	flag.StringVar(&dataDir, "data-dir", "", "pods' files, volumes, logs and the containerd started for the node (default /var/lib/skiff/nodes/NAME)")
+	flag.StringVar(&listen, "listen", "", "where the log server listens (default NODE-IP:PORT; \"-\" disables it)")
+	flag.IntVar(&port, "port", 10250, "the port the Node advertises for its log server")
+	flag.StringVar(&ctrdAddr, "containerd-address", "", "socket of a running containerd to use; empty starts one under --data-dir")
+	flag.StringVar(&clusterDNS, "cluster-dns", "10.96.0.10", "nameserver of pods with dnsPolicy ClusterFirst (comma-separated)")
+	flag.StringVar(&clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
+	flag.StringVar(&cgroupParent, "cgroup-root", "/skiff", "cgroup under which pods' cgroups go (cgroupfs)")
+	flag.BoolVar(&routes, "routes", true, "program routes to other nodes' pod CIDRs via their InternalIPs")
+	flag.BoolVar(&events, "events", true, "emit events for pods")
+	flag.IntVar(&workers, "workers", 0, "concurrent pod syncs per node (default 16; 2 per node with --sim-nodes > 1)")
+	flag.DurationVar(&backoff, "crashloop-backoff", 10*time.Second, "first crash-loop back-off delay (doubles up to 5m)")
+	flag.DurationVar(&heartbeat, "heartbeat-interval", 10*time.Second, "how often the Lease is renewed and status checked")
+	flag.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	flag.StringVar(&format, "log-format", "text", "text or json")
+	flag.Parse()
+
+	log, err := cli.Logger(level, format)
+	if err != nil {
+		cli.Fatal("skiff-nodeagent", err)
+	}
+	cfg, err := clientConfig(kubeconfig, server)
+	if err != nil {
+		cli.Fatal("skiff-nodeagent", err)
+	}
+	cfg.UserAgent = "skiff-nodeagent/" + nodeName
+	if rt == "sim" && simNodes > 1 {
+		cfg.QPS, cfg.Burst = 0, 0 // one client carries many nodes
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		cli.Fatal("skiff-nodeagent", err)
+	}
+	base := nodeagent.Config{
+		NodeName: nodeName, Client: c, NodeIP: nodeIP, PodCIDR: podCIDR, MaxPods: maxPods,
+		Workers: workers, BackoffBase: backoff, HeartbeatInterval: heartbeat, Log: log, Port: port,
+		DNS: podworkerDNS(clusterDNS, clusterDomain),
+	}
+	if base.Labels, err = parseMap(labels); err != nil {
+		cli.Fatal("skiff-nodeagent", fmt.Errorf("--node-labels: %w", err))
+	}
+	if base.Taints, err = parseTaints(taints); err != nil {
+		cli.Fatal("skiff-nodeagent", fmt.Errorf("--register-with-taints: %w", err))
+	}
+	if base.SystemReserved, err = parseResources(reserved); err != nil {
+		cli.Fatal("skiff-nodeagent", fmt.Errorf("--system-reserved: %w", err))
+	}
+	ctx, stop := cli.SignalContext()
+	defer stop()
+	switch rt {
+	case "sim":
+		if base.Capacity, err = parseResources("cpu=" + simCPU + ",memory=" + simMemory + ",ephemeral-storage=1Ti"); err != nil {
+			cli.Fatal("skiff-nodeagent", err)
+		}
+		if events {
+			base.Recorder = record.NewRecorder(c, "kubelet", "")
+		}
+		if workers == 0 && simNodes > 1 {
+			base.Workers = 2
+		}
+		if base.NodeIP == "" {
+			base.NodeIP = nodeagent.DefaultNodeIP()
+		}
+		err = nodeagent.RunSimNodes(ctx, base, nodeagent.SimNodeNames(nodeName, simNodes), sim.Options{ExitDelay: simExit})
+	case "containerd":
+		err = runContainerd(ctx, base, c, dataDir, ctrdAddr, listen, cgroupParent, events, routes)
+	default:
+		err = fmt.Errorf("--runtime: want containerd or sim, got %q", rt)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		cli.Fatal("skiff-nodeagent", err)
+	}
+}
+
+func runContainerd(ctx context.Context, base nodeagent.Config, c *client.Client, dataDir, addr, listen, cgroupParent string, events, routes bool) error {
+	if dataDir == "" {
+		dataDir = filepath.Join("/var/lib/skiff/nodes", base.NodeName)
+	}
+	dataDir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return err
+	}
+	if base.NodeIP == "" {
+		base.NodeIP = nodeagent.DefaultNodeIP()
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	rt, err := containerd.Start(ctx, containerd.Options{
+		DataDir: dataDir, Address: addr, Namespace: "skiff-" + base.NodeName,
+		LoggerBinary: self, PauseBinary: filepath.Join(filepath.Dir(self), "skiff-pause"), Log: base.Log,
+	})
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	base.Runtime, base.RootDir, base.CgroupParent = rt, dataDir, cgroupParent
+	base.OOMScoreAdjFloor = ownOOMScoreAdj()
+	if events {
+		base.Recorder = record.NewRecorder(c, "kubelet", base.NodeName)
+	}
+	switch listen {
+	case "":
+		base.Addr = fmt.Sprintf("%s:%d", base.NodeIP, base.Port)
+	case "-":
+	default:
+		base.Addr = listen
+	}
+	if routes {
+		r := &network.Routes{Self: base.NodeName, Log: base.Log}
+		base.OnNodes = r.Sync
+	}
+	a, err := nodeagent.New(base)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// ownOOMScoreAdj is this process's oom_score_adj: containers are never given less (it
+// would need CAP_SYS_RESOURCE).
+func ownOOMScoreAdj() int {
+	b, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+// importImages is `skiff-nodeagent import --data-dir DIR [--containerd-address A] [--namespace N] FILE...`:
+// it loads image archives into a node's containerd.
+func importImages(args []string) {
+	fs := flag.NewFlagSet("import", flag.ExitOnError)
+	dataDir := fs.String("data-dir", "", "the node's data dir (its containerd socket is DIR/containerd/containerd.sock)")
+	addr := fs.String("containerd-address", "", "containerd socket (overrides --data-dir)")
+	ns := fs.String("namespace", "", "containerd namespace (default: the node's, from --data-dir)")
+	fs.Parse(args)
+	ctx, stop := cli.SignalContext()
+	defer stop()
+	names, err := containerd.ImportFiles(ctx, *dataDir, *addr, *ns, fs.Args())
+	if err != nil {
+		cli.Fatal("skiff-nodeagent import", err)
+	}
+	for _, n := range names {
+		fmt.Println(n)
+	}
+}
+
+func clientConfig(kubeconfig, server string) (*client.Config, error) {
+	if kubeconfig == "" && server != "" {
+		return &client.Config{Host: server}, nil
+	}
+	cfg, err := client.LoadKubeconfig(kubeconfig, "")
+	if err != nil {
+		return nil, err
+	}
+	if server != "" {
+		cfg.Host = server
+	}
+	return cfg, nil
+}
+
+func podworkerDNS(servers, domain string) (d nodeagent.DNSConfig) {
+	d.ClusterDomain = domain
+	for _, s := range strings.Split(servers, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			d.ClusterDNS = append(d.ClusterDNS, s)
+		}
+	}
+	return d
+}
+
+func parseMap(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%q is not key=value", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func parseTaints(s string) ([]core.Taint, error) {
+	var out []core.Taint
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		kv, effect, ok := strings.Cut(t, ":")
+		if !ok {
+			return nil, fmt.Errorf("%q has no :Effect", t)
+		}
+		switch core.TaintEffect(effect) {
+		case core.TaintEffectNoSchedule, core.TaintEffectPreferNoSchedule, core.TaintEffectNoExecute:
+		default:
+			return nil, fmt.Errorf("%q: unknown effect %q", t, effect)
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		out = append(out, core.Taint{Key: k, Value: v, Effect: core.TaintEffect(effect)})
+	}
+	return out, nil
+}
+
+func parseResources(s string) (core.ResourceList, error) {
+	m, err := parseMap(s)
+	if err != nil {
+		return nil, err
+	}
+	out := core.ResourceList{}
+	for k, v := range m {
+		q, err := resource.ParseQuantity(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[core.ResourceName(k)] = q
+	}
+	return out, nil
+}

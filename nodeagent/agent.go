@@ -1,0 +1,291 @@
+// Package nodeagent is skiff's kubelet: it registers a Node, heartbeats its Lease, runs
+// the pods bound to it through a Runtime (containerd, or the sim runtime), and reports
+// their status. Everything it does goes through the API server.
+//
+// Subpackages: runtime (the interface) with runtime/containerd and runtime/sim;
+// podworker (per-pod sync and status); probes; volumes; network (CNI and routes); logs;
+// server (the streaming endpoints the API server proxies to).
+package nodeagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/skiff-sh/skiff/api/coordination"
+	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/resource"
+	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/client/informer"
+	"github.com/skiff-sh/skiff/nodeagent/podworker"
+	"github.com/skiff-sh/skiff/nodeagent/probes"
+	"github.com/skiff-sh/skiff/nodeagent/runtime"
+	"github.com/skiff-sh/skiff/nodeagent/server"
+	"github.com/skiff-sh/skiff/nodeagent/volumes"
+)
+
+// Config of one node agent.
+type Config struct {
+	NodeName string
+	Client   *client.Client
+	Runtime  runtime.Runtime
+	// Sim marks a simulated node: no files, no volumes, probes decided by annotations.
+	Sim bool
+	// Recorder emits events; nil emits none.
+	Recorder podworker.Recorder
+	NodeIP   string // default DefaultNodeIP()
+	Labels   map[string]string
+	Taints   []core.Taint
+	// PodCIDR is set on the Node when it has none (until an IPAM controller sets it).
+	PodCIDR string
+	// Capacity replaces what is read from the machine (sim nodes).
+	Capacity       core.ResourceList
+	SystemReserved core.ResourceList
+	MaxPods        int // default 110
+	// RootDir holds pod files, volumes and logs (not used by sim nodes).
+	RootDir string
+	// Addr is where the streaming server (container logs) listens, "" for none; Port is
+	// what the Node advertises as its kubelet endpoint.
+	Addr string
+	Port int
+
+	HeartbeatInterval    time.Duration // default 10s
+	StatusReportInterval time.Duration // default 1m
+	LeaseDuration        time.Duration // default 40s
+	Workers              int
+	Resync               time.Duration
+	BackoffBase          time.Duration
+	DNS                  podworker.DNSConfig
+	CgroupParent         string
+	OOMScoreAdjFloor     int
+	// Sources are shared watches (many sim nodes in one process); nil: the agent's own.
+	Sources *Sources
+	// OnNetwork is called with every node once it is known, so that routes to other
+	// nodes' pod CIDRs can be programmed; nil does nothing.
+	OnNodes func(ctx context.Context, nodes []*core.Node)
+	Log     *slog.Logger
+}
+
+func (c *Config) setDefaults() error {
+	if c.NodeName == "" {
+		return errors.New("nodeagent: NodeName is empty")
+	}
+	if c.Client == nil || c.Runtime == nil {
+		return errors.New("nodeagent: Client and Runtime are required")
+	}
+	if c.NodeIP == "" {
+		c.NodeIP = DefaultNodeIP()
+	}
+	if c.MaxPods <= 0 {
+		c.MaxPods = 110
+	}
+	if c.Sim && c.Capacity == nil {
+		c.Capacity = SimCapacity
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 10 * time.Second
+	}
+	if c.StatusReportInterval <= 0 {
+		c.StatusReportInterval = time.Minute
+	}
+	if c.LeaseDuration <= 0 {
+		c.LeaseDuration = 40 * time.Second
+	}
+	if c.Port == 0 {
+		c.Port = 10250
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	c.Log = c.Log.With("node", c.NodeName)
+	return nil
+}
+
+// SimCapacity is a simulated node's default capacity (kwok's).
+var SimCapacity = core.ResourceList{
+	core.ResourceCPU:              resource.MustParse("32"),
+	core.ResourceMemory:           resource.MustParse("256Gi"),
+	core.ResourceEphemeralStorage: resource.MustParse("1Ti"),
+}
+
+// Agent is one node.
+type Agent struct {
+	cfg     Config
+	rt      runtime.Runtime
+	log     *slog.Logger
+	nodes   *client.Typed[core.Node, *core.Node]
+	leases  *client.Typed[coordination.Lease, *coordination.Lease]
+	machine machine
+	workers *podworker.Manager
+	prober  *probes.Manager
+
+	mu   sync.Mutex
+	cidr string
+}
+
+// New checks cfg and returns an agent; Run starts it.
+func New(cfg Config) (*Agent, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	a := &Agent{
+		cfg:    cfg,
+		rt:     cfg.Runtime,
+		log:    cfg.Log,
+		nodes:  client.For[core.Node](cfg.Client, nodesResource),
+		leases: client.For[coordination.Lease](cfg.Client, leasesResource),
+	}
+	if !cfg.Sim {
+		a.machine = readMachine(cfg.RootDir)
+	} else {
+		a.machine = machine{info: readMachine("").info}
+	}
+	return a, nil
+}
+
+// Run registers the node and runs it until ctx ends. Containers keep running after Run
+// returns: stopping the agent is not stopping its pods.
+func (a *Agent) Run(ctx context.Context) error {
+	node, err := a.registerUntilDone(ctx)
+	if err != nil {
+		return err
+	}
+	a.log.Info("node registered", "ip", a.cfg.NodeIP)
+	if a.cfg.PodCIDR != "" && node.Spec.PodCIDR == "" {
+		node.Spec.PodCIDR = a.cfg.PodCIDR
+	}
+
+	sources := a.cfg.Sources
+	if sources == nil {
+		sources = NewSources(a.cfg.Client, a.cfg.NodeName)
+	}
+	sources.Start(ctx)
+
+	var runner probes.Runner = probes.SimRunner{}
+	if !a.cfg.Sim {
+		runner = &probes.RuntimeRunner{Runtime: a.rt, PodIP: func(p *core.Pod) string {
+			if p.Spec.HostNetwork {
+				return a.cfg.NodeIP
+			}
+			if ip := a.workers.PodIP(p.UID); ip != "" {
+				return ip
+			}
+			return p.Status.PodIP
+		}}
+	}
+	a.prober = probes.New(runner, func(uid string) { a.workers.Enqueue(uid) }, a.cfg.Recorder, a.log)
+	wcfg := podworker.Config{
+		NodeName:         a.cfg.NodeName,
+		NodeIP:           func() string { return a.cfg.NodeIP },
+		Allocatable:      func() core.ResourceList { _, al := a.capacity(); return al },
+		Runtime:          a.rt,
+		Pods:             client.For[core.Pod](a.cfg.Client, podsResource),
+		Objects:          newObjects(a.cfg.Client),
+		Services:         sources.Services,
+		Probes:           a.prober,
+		Recorder:         a.cfg.Recorder,
+		DNS:              a.cfg.DNS,
+		CgroupParent:     a.cfg.CgroupParent,
+		OOMScoreAdjFloor: a.cfg.OOMScoreAdjFloor,
+		Workers:          a.cfg.Workers,
+		Resync:           a.cfg.Resync,
+		BackoffBase:      a.cfg.BackoffBase,
+		Log:              a.log,
+	}
+	if !a.cfg.Sim {
+		wcfg.RootDir = a.cfg.RootDir
+		vm := volumes.New(a.cfg.RootDir, newObjects(a.cfg.Client), a.cfg.NodeIP)
+		vm.Allocatable = wcfg.Allocatable
+		wcfg.Volumes = vm
+	}
+	a.workers = podworker.New(wcfg)
+	a.workers.SetSynced(sources.PodsSynced)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { a.workers.Run(ctx) })
+	wg.Go(func() { a.leaseLoop(ctx, node) })
+	wg.Go(func() { a.statusLoop(ctx, node) })
+	sources.Subscribe(a.cfg.NodeName, a.workers)
+	if a.cfg.OnNodes != nil {
+		wg.Go(func() { a.watchNodes(ctx) })
+	}
+	errc := make(chan error, 1)
+	if a.cfg.Addr != "" && !a.cfg.Sim {
+		srv := &server.Server{
+			Addr: a.cfg.Addr, Runtime: a.rt, LogDir: filepath.Join(a.cfg.RootDir, "logs"),
+			Pods: a.findPod, Log: a.log,
+		}
+		wg.Go(func() {
+			if err := srv.Run(ctx); err != nil {
+				errc <- err
+			}
+		})
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	if a.cfg.Sources != nil {
+		a.cfg.Sources.Unsubscribe(a.cfg.NodeName)
+	}
+	wg.Wait()
+	return err
+}
+
+// findPod finds a pod of this node by namespace and name.
+func (a *Agent) findPod(namespace, name string) *core.Pod {
+	return a.workers.Find(namespace, name)
+}
+
+func (a *Agent) registerUntilDone(ctx context.Context) (*core.Node, error) {
+	delay := 200 * time.Millisecond
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		node, err := a.register(rctx)
+		cancel()
+		if err == nil {
+			return node, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		a.log.Warn("node registration failed", "err", err, "retryIn", delay)
+		if !sleepCtx(ctx, delay) {
+			return nil, ctx.Err()
+		}
+		delay = min(2*delay, 7*time.Second)
+	}
+}
+
+// watchNodes tells OnNodes about every node whenever one changes.
+func (a *Agent) watchNodes(ctx context.Context) {
+	inf := informer.NewInformer[core.Node, *core.Node](a.nodes, "", client.ListOptions{}, time.Minute)
+	changed := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	inf.AddEventHandler(informer.Handler[*core.Node]{
+		AddFunc:    func(*core.Node) { poke() },
+		UpdateFunc: func(*core.Node, *core.Node) { poke() },
+		DeleteFunc: func(*core.Node) { poke() },
+	})
+	go inf.Run(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+		a.cfg.OnNodes(ctx, inf.Indexer().List())
+	}
+}
+
+// String names the agent in logs.
+func (a *Agent) String() string { return fmt.Sprintf("node %s", a.cfg.NodeName) }

@@ -1,0 +1,60 @@
+package nodeagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/skiff-sh/skiff/nodeagent/runtime/sim"
+)
+
+// SimNodeNames are the names RunSimNodes gives n nodes: prefix alone for one node,
+// prefix-0 ... prefix-(n-1) otherwise.
+func SimNodeNames(prefix string, n int) []string {
+	if n == 1 {
+		return []string{prefix}
+	}
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", prefix, i)
+	}
+	return names
+}
+
+// RunSimNodes runs one simulated node per name in this process until ctx ends. They
+// share one pod watch and one service watch; each has its own sim runtime, Lease and
+// status. base is the configuration every node starts from (NodeName, Runtime, Sim and
+// Sources are set per node).
+func RunSimNodes(ctx context.Context, base Config, names []string, simOpts sim.Options) error {
+	if base.Client == nil {
+		return errors.New("nodeagent: Client is required")
+	}
+	sources := NewSharedSources(base.Client)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(names))
+	for i, name := range names {
+		cfg := base
+		cfg.NodeName, cfg.Sim, cfg.Sources = name, true, sources
+		cfg.Runtime = sim.New(simOpts)
+		cfg.Labels = map[string]string{}
+		for k, v := range base.Labels {
+			cfg.Labels[k] = v
+		}
+		cfg.Labels["type"] = "sim"
+		a, err := New(cfg)
+		if err != nil {
+			return err
+		}
+		wg.Go(func() {
+			if err := a.Run(ctx); err != nil && ctx.Err() == nil {
+				errs[i] = fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

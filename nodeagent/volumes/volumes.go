@@ -1,0 +1,469 @@
+// Package volumes prepares pods' volumes on the node, under <root>/pods/<uid>/volumes:
+//
+//   - emptyDir: a directory (medium Memory: a tmpfs mounted there, sizeLimit its size);
+//   - hostPath: the host's path, checked (or created) by its type;
+//   - configMap, secret, downwardAPI, projected: files written atomically, as the kubelet's
+//     AtomicWriter does — a timestamped directory, a "..data" symlink to it swapped by
+//     rename, and top-level symlinks through ..data — so a container sees either the old
+//     or the new set, never a mix, and changes propagate on every refresh;
+//   - persistentVolumeClaim: the path of the hostPath or local PersistentVolume it is
+//     bound to.
+//
+// Setup is idempotent and runs on every pod sync; it is how updates reach the files.
+package volumes
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/nodeagent/fieldpath"
+	"github.com/skiff-sh/skiff/nodeagent/runtime"
+)
+
+// Objects reads what volumes refer to.
+type Objects interface {
+	ConfigMap(ctx context.Context, namespace, name string) (*core.ConfigMap, error)
+	Secret(ctx context.Context, namespace, name string) (*core.Secret, error)
+	PersistentVolumeClaim(ctx context.Context, namespace, name string) (*core.PersistentVolumeClaim, error)
+	PersistentVolume(ctx context.Context, name string) (*core.PersistentVolume, error)
+}
+
+// Manager sets up volumes under root.
+type Manager struct {
+	root    string
+	objects Objects
+	nodeIP  string
+	// Allocatable is the node's, for resourceFieldRef limits a container does not set.
+	Allocatable func() core.ResourceList
+}
+
+// New returns a Manager keeping volumes under root/pods.
+func New(root string, objects Objects, nodeIP string) *Manager {
+	return &Manager{root: root, objects: objects, nodeIP: nodeIP}
+}
+
+func (m *Manager) volumesDir(uid string) string {
+	return filepath.Join(m.root, "pods", uid, "volumes")
+}
+
+// Setup prepares every volume of pod; the result maps volume names to host paths.
+func (m *Manager) Setup(ctx context.Context, pod *core.Pod) (map[string]runtime.Mount, error) {
+	out := map[string]runtime.Mount{}
+	for _, v := range pod.Spec.Volumes {
+		mt, err := m.setup(ctx, pod, &v)
+		if err != nil {
+			return nil, fmt.Errorf("MountVolume.SetUp failed for volume %q : %w", v.Name, err)
+		}
+		out[v.Name] = mt
+	}
+	return out, nil
+}
+
+func (m *Manager) setup(ctx context.Context, pod *core.Pod, v *core.Volume) (runtime.Mount, error) {
+	dir := func(kind string) string { return filepath.Join(m.volumesDir(pod.UID), kind, v.Name) }
+	switch {
+	case v.EmptyDir != nil:
+		p := dir("empty-dir")
+		if err := os.MkdirAll(p, 0o777); err != nil {
+			return runtime.Mount{}, err
+		}
+		_ = os.Chmod(p, 0o777) // every user of the pod may write, as in Kubernetes
+		if v.EmptyDir.Medium == core.StorageMediumMemory {
+			if err := mountTmpfs(p, v.EmptyDir); err != nil {
+				return runtime.Mount{}, err
+			}
+		}
+		return runtime.Mount{HostPath: p}, nil
+	case v.HostPath != nil:
+		if err := checkHostPath(v.HostPath); err != nil {
+			return runtime.Mount{}, err
+		}
+		return runtime.Mount{HostPath: v.HostPath.Path}, nil
+	case v.ConfigMap != nil:
+		files, err := m.configMapFiles(ctx, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.Optional, mode(v.ConfigMap.DefaultMode, core.ConfigMapVolumeSourceDefaultMode))
+		if err != nil {
+			return runtime.Mount{}, err
+		}
+		return m.writeAtomic(dir("configmap"), files, true)
+	case v.Secret != nil:
+		files, err := m.secretFiles(ctx, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.Optional, mode(v.Secret.DefaultMode, core.SecretVolumeSourceDefaultMode))
+		if err != nil {
+			return runtime.Mount{}, err
+		}
+		return m.writeAtomic(dir("secret"), files, true)
+	case v.DownwardAPI != nil:
+		files, err := m.downwardFiles(pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode, core.DownwardAPIVolumeSourceDefaultMode))
+		if err != nil {
+			return runtime.Mount{}, err
+		}
+		return m.writeAtomic(dir("downward-api"), files, true)
+	case v.Projected != nil:
+		files, err := m.projectedFiles(ctx, pod, v.Projected)
+		if err != nil {
+			return runtime.Mount{}, err
+		}
+		return m.writeAtomic(dir("projected"), files, true)
+	case v.PersistentVolumeClaim != nil:
+		p, err := m.claimPath(ctx, pod.Namespace, v.PersistentVolumeClaim.ClaimName)
+		if err != nil {
+			return runtime.Mount{}, err
+		}
+		return runtime.Mount{HostPath: p, ReadOnly: v.PersistentVolumeClaim.ReadOnly}, nil
+	}
+	return runtime.Mount{}, fmt.Errorf("unsupported volume type")
+}
+
+// Teardown unmounts and removes a pod's volumes (host paths are left alone).
+func (m *Manager) Teardown(_ context.Context, uid string) error {
+	dir := m.volumesDir(uid)
+	entries, _ := filepath.Glob(filepath.Join(dir, "empty-dir", "*"))
+	for _, e := range entries {
+		_ = syscall.Unmount(e, syscall.MNT_DETACH)
+	}
+	return os.RemoveAll(dir)
+}
+
+func mode(m *int32, def int32) os.FileMode {
+	if m != nil {
+		return os.FileMode(*m) & 0o777
+	}
+	return os.FileMode(def)
+}
+
+func mountTmpfs(p string, ed *core.EmptyDirVolumeSource) error {
+	if mounted(p) {
+		return nil
+	}
+	opts := "mode=0777"
+	if ed.SizeLimit != nil && !ed.SizeLimit.IsZero() {
+		opts += fmt.Sprintf(",size=%d", ed.SizeLimit.Value())
+	}
+	if err := syscall.Mount("tmpfs", p, "tmpfs", 0, opts); err != nil {
+		return fmt.Errorf("mount tmpfs: %w", err)
+	}
+	return nil
+}
+
+// mounted reports whether p is a mount point (its device differs from its parent's).
+func mounted(p string) bool {
+	var st, parent syscall.Stat_t
+	if syscall.Stat(p, &st) != nil || syscall.Stat(filepath.Dir(p), &parent) != nil {
+		return false
+	}
+	return st.Dev != parent.Dev
+}
+
+// checkHostPath applies a hostPath volume's type, creating what the *OrCreate types ask for.
+func checkHostPath(h *core.HostPathVolumeSource) error {
+	t := core.HostPathType("")
+	if h.Type != nil {
+		t = *h.Type
+	}
+	fi, err := os.Stat(h.Path)
+	exists := err == nil
+	switch t {
+	case core.HostPathUnset:
+		return nil
+	case core.HostPathDirectoryOrCreate:
+		if !exists {
+			return os.MkdirAll(h.Path, 0o755)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("hostPath type check failed: %s is not a directory", h.Path)
+		}
+	case core.HostPathFileOrCreate:
+		if !exists {
+			f, err := os.OpenFile(h.Path, os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		}
+		if fi.IsDir() {
+			return fmt.Errorf("hostPath type check failed: %s is not a file", h.Path)
+		}
+	case core.HostPathDirectory:
+		if !exists || !fi.IsDir() {
+			return fmt.Errorf("hostPath type check failed: %s is not a directory", h.Path)
+		}
+	case core.HostPathFile:
+		if !exists || !fi.Mode().IsRegular() {
+			return fmt.Errorf("hostPath type check failed: %s is not a file", h.Path)
+		}
+	case core.HostPathSocket:
+		if !exists || fi.Mode()&os.ModeSocket == 0 {
+			return fmt.Errorf("hostPath type check failed: %s is not a socket file", h.Path)
+		}
+	case core.HostPathCharDev:
+		if !exists || fi.Mode()&os.ModeCharDevice == 0 {
+			return fmt.Errorf("hostPath type check failed: %s is not a character device", h.Path)
+		}
+	case core.HostPathBlockDev:
+		if !exists || fi.Mode()&os.ModeDevice == 0 || fi.Mode()&os.ModeCharDevice != 0 {
+			return fmt.Errorf("hostPath type check failed: %s is not a block device", h.Path)
+		}
+	default:
+		return fmt.Errorf("unknown hostPath type %q", t)
+	}
+	return nil
+}
+
+// file is one file of a projected volume.
+type file struct {
+	data []byte
+	mode os.FileMode
+}
+
+func project(data map[string][]byte, items []core.KeyToPath, def os.FileMode, what string) (map[string]file, error) {
+	out := map[string]file{}
+	if len(items) == 0 {
+		for k, v := range data {
+			out[k] = file{v, def}
+		}
+		return out, nil
+	}
+	for _, it := range items {
+		v, ok := data[it.Key]
+		if !ok {
+			return nil, fmt.Errorf("configuration of %s has no key %q", what, it.Key)
+		}
+		out[it.Path] = file{v, mode(it.Mode, int32(def))}
+	}
+	return out, nil
+}
+
+func (m *Manager) configMapFiles(ctx context.Context, ns, name string, items []core.KeyToPath, optional *bool, def os.FileMode) (map[string]file, error) {
+	cm, err := m.objects.ConfigMap(ctx, ns, name)
+	if err != nil {
+		if client.IsNotFound(err) {
+			if optional != nil && *optional {
+				return map[string]file{}, nil
+			}
+			return nil, fmt.Errorf("configmap %q not found", name)
+		}
+		return nil, err
+	}
+	data := map[string][]byte{}
+	for k, v := range cm.Data {
+		data[k] = []byte(v)
+	}
+	for k, v := range cm.BinaryData {
+		data[k] = v
+	}
+	return project(data, items, def, "configmap "+name)
+}
+
+func (m *Manager) secretFiles(ctx context.Context, ns, name string, items []core.KeyToPath, optional *bool, def os.FileMode) (map[string]file, error) {
+	s, err := m.objects.Secret(ctx, ns, name)
+	if err != nil {
+		if client.IsNotFound(err) {
+			if optional != nil && *optional {
+				return map[string]file{}, nil
+			}
+			return nil, fmt.Errorf("secret %q not found", name)
+		}
+		return nil, err
+	}
+	return project(s.Data, items, def, "secret "+name)
+}
+
+func (m *Manager) downwardFiles(pod *core.Pod, items []core.DownwardAPIVolumeFile, def os.FileMode) (map[string]file, error) {
+	out := map[string]file{}
+	for _, it := range items {
+		var v string
+		var err error
+		switch {
+		case it.FieldRef != nil:
+			v, err = fieldpath.PodField(pod, it.FieldRef.FieldPath, pod.Status.PodIP, m.nodeIP)
+		case it.ResourceFieldRef != nil:
+			c := findContainer(pod, it.ResourceFieldRef.ContainerName)
+			if c == nil {
+				return nil, fmt.Errorf("container %q not found", it.ResourceFieldRef.ContainerName)
+			}
+			var alloc core.ResourceList
+			if m.Allocatable != nil {
+				alloc = m.Allocatable()
+			}
+			v, err = fieldpath.ContainerResource(c, it.ResourceFieldRef, alloc)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[it.Path] = file{[]byte(v), mode(it.Mode, int32(def))}
+	}
+	return out, nil
+}
+
+func findContainer(pod *core.Pod, name string) *core.Container {
+	for _, l := range [][]core.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range l {
+			if l[i].Name == name {
+				return &l[i]
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Manager) projectedFiles(ctx context.Context, pod *core.Pod, p *core.ProjectedVolumeSource) (map[string]file, error) {
+	def := mode(p.DefaultMode, core.ProjectedVolumeSourceDefaultMode)
+	out := map[string]file{}
+	merge := func(files map[string]file, err error) error {
+		if err != nil {
+			return err
+		}
+		for k, v := range files {
+			out[k] = v
+		}
+		return nil
+	}
+	for _, s := range p.Sources {
+		var err error
+		switch {
+		case s.ConfigMap != nil:
+			err = merge(m.configMapFiles(ctx, pod.Namespace, s.ConfigMap.Name, s.ConfigMap.Items, s.ConfigMap.Optional, def))
+		case s.Secret != nil:
+			err = merge(m.secretFiles(ctx, pod.Namespace, s.Secret.Name, s.Secret.Items, s.Secret.Optional, def))
+		case s.DownwardAPI != nil:
+			err = merge(m.downwardFiles(pod, s.DownwardAPI.Items, def))
+		case s.ServiceAccountToken != nil:
+			// skiff's API server issues no tokens yet: the file exists, empty, so that
+			// programs that read it at start-up find it.
+			out[s.ServiceAccountToken.Path] = file{nil, 0o600 & def}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (m *Manager) claimPath(ctx context.Context, ns, name string) (string, error) {
+	pvc, err := m.objects.PersistentVolumeClaim(ctx, ns, name)
+	if err != nil {
+		if client.IsNotFound(err) {
+			return "", fmt.Errorf("persistentvolumeclaim %q not found", name)
+		}
+		return "", err
+	}
+	if pvc.Spec.VolumeName == "" || pvc.Status.Phase != core.ClaimBound {
+		return "", fmt.Errorf("persistentvolumeclaim %q is not bound", name)
+	}
+	pv, err := m.objects.PersistentVolume(ctx, pvc.Spec.VolumeName)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case pv.Spec.HostPath != nil:
+		if err := checkHostPath(pv.Spec.HostPath); err != nil {
+			return "", err
+		}
+		return pv.Spec.HostPath.Path, nil
+	case pv.Spec.Local != nil:
+		return pv.Spec.Local.Path, nil
+	}
+	return "", fmt.Errorf("persistentvolume %q is neither hostPath nor local", pv.Name)
+}
+
+// writeAtomic makes dir hold exactly files, switching from the previous set in one rename.
+func (m *Manager) writeAtomic(dir string, files map[string]file, readOnly bool) (runtime.Mount, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return runtime.Mount{}, err
+	}
+	mt := runtime.Mount{HostPath: dir, ReadOnly: readOnly}
+	dataLink := filepath.Join(dir, "..data")
+	if same(dataLink, files) {
+		return mt, nil
+	}
+	ts := filepath.Join(dir, ".."+time.Now().UTC().Format("2006_01_02_15_04_05.000000000"))
+	if err := os.Mkdir(ts, 0o755); err != nil {
+		return runtime.Mount{}, err
+	}
+	for p, f := range files {
+		if strings.Contains(filepath.Clean(p), "..") || filepath.IsAbs(p) {
+			return runtime.Mount{}, fmt.Errorf("invalid path %q", p)
+		}
+		full := filepath.Join(ts, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return runtime.Mount{}, err
+		}
+		if err := os.WriteFile(full, f.data, f.mode); err != nil {
+			return runtime.Mount{}, err
+		}
+		_ = os.Chmod(full, f.mode)
+	}
+	old, _ := os.Readlink(dataLink)
+	tmp := filepath.Join(dir, "..data_tmp")
+	_ = os.Remove(tmp)
+	if err := os.Symlink(filepath.Base(ts), tmp); err != nil {
+		return runtime.Mount{}, err
+	}
+	if err := os.Rename(tmp, dataLink); err != nil {
+		return runtime.Mount{}, err
+	}
+	// Top-level names point through ..data; drop the ones no longer projected.
+	want := map[string]bool{}
+	for p := range files {
+		top := strings.SplitN(filepath.Clean(p), string(filepath.Separator), 2)[0]
+		want[top] = true
+		link := filepath.Join(dir, top)
+		if _, err := os.Lstat(link); os.IsNotExist(err) {
+			if err := os.Symlink(filepath.Join("..data", top), link); err != nil {
+				return runtime.Mount{}, err
+			}
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "..") && !want[e.Name()] {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	if old != "" {
+		_ = os.RemoveAll(filepath.Join(dir, old))
+	}
+	return mt, nil
+}
+
+// same reports whether the files behind link are exactly files.
+func same(link string, files map[string]file) bool {
+	target, err := filepath.EvalSymlinks(link)
+	if err != nil {
+		return false
+	}
+	var have []string
+	_ = filepath.Walk(target, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			rel, _ := filepath.Rel(target, p)
+			have = append(have, rel)
+		}
+		return nil
+	})
+	if len(have) != len(files) {
+		return false
+	}
+	sort.Strings(have)
+	for _, rel := range have {
+		f, ok := files[rel]
+		if !ok {
+			return false
+		}
+		fi, err := os.Stat(filepath.Join(target, rel))
+		if err != nil || fi.Mode().Perm() != f.mode.Perm() {
+			return false
+		}
+		data, err := os.ReadFile(filepath.Join(target, rel))
+		if err != nil || string(data) != string(f.data) {
+			return false
+		}
+	}
+	return true
+}
