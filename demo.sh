@@ -1,21 +1,39 @@
 #!/usr/bin/env bash
-# Builds skiff, starts a cluster in the background from ./.skiff, applies examples/hello.yaml
-# with the real kubectl and shows what the cluster holds. Stop it with: bin/skiff down --data-dir .skiff
+# Builds skiff, starts a two-node cluster in the background from ./.skiff, loads a locally
+# built busybox image into the nodes, runs examples/hello.yaml with the real kubectl and
+# fetches a page from each pod. Stop it with: bin/skiff down --data-dir .skiff
+#
+# As root the nodes run real containers (containerd, each node in its own network namespace);
+# otherwise the nodes are simulated (--runtime sim) and pods run without processes.
 set -euo pipefail
 cd "$(dirname "$0")"
 go build -o bin/ ./cmd/...
 mkdir -p .skiff
 bin/skiff down --data-dir .skiff 2>/dev/null || true
-nohup bin/skiff up --data-dir .skiff --port "${PORT:-6443}" > .skiff/up.log 2>&1 &
+runtime=containerd
+if [ "$(id -u)" != 0 ]; then
+  runtime=sim
+  echo "not root: simulated nodes (--runtime sim); run as root for real containers"
+fi
+nohup bin/skiff up --data-dir .skiff --port "${PORT:-6443}" --nodes 2 --runtime "$runtime" > .skiff/up.log 2>&1 &
 export KUBECONFIG=$PWD/.skiff/kubeconfig
-for _ in $(seq 1 300); do
+for _ in $(seq 1 900); do
   grep -q "skiff is up" .skiff/up.log 2>/dev/null && break
   if ! kill -0 $! 2>/dev/null; then cat .skiff/up.log; exit 1; fi
   sleep 0.2
 done
-grep "skiff is up" .skiff/up.log
+grep "skiff is up" .skiff/up.log || { cat .skiff/up.log; exit 1; }
+if [ "$runtime" = containerd ]; then
+  go run ./test/images/build -busybox -name skiff.local/busybox:1 -o .skiff/busybox.tar
+  bin/skiff image import --data-dir .skiff .skiff/busybox.tar
+fi
 set -x
-kubectl version
+kubectl get nodes -o wide
 kubectl apply -f examples/hello.yaml
+kubectl rollout status deployment/hello --timeout=120s
 kubectl get deployments,services,pods -o wide
-kubectl get namespaces
+if [ "$runtime" = containerd ]; then
+  for ip in $(kubectl get pods -l app=hello -o jsonpath='{.items[*].status.podIP}'); do
+    if command -v curl >/dev/null; then curl -s "http://$ip:8080/"; else busybox wget -qO- "http://$ip:8080/"; fi
+  done
+fi

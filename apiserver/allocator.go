@@ -264,7 +264,8 @@ func (a *allocator) repair(ctx context.Context, services []meta.Object) error {
 
 // hostPort splits the API server's listen address for the kubernetes Service's endpoints.
 func hostPort(listen string) (string, int32) {
-	host, port, err := net.SplitHostPort(listen)
+	first, _, _ := strings.Cut(listen, ",")
+	host, port, err := net.SplitHostPort(strings.TrimSpace(first))
 	if err != nil {
 		return "127.0.0.1", 6443
 	}

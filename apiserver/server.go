@@ -24,7 +24,9 @@ import (
 
 // Config configures an API server.
 type Config struct {
-	// Listen is HOST:PORT to serve on (default 127.0.0.1:6443).
+	// Listen is HOST:PORT to serve on (default 127.0.0.1:6443); several comma-separated
+	// addresses serve the same API on each (a multi-node cluster on one machine adds the
+	// nodes' bridge address to loopback). The first is the kubernetes Service's endpoint.
 	Listen string
 	// DataDir holds the embedded etcd's data when EtcdServers is empty.
 	DataDir string
@@ -223,23 +225,34 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	go storage.RunCompactor(ctx, client, cfg.CompactInterval)
 
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
+	var lns []net.Listener
+	for _, addr := range strings.Split(cfg.Listen, ",") {
+		ln, err := net.Listen("tcp", strings.TrimSpace(addr))
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return err
+		}
+		lns = append(lns, ln)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s, err := New(ctx, cfg, storage.NewEtcd(client, storage.EtcdOptions{}))
 	if err != nil {
-		ln.Close()
+		for _, l := range lns {
+			l.Close()
+		}
 		return err
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		// Requests (watches above all) end when the server stops.
 		BaseContext: func(net.Listener) context.Context { return ctx }}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	cfg.Logger.Info("serving", "address", ln.Addr().String())
+	errc := make(chan error, len(lns))
+	for _, ln := range lns {
+		go func() { errc <- srv.Serve(ln) }()
+		cfg.Logger.Info("serving", "address", ln.Addr().String())
+	}
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

@@ -12,19 +12,32 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/client"
 )
 
 // Options configure a cluster.
 type Options struct {
-	// DataDir holds etcd's data, logs, the kubeconfig and the pid file (default ~/.skiff).
+	// DataDir holds etcd's data, the nodes' data, logs, the kubeconfig and the pid file
+	// (default ~/.skiff).
 	DataDir string
 	// Port is the API server's port on 127.0.0.1 (default 6443).
 	Port int
+	// Nodes is how many nodes to start; 0 runs the control plane alone.
+	Nodes int
+	// Runtime of the nodes: "containerd" (real containers, each node in a network namespace
+	// of its own; needs root) or "sim" (simulated nodes in one process).
+	Runtime string
+	// Disable names control-plane components not to start ("scheduler",
+	// "controller-manager"): a cluster for testing one's own.
+	Disable []string
 	// BinDir is where the component binaries are; default: next to the running executable,
 	// then $PATH.
 	BinDir string
@@ -49,6 +62,9 @@ func (o *Options) setDefaults() error {
 	if o.Port == 0 {
 		o.Port = 6443
 	}
+	if o.Runtime == "" {
+		o.Runtime = "containerd"
+	}
 	if o.Out == nil {
 		o.Out = os.Stdout
 	}
@@ -58,15 +74,43 @@ func (o *Options) setDefaults() error {
 	return nil
 }
 
-// component is one process of the cluster.
-type component struct {
-	name string
-	args []string
+func (o *Options) check() error {
+	switch {
+	case o.Nodes < 0:
+		return fmt.Errorf("--nodes must be 0 or more, got %d", o.Nodes)
+	case o.Runtime != "containerd" && o.Runtime != "sim":
+		return fmt.Errorf("--runtime: want containerd or sim, got %q", o.Runtime)
+	case o.Runtime == "containerd" && o.Nodes > 0 && os.Geteuid() != 0:
+		return errors.New("containerd nodes run real containers and need root: run skiff up as root, or use --runtime sim (simulated nodes) or --nodes 0 (control plane only)")
+	case slices.ContainsFunc(o.Disable, func(d string) bool { return d != "scheduler" && d != "controller-manager" }):
+		return fmt.Errorf("--disable: want scheduler and/or controller-manager, got %v", o.Disable)
+	case o.Runtime == "containerd" && o.Nodes > 200:
+		return fmt.Errorf("--nodes %d: containerd nodes are one containerd each; use --runtime sim for large clusters", o.Nodes)
+	}
+	return nil
 }
 
-// Up starts the cluster and blocks until ctx ends, then stops every process it started.
+// isDisabled reports whether the control-plane component name is in Disable.
+func (o *Options) isDisabled(name string) bool {
+	return slices.Contains(o.Disable, name)
+}
+
+// component is one process of the cluster.
+type component struct {
+	name string // also the log file's name
+	bin  string // the skiff binary it runs
+	args []string
+	// wrap runs the binary through another program (nsenter into a node's namespace).
+	wrap func(bin string, args ...string) (string, []string)
+}
+
+// Up starts the cluster and blocks until ctx ends, then stops every process it started
+// and, for containerd nodes, removes their containers and network.
 func Up(ctx context.Context, o Options) error {
 	if err := o.setDefaults(); err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
 		return err
 	}
 	for _, d := range []string{o.DataDir, filepath.Join(o.DataDir, "logs")} {
@@ -80,45 +124,218 @@ func Up(ctx context.Context, o Options) error {
 	defer os.Remove(filepath.Join(o.DataDir, "skiff.pid"))
 
 	server := fmt.Sprintf("http://127.0.0.1:%d", o.Port)
-	comps := []component{
-		{"skiff-apiserver", []string{"--listen", fmt.Sprintf("127.0.0.1:%d", o.Port), "--data-dir", filepath.Join(o.DataDir, "etcd")}},
+	kubeconfig := filepath.Join(o.DataDir, "kubeconfig")
+	listen := fmt.Sprintf("127.0.0.1:%d", o.Port)
+	// Processes on the host use kubeconfig; processes inside the nodes' namespaces reach the
+	// API server on the bridge's address through nodeKubeconfig.
+	nodeKubeconfig := kubeconfig
+	var nw *nodeNetwork
+	if o.Runtime == "containerd" && o.Nodes > 0 {
+		nw = newNodeNetwork(o.Port, o.Nodes)
+		if err := nw.setUp(); err != nil {
+			return fmt.Errorf("node network: %w", err)
+		}
+		defer nw.tearDown()
+		listen = fmt.Sprintf("%s:%d,%s", nw.hostIP(), o.Port, listen)
+		nodeKubeconfig = filepath.Join(o.DataDir, "node-kubeconfig")
+		if err := WriteKubeconfig(nodeKubeconfig, fmt.Sprintf("http://%s:%d", nw.hostIP(), o.Port)); err != nil {
+			return err
+		}
 	}
+	if err := WriteKubeconfig(kubeconfig, server); err != nil {
+		return err
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	errc := make(chan error, len(comps))
-	for i, c := range comps {
-		bin, err := findBinary(o.BinDir, c.name)
+	errc := make(chan error, 4+2*o.Nodes)
+	start := func(c component) (*process, error) {
+		bin, err := findBinary(o.BinDir, c.bin)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		p := &process{name: c.name, bin: bin, args: c.args, logPath: filepath.Join(o.DataDir, "logs", c.name+".log"), log: o.Logger}
+		args := c.args
+		if c.wrap != nil {
+			bin, args = c.wrap(bin, args...)
+		}
+		p := &process{name: c.name, bin: bin, args: args, logPath: filepath.Join(o.DataDir, "logs", c.name+".log"), log: o.Logger}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			errc <- p.supervise(ctx)
 		}()
-		if i == 0 {
-			if err := waitReady(ctx, server+"/readyz", 60*time.Second, p); err != nil {
-				cancel()
-				return err
-			}
+		return p, nil
+	}
+	// Everything started is stopped (ctx), and containerd nodes are cleaned up, before Up
+	// returns; the deferred network teardown runs after this.
+	defer func() {
+		cancel()
+		wg.Wait()
+		if nw != nil {
+			cleanupNodes(o, nw)
+		}
+	}()
+
+	api, err := start(component{name: "skiff-apiserver", bin: "skiff-apiserver",
+		args: []string{"--listen", listen, "--data-dir", filepath.Join(o.DataDir, "etcd")}})
+	if err != nil {
+		return err
+	}
+	if err := waitReady(ctx, server+"/readyz", 60*time.Second, api); err != nil {
+		return err
+	}
+	for _, c := range []component{
+		{name: "skiff-controller-manager", bin: "skiff-controller-manager",
+			args: []string{"--kubeconfig", kubeconfig, "--metrics-addr", "127.0.0.1:0"}},
+		{name: "skiff-scheduler", bin: "skiff-scheduler",
+			args: []string{"--kubeconfig", kubeconfig, "--metrics-addr", "127.0.0.1:0"}},
+	} {
+		if o.isDisabled(strings.TrimPrefix(c.name, "skiff-")) {
+			continue
+		}
+		if _, err := start(c); err != nil {
+			return err
 		}
 	}
-	kubeconfig := filepath.Join(o.DataDir, "kubeconfig")
-	if err := WriteKubeconfig(kubeconfig, server); err != nil {
-		cancel()
-		return err
+	for _, c := range nodeComponents(o, nw, nodeKubeconfig) {
+		if _, err := start(c); err != nil {
+			return err
+		}
+	}
+	if o.Nodes > 0 {
+		if err := waitNodes(ctx, o, kubeconfig, nw, errc); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(o.Out, "skiff is up: export KUBECONFIG=%s (logs in %s; Ctrl-C or `skiff down` stops it)\n", kubeconfig, filepath.Join(o.DataDir, "logs"))
 	select {
 	case <-ctx.Done():
 		return nil
 	case err := <-errc:
-		cancel()
 		return err
 	}
+}
+
+// nodeComponents are the node agents (and, on each containerd node, its proxy).
+func nodeComponents(o Options, nw *nodeNetwork, kubeconfig string) []component {
+	if o.Nodes == 0 {
+		return nil
+	}
+	if o.Runtime == "sim" {
+		args := []string{"--kubeconfig", kubeconfig, "--runtime", "sim", "--sim-nodes", strconv.Itoa(o.Nodes), "--node-name", "sim", "--listen", "-"}
+		if o.Nodes > 100 {
+			args = append(args, "--events=false") // a thousand nodes' pod events would drown the API
+		}
+		return []component{{name: "skiff-nodeagent-sim", bin: "skiff-nodeagent", args: args}}
+	}
+	var out []component
+	for i := 1; i <= o.Nodes; i++ {
+		name := nodeName(i)
+		out = append(out, component{name: "skiff-nodeagent-" + name, bin: "skiff-nodeagent",
+			args: []string{"--kubeconfig", kubeconfig, "--node-name", name, "--data-dir", nodeDataDir(o, i),
+				"--node-ip", nw.nodeIP(i)},
+			wrap: func(bin string, args ...string) (string, []string) { return nw.enter(i, bin, args...) }})
+	}
+	return out
+}
+
+func nodeName(i int) string { return fmt.Sprintf("node-%d", i) }
+
+func nodeDataDir(o Options, i int) string { return filepath.Join(o.DataDir, "nodes", nodeName(i)) }
+
+// waitNodes waits until every node is registered and Ready, then (containerd nodes) routes
+// the host to each node's pods, so that pod IPs answer from the host as they do from pods.
+func waitNodes(ctx context.Context, o Options, kubeconfig string, nw *nodeNetwork, errc chan error) error {
+	cfg, err := client.LoadKubeconfig(kubeconfig, "")
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return err
+	}
+	nodes := client.For[core.Node](c, client.Resource{Version: "v1", Resource: "nodes"})
+	deadline := time.Now().Add(3 * time.Minute)
+	var seen string
+	for {
+		list, err := nodes.List(ctx, "", client.ListOptions{})
+		ready := 0
+		if err == nil {
+			var states []string
+			for _, n := range list.Items {
+				ok := nodeReady(&n) && (nw == nil || n.Spec.PodCIDR != "")
+				if ok {
+					ready++
+				}
+				states = append(states, fmt.Sprintf("%s ready=%v podCIDR=%q", n.Name, nodeReady(&n), n.Spec.PodCIDR))
+			}
+			seen = strings.Join(states, ", ")
+			if ready >= o.Nodes {
+				if nw != nil {
+					for _, n := range list.Items {
+						if err := nw.routeHost(n.Spec.PodCIDR, nodeInternalIP(&n)); err != nil {
+							o.Logger.Warn("no route from the host to the node's pods", "node", n.Name, "err", err)
+						}
+					}
+				}
+				return nil
+			}
+		} else {
+			seen = err.Error()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d nodes not ready after 3m (seen: %s); see the node agents' logs in %s", o.Nodes, seen, filepath.Join(o.DataDir, "logs"))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errc:
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func nodeReady(n *core.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == core.NodeReady {
+			return c.Status == core.ConditionTrue
+		}
+	}
+	return false
+}
+
+func nodeInternalIP(n *core.Node) string {
+	for _, a := range n.Status.Addresses {
+		if a.Type == core.NodeInternalIP {
+			return a.Address
+		}
+	}
+	return ""
+}
+
+// cleanupNodes removes the containers and network of every containerd node once its agent
+// has stopped: the Pods stay in the API and are recreated by the next skiff up.
+func cleanupNodes(o Options, nw *nodeNetwork) {
+	bin, err := findBinary(o.BinDir, "skiff-nodeagent")
+	if err != nil {
+		o.Logger.Error("cannot clean up nodes", "err", err)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 1; i <= o.Nodes; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			exe, args := nw.enter(i, bin, "cleanup", "--data-dir", nodeDataDir(o, i))
+			out, err := exec.Command(exe, args...).CombinedOutput()
+			if err != nil {
+				o.Logger.Warn("node cleanup failed", "node", nodeName(i), "err", err, "out", string(out))
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // claimPidFile refuses a second cluster on the same data dir while the first still runs.
@@ -247,4 +464,42 @@ current-context: skiff
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// ImportImages loads image archives into the containerd of every node of the cluster
+// started from dataDir (what `skiff image import` does; like `kind load image-archive`).
+func ImportImages(dataDir, binDir string, files []string, out io.Writer) error {
+	o := Options{DataDir: dataDir, BinDir: binDir}
+	if err := o.setDefaults(); err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return errors.New("no image archive given")
+	}
+	for i, f := range files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return err
+		}
+		files[i] = abs
+	}
+	bin, err := findBinary(o.BinDir, "skiff-nodeagent")
+	if err != nil {
+		return err
+	}
+	nodes, _ := filepath.Glob(filepath.Join(o.DataDir, "nodes", "*", "runtime.json"))
+	if len(nodes) == 0 {
+		return fmt.Errorf("no containerd node has run from %s (start one with skiff up --data-dir %s)", o.DataDir, o.DataDir)
+	}
+	for _, n := range nodes {
+		dir := filepath.Dir(n)
+		res, err := exec.Command(bin, append([]string{"import", "--data-dir", dir}, files...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("node %s: %v: %s", filepath.Base(dir), err, strings.TrimSpace(string(res)))
+		}
+		for _, name := range strings.Fields(string(res)) {
+			fmt.Fprintf(out, "%s: %s\n", filepath.Base(dir), name)
+		}
+	}
+	return nil
 }

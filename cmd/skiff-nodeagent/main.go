@@ -3,6 +3,10 @@
 // given) or, with --runtime sim, through the simulated runtime (--sim-nodes N runs N
 // simulated nodes in this one process).
 //
+// `skiff-nodeagent import --data-dir DIR FILE...` loads image archives into a node's
+// containerd; `skiff-nodeagent cleanup --data-dir DIR` removes a stopped node's containers,
+// network and containerd (what `skiff down` does).
+//
 // `skiff-nodeagent container-logger PATH` is the containerd binary logger the agent
 // configures for its containers (not for people to run).
 package main
@@ -39,6 +43,10 @@ func main() {
 	}
 	if len(os.Args) >= 2 && os.Args[1] == "import" {
 		importImages(os.Args[2:])
+		return
+	}
+	if len(os.Args) >= 2 && os.Args[1] == "cleanup" {
+		cleanup(os.Args[2:])
 		return
 	}
 	host, _ := os.Hostname()
@@ -210,6 +218,22 @@ func importImages(args []string) {
 	}
 	for _, n := range names {
 		fmt.Println(n)
+	}
+}
+
+// cleanup is `skiff-nodeagent cleanup --data-dir DIR`: run after the node's agent stopped.
+func cleanup(args []string) {
+	fs := flag.NewFlagSet("cleanup", flag.ExitOnError)
+	dataDir := fs.String("data-dir", "", "the node's data dir")
+	fs.Parse(args)
+	if *dataDir == "" {
+		cli.Fatal("skiff-nodeagent cleanup", errors.New("--data-dir is required"))
+	}
+	log, _ := cli.Logger("info", "text")
+	ctx, stop := cli.SignalContext()
+	defer stop()
+	if err := containerd.Cleanup(ctx, *dataDir, log); err != nil {
+		cli.Fatal("skiff-nodeagent cleanup", err)
 	}
 }
 

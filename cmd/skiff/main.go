@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/skiff-sh/skiff/internal/cli"
@@ -13,8 +14,11 @@ import (
 )
 
 const usage = `usage:
-  skiff up   [--data-dir DIR] [--port N]   start a cluster in the foreground (Ctrl-C stops it)
+  skiff up   [--data-dir DIR] [--port N] [--nodes N] [--runtime containerd|sim] [--disable C,...]
+                                           start a cluster in the foreground (Ctrl-C stops it)
   skiff down [--data-dir DIR]              stop the cluster started from DIR
+  skiff image import [--data-dir DIR] FILE...
+                                           load image archives (docker save / OCI) into every node
 `
 
 func main() {
@@ -28,7 +32,10 @@ func main() {
 		var o launcher.Options
 		fs.StringVar(&o.DataDir, "data-dir", "", "cluster state, logs and kubeconfig (default ~/.skiff)")
 		fs.IntVar(&o.Port, "port", 6443, "API server port on 127.0.0.1")
+		fs.IntVar(&o.Nodes, "nodes", 1, "how many nodes to start (0: the control plane alone)")
+		fs.StringVar(&o.Runtime, "runtime", "containerd", "the nodes' runtime: containerd (real containers, needs root) or sim (simulated)")
 		fs.StringVar(&o.BinDir, "bin-dir", "", "where the skiff-* binaries are (default: next to skiff, then $PATH)")
+		disable := fs.String("disable", "", "control-plane components not to start: scheduler,controller-manager")
 		level := fs.String("log-level", "info", "launcher log level")
 		fs.Parse(os.Args[2:])
 		log, err := cli.Logger(*level, "text")
@@ -36,6 +43,9 @@ func main() {
 			cli.Fatal("skiff up", err)
 		}
 		o.Logger = log
+		if *disable != "" {
+			o.Disable = strings.Split(*disable, ",")
+		}
 		ctx, stop := cli.SignalContext()
 		defer stop()
 		if err := launcher.Up(ctx, o); err != nil {
@@ -47,6 +57,18 @@ func main() {
 		fs.Parse(os.Args[2:])
 		if err := launcher.Down(*dir, 30*time.Second); err != nil {
 			cli.Fatal("skiff down", err)
+		}
+	case "image":
+		if len(os.Args) < 3 || os.Args[2] != "import" {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		fs := flag.NewFlagSet("image import", flag.ExitOnError)
+		dir := fs.String("data-dir", "", "the cluster's data dir (default ~/.skiff)")
+		binDir := fs.String("bin-dir", "", "where the skiff-* binaries are (default: next to skiff, then $PATH)")
+		fs.Parse(os.Args[3:])
+		if err := launcher.ImportImages(*dir, *binDir, fs.Args(), os.Stdout); err != nil {
+			cli.Fatal("skiff image import", err)
 		}
 	case "-h", "--help", "help":
 		fmt.Print(usage)

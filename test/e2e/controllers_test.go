@@ -120,7 +120,7 @@ func rolloutStatus(t *testing.T, k *harness.Kubectl, ns, name string) {
 }
 
 func TestControllersWithKubectl(t *testing.T) {
-	c := harness.Up(t, "")
+	c := harness.Up(t, "", apiServerOnly...)
 	ensureControlLoops(t, c, 2)
 	k := c.Kubectl
 
@@ -294,7 +294,7 @@ spec:
 `
 
 func TestWorkloadControllersWithKubectl(t *testing.T) {
-	c := harness.Up(t, "")
+	c := harness.Up(t, "", apiServerOnly...)
 	ensureControlLoops(t, c, 2)
 	k := c.Kubectl
 	nodes := len(strings.Fields(k.Run(t, "get", "nodes", "-o", "name")))
@@ -360,7 +360,7 @@ func TestWorkloadControllersWithKubectl(t *testing.T) {
 // A node whose agent stops goes Unknown after the grace period, is tainted unreachable, and
 // its pods are replaced on the other nodes.
 func TestNodeFailureWithKubectl(t *testing.T) {
-	c := harness.Up(t, "")
+	c := harness.Up(t, "", apiServerOnly...)
 	k := c.Kubectl
 	if !leaseHeld(k, "kube-controller-manager") {
 		startComponent(t, c, "skiff-controller-manager", "--metrics-addr", "127.0.0.1:"+strconv.Itoa(harness.FreePort(t)),

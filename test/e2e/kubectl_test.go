@@ -58,7 +58,7 @@ spec:
 `
 
 func TestKubectlAgainstSkiffUp(t *testing.T) {
-	c := harness.Up(t, "")
+	c := harness.Up(t, "", apiServerOnly...)
 	k := c.Kubectl
 	dir := t.TempDir()
 	file := filepath.Join(dir, "web.yaml")
@@ -301,7 +301,7 @@ func TestKubectlAgainstSkiffUp(t *testing.T) {
 
 // TestSkiffUpKeepsData: a second `skiff up` on the same data dir sees the objects created before.
 func TestSkiffUpKeepsData(t *testing.T) {
-	c := harness.Up(t, "")
+	c := harness.Up(t, "", apiServerOnly...)
 	c.Kubectl.Run(t, "create", "configmap", "survivor", "--from-literal=a=1")
 	// Ctrl-C (SIGINT) stops skiff up and every process it started: the API server's port
 	// no longer answers.
@@ -352,3 +352,7 @@ func waitLine(t *testing.T, lines <-chan string, substr string, timeout time.Dur
 		}
 	}
 }
+
+// apiServerOnly are the `skiff up` flags of tests that start the other components
+// themselves (or need none): no nodes, no scheduler, no controller manager.
+var apiServerOnly = []string{"--nodes", "0", "--disable", "scheduler,controller-manager"}

@@ -212,7 +212,7 @@ func nodesOfPods(t *testing.T, k *harness.Kubectl) (map[string]string, string) {
 }
 
 func TestSchedulerWithKubectl(t *testing.T) {
-	c := harness.Up(t, "")
+	c := harness.Up(t, "", apiServerOnly...)
 	k := c.Kubectl
 	dir := t.TempDir()
 	write := func(name, content string) string {
@@ -280,7 +280,7 @@ func TestSchedulerWithKubectl(t *testing.T) {
 }
 
 func TestSchedulerLeaderHandover(t *testing.T) {
-	c := harness.Up(t, "")
+	c := harness.Up(t, "", apiServerOnly...)
 	k := c.Kubectl
 	dir := t.TempDir()
 	// A profile and a Lease of their own, so that only these two schedulers are involved.

@@ -21,19 +21,21 @@ type Cluster struct {
 	URL        string
 	Kubeconfig string
 	Kubectl    *Kubectl
-	cmd        *exec.Cmd
-	done       chan error
+	// Args are the extra `skiff up` flags it was started with.
+	Args []string
+	cmd  *exec.Cmd
+	done chan error
 }
 
-// Up runs `skiff up` in dataDir (a temp dir when empty) and waits until it says it is up.
-// The cluster is stopped when the test ends.
-func Up(t testing.TB, dataDir string) *Cluster {
+// Up runs `skiff up [args...]` in dataDir (a temp dir when empty) and waits until it says
+// it is up. The cluster is stopped when the test ends.
+func Up(t testing.TB, dataDir string, args ...string) *Cluster {
 	t.Helper()
 	bin := Binaries(t)
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	c := &Cluster{DataDir: dataDir, Port: FreePort(t)}
+	c := &Cluster{DataDir: dataDir, Port: FreePort(t), Args: args}
 	c.URL = "http://127.0.0.1:" + strconv.Itoa(c.Port)
 	c.Kubeconfig = filepath.Join(dataDir, "kubeconfig")
 	c.Kubectl = &Kubectl{Kubeconfig: c.Kubeconfig}
@@ -44,7 +46,7 @@ func Up(t testing.TB, dataDir string) *Cluster {
 
 func (c *Cluster) start(t testing.TB, bin string) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "skiff"), "up", "--data-dir", c.DataDir, "--port", strconv.Itoa(c.Port))
+	cmd := exec.Command(filepath.Join(bin, "skiff"), append([]string{"up", "--data-dir", c.DataDir, "--port", strconv.Itoa(c.Port)}, c.Args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +76,8 @@ func (c *Cluster) start(t testing.TB, bin string) {
 	case err := <-c.done:
 		b, _ := os.ReadFile(logf.Name())
 		t.Fatalf("skiff up exited: %v\n%s", err, b)
-	case <-time.After(90 * time.Second):
-		t.Fatalf("skiff up did not come up within 90s")
+	case <-time.After(4 * time.Minute):
+		t.Fatalf("skiff up did not come up within 4m")
 	}
 }
 
@@ -89,10 +91,10 @@ func (c *Cluster) Stop(t testing.TB) error {
 	case err := <-c.done:
 		c.cmd = nil
 		return err
-	case <-time.After(30 * time.Second):
+	case <-time.After(60 * time.Second):
 		c.cmd.Process.Kill()
 		c.cmd = nil
-		return fmt.Errorf("skiff up did not stop within 30s of SIGINT")
+		return fmt.Errorf("skiff up did not stop within 60s of SIGINT")
 	}
 }
 
