@@ -17,9 +17,35 @@ import (
 // before validation.
 func (s *Server) admit(ctx context.Context, k *registry.Kind, obj meta.Object) *apiError {
 	if p, ok := obj.(*core.Pod); ok {
+		addDefaultTolerations(p)
 		return s.admitPriority(ctx, k, p)
 	}
 	return nil
+}
+
+// defaultTolerationSeconds is how long a pod stays on a node that is not ready or
+// unreachable before the node lifecycle controller evicts it.
+const defaultTolerationSeconds = 300
+
+// addDefaultTolerations gives a pod the not-ready and unreachable NoExecute tolerations
+// for 300 s unless it already tolerates those taints (Kubernetes' DefaultTolerationSeconds
+// admission plugin).
+func addDefaultTolerations(p *core.Pod) {
+	for _, key := range []string{core.TaintNodeNotReady, core.TaintNodeUnreachable} {
+		covered := false
+		for _, t := range p.Spec.Tolerations {
+			if (t.Key == key || t.Key == "" && t.Operator == core.TolerationOpExists) &&
+				(t.Effect == core.TaintEffectNoExecute || t.Effect == "") {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			secs := int64(defaultTolerationSeconds)
+			p.Spec.Tolerations = append(p.Spec.Tolerations, core.Toleration{Key: key, Operator: core.TolerationOpExists,
+				Effect: core.TaintEffectNoExecute, TolerationSeconds: &secs})
+		}
+	}
 }
 
 // Built-in priority classes, as Kubernetes creates them.

@@ -632,3 +632,38 @@ func TestServiceIPAndNodePortAllocation(t *testing.T) {
 	}
 	a.must(201, "POST", svcs, svc("np3", fmt.Sprintf(`,"type":"NodePort","ports":[{"port":80,"nodePort":%d}]`, int(port))))
 }
+
+// TestPodDefaultTolerationsAndNodePodCIDRs: pods get the 300 s not-ready/unreachable
+// NoExecute tolerations unless they tolerate those taints already, and a Node's podCIDR
+// and podCIDRs are kept in step.
+func TestPodDefaultTolerationsAndNodePodCIDRs(t *testing.T) {
+	a, _ := newAPI(t, harness.ServerOptions{})
+	pods := "/api/v1/namespaces/default/pods"
+	m := a.must(201, "POST", pods, `{"metadata":{"name":"plain"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}`)
+	tols, _ := get(m, "spec", "tolerations").([]any)
+	want := map[string]bool{"node.kubernetes.io/not-ready": false, "node.kubernetes.io/unreachable": false}
+	for _, x := range tols {
+		tol := x.(map[string]any)
+		if _, ok := want[tol["key"].(string)]; ok && tol["operator"] == "Exists" && tol["effect"] == "NoExecute" && tol["tolerationSeconds"] == float64(300) {
+			want[tol["key"].(string)] = true
+		}
+	}
+	for k, ok := range want {
+		if !ok {
+			t.Errorf("no default toleration for %s: %v", k, tols)
+		}
+	}
+	m = a.must(201, "POST", pods, `{"metadata":{"name":"tolerant"},"spec":{"tolerations":[{"operator":"Exists"}],"containers":[{"name":"c","image":"busybox"}]}}`)
+	if tols, _ := get(m, "spec", "tolerations").([]any); len(tols) != 1 {
+		t.Errorf("a pod tolerating everything got more tolerations: %v", tols)
+	}
+
+	m = a.must(201, "POST", "/api/v1/nodes", `{"metadata":{"name":"n1"},"spec":{"podCIDR":"10.244.7.0/24"}}`)
+	if cidrs, _ := get(m, "spec", "podCIDRs").([]any); len(cidrs) != 1 || cidrs[0] != "10.244.7.0/24" {
+		t.Errorf("podCIDRs from podCIDR: %v", m["spec"])
+	}
+	m = a.must(201, "POST", "/api/v1/nodes", `{"metadata":{"name":"n2"},"spec":{"podCIDRs":["10.244.8.0/24"]}}`)
+	if get(m, "spec", "podCIDR") != "10.244.8.0/24" {
+		t.Errorf("podCIDR from podCIDRs: %v", m["spec"])
+	}
+}

@@ -145,8 +145,16 @@ func Namespace(ns *core.Namespace) {
 	}
 }
 
-// Node defaults allocatable to capacity when only capacity is reported.
+// Node defaults allocatable to capacity when only capacity is reported, and keeps
+// spec.podCIDR and spec.podCIDRs in step as Kubernetes' v1 conversion does (a client that
+// sets one of them finds both set).
 func Node(n *core.Node) {
+	switch {
+	case n.Spec.PodCIDR != "" && len(n.Spec.PodCIDRs) == 0:
+		n.Spec.PodCIDRs = []string{n.Spec.PodCIDR}
+	case n.Spec.PodCIDR == "" && len(n.Spec.PodCIDRs) > 0:
+		n.Spec.PodCIDR = n.Spec.PodCIDRs[0]
+	}
 	if n.Status.Allocatable == nil && n.Status.Capacity != nil {
 		n.Status.Allocatable = make(core.ResourceList, len(n.Status.Capacity))
 		for k, v := range n.Status.Capacity {
