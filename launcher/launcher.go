@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -185,18 +186,25 @@ func Up(ctx context.Context, o Options) error {
 	if err := waitReady(ctx, server+"/readyz", 60*time.Second, api); err != nil {
 		return err
 	}
-	for _, c := range []component{
-		{name: "skiff-controller-manager", bin: "skiff-controller-manager",
-			args: []string{"--kubeconfig", kubeconfig, "--metrics-addr", "127.0.0.1:0"}},
-		{name: "skiff-scheduler", bin: "skiff-scheduler",
-			args: []string{"--kubeconfig", kubeconfig, "--metrics-addr", "127.0.0.1:0"}},
-	} {
-		if o.isDisabled(strings.TrimPrefix(c.name, "skiff-")) {
+	// The control plane's /metrics listen on free ports (the defaults would collide between
+	// clusters on one machine); DIR/metrics lists where.
+	var metrics strings.Builder
+	fmt.Fprintf(&metrics, "skiff-apiserver %s/metrics\n", server)
+	for _, name := range []string{"skiff-controller-manager", "skiff-scheduler"} {
+		if o.isDisabled(strings.TrimPrefix(name, "skiff-")) {
 			continue
 		}
-		if _, err := start(c); err != nil {
+		addr, err := freeAddr()
+		if err != nil {
 			return err
 		}
+		fmt.Fprintf(&metrics, "%s http://%s/metrics\n", name, addr)
+		if _, err := start(component{name: name, bin: name, args: []string{"--kubeconfig", kubeconfig, "--metrics-addr", addr}}); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(o.DataDir, "metrics"), []byte(metrics.String()), 0o644); err != nil {
+		return err
 	}
 	for _, c := range nodeComponents(o, nw, nodeKubeconfig) {
 		if _, err := start(c); err != nil {
@@ -238,6 +246,16 @@ func nodeComponents(o Options, nw *nodeNetwork, kubeconfig string) []component {
 			wrap: func(bin string, args ...string) (string, []string) { return nw.enter(i, bin, args...) }})
 	}
 	return out
+}
+
+// freeAddr is a loopback address with a port free at the time of asking.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 func nodeName(i int) string { return fmt.Sprintf("node-%d", i) }
