@@ -88,7 +88,12 @@ func (s *Server) resourceList(w http.ResponseWriter, _ *http.Request, group, ver
 		if s.hasSubresource(k, "binding") {
 			list.APIResources = append(list.APIResources,
 				meta.APIResource{Name: k.Resource + "/binding", Namespaced: true, Kind: "Binding", Verbs: []string{"create"}},
-				meta.APIResource{Name: k.Resource + "/eviction", Namespaced: true, Group: "policy", Version: "v1", Kind: "Eviction", Verbs: []string{"create"}})
+				meta.APIResource{Name: k.Resource + "/eviction", Namespaced: true, Group: "policy", Version: "v1", Kind: "Eviction", Verbs: []string{"create"}},
+				// Served by the pod's node agent (streaming.go).
+				meta.APIResource{Name: k.Resource + "/" + subLog, Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
+				meta.APIResource{Name: k.Resource + "/" + subExec, Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
+				meta.APIResource{Name: k.Resource + "/" + subAttach, Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
+				meta.APIResource{Name: k.Resource + "/" + subPortForward, Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}})
 		}
 		if s.hasSubresource(k, "finalize") {
 			list.APIResources = append(list.APIResources, meta.APIResource{Name: k.Resource + "/finalize", Kind: k.Kind, Verbs: []string{"update"}})

@@ -37,7 +37,7 @@ func newOpenAPIDocs(reg *registry.Registry) *openAPIDocs {
 			types["scale"] = reflect.TypeFor[autoscaling.Scale]()
 		}
 		if k.Group == "" && k.Resource == "pods" {
-			subs = append(subs, "binding", "eviction")
+			subs = append(subs, "binding", "eviction", subLog, subExec, subAttach, subPortForward)
 			types["binding"] = reflect.TypeFor[core.Binding]()
 			types["eviction"] = reflect.TypeFor[policy.Eviction]()
 		}

@@ -93,7 +93,7 @@ func (s *Server) hasSubresource(k *registry.Kind, sub string) bool {
 		return k.Scale
 	case "finalize":
 		return k.Resource == "namespaces" && k.Group == ""
-	case "binding", "eviction":
+	case "binding", "eviction", subLog, subExec, subAttach, subPortForward:
 		return k.Resource == "pods" && k.Group == ""
 	}
 	return false

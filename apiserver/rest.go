@@ -45,6 +45,9 @@ func (s *Server) serveResource(w http.ResponseWriter, req *http.Request, r *requ
 			s.evict(w, req, r)
 			return
 		}
+	case subLog, subExec, subAttach, subPortForward:
+		s.serveNodeSubresource(w, req, r)
+		return
 	}
 	if r.subresource != "" && r.verb != "get" && r.verb != "update" && r.verb != "patch" {
 		writeError(w, errMethodNotAllowed(fmt.Sprintf("%s is not supported on %s/%s", r.verb, r.kind.Resource, r.subresource)))

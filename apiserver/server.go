@@ -44,7 +44,7 @@ type Config struct {
 	ServiceCIDR string
 	// NodePortMin and NodePortMax bound Service node ports (default 30000-32767).
 	NodePortMin, NodePortMax int
-	Logger           *slog.Logger
+	Logger                   *slog.Logger
 }
 
 func (c *Config) setDefaults() {

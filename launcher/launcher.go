@@ -147,9 +147,13 @@ func Up(ctx context.Context, o Options) error {
 		return err
 	}
 
+	// The API server stops last: the others release their leases, write their last status
+	// and stop their pods' watches through it.
+	apiCtx, stopAPI := context.WithCancel(context.Background())
+	defer stopAPI()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
+	var apiWG, wg sync.WaitGroup
 	errc := make(chan error, 4+2*o.Nodes)
 	start := func(c component) (*process, error) {
 		bin, err := findBinary(o.BinDir, c.bin)
@@ -161,18 +165,24 @@ func Up(ctx context.Context, o Options) error {
 			bin, args = c.wrap(bin, args...)
 		}
 		p := &process{name: c.name, bin: bin, args: args, logPath: filepath.Join(o.DataDir, "logs", c.name+".log"), log: o.Logger}
-		wg.Add(1)
+		pctx, group := ctx, &wg
+		if c.name == "skiff-apiserver" {
+			pctx, group = apiCtx, &apiWG
+		}
+		group.Add(1)
 		go func() {
-			defer wg.Done()
-			errc <- p.supervise(ctx)
+			defer group.Done()
+			errc <- p.supervise(pctx)
 		}()
 		return p, nil
 	}
-	// Everything started is stopped (ctx), and containerd nodes are cleaned up, before Up
-	// returns; the deferred network teardown runs after this.
+	// Everything started is stopped, the API server last, and containerd nodes are cleaned
+	// up, before Up returns; the deferred network teardown runs after this.
 	defer func() {
 		cancel()
 		wg.Wait()
+		stopAPI()
+		apiWG.Wait()
 		if nw != nil {
 			cleanupNodes(o, nw)
 		}
@@ -225,7 +235,8 @@ func Up(ctx context.Context, o Options) error {
 	}
 }
 
-// nodeComponents are the node agents (and, on each containerd node, its proxy).
+// nodeComponents are the node agents and, on each containerd node, its service proxy
+// (which also serves cluster DNS at 10.96.0.10 in the node).
 func nodeComponents(o Options, nw *nodeNetwork, kubeconfig string) []component {
 	if o.Nodes == 0 {
 		return nil
@@ -240,10 +251,11 @@ func nodeComponents(o Options, nw *nodeNetwork, kubeconfig string) []component {
 	var out []component
 	for i := 1; i <= o.Nodes; i++ {
 		name := nodeName(i)
-		out = append(out, component{name: "skiff-nodeagent-" + name, bin: "skiff-nodeagent",
-			args: []string{"--kubeconfig", kubeconfig, "--node-name", name, "--data-dir", nodeDataDir(o, i),
-				"--node-ip", nw.nodeIP(i)},
-			wrap: func(bin string, args ...string) (string, []string) { return nw.enter(i, bin, args...) }})
+		inNode := func(bin string, args ...string) (string, []string) { return nw.enter(i, bin, args...) }
+		out = append(out,
+			component{name: "skiff-nodeagent-" + name, bin: "skiff-nodeagent", wrap: inNode,
+				args: []string{"--kubeconfig", kubeconfig, "--node-name", name, "--data-dir", nodeDataDir(o, i),
+					"--node-ip", nw.nodeIP(i)}})
 	}
 	return out
 }
@@ -296,6 +308,10 @@ func waitNodes(ctx context.Context, o Options, kubeconfig string, nw *nodeNetwor
 							o.Logger.Warn("no route from the host to the node's pods", "node", n.Name, "err", err)
 						}
 					}
+					// Service IPs (and cluster DNS) from the host go through the first node's proxy.
+					if err := nw.routeHost(serviceCIDR, nw.nodeIP(1)); err != nil {
+						o.Logger.Warn("no route from the host to Service IPs", "err", err)
+					}
 				}
 				return nil
 			}
@@ -314,6 +330,9 @@ func waitNodes(ctx context.Context, o Options, kubeconfig string, nw *nodeNetwor
 		}
 	}
 }
+
+// serviceCIDR is the API server's default Service range.
+const serviceCIDR = "10.96.0.0/12"
 
 func nodeReady(n *core.Node) bool {
 	for _, c := range n.Status.Conditions {

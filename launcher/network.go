@@ -100,6 +100,11 @@ func (n *nodeNetwork) routeHost(cidr, via string) error {
 // go with it). It is quiet about what is not there.
 func (n *nodeNetwork) tearDown() {
 	for i := 1; i <= n.nodes; i++ {
+		// The veth first: a namespace outlives `ip netns del` while the kernel (or a process)
+		// still holds it, and its end of the pair would keep the name taken.
+		if _, err := net.InterfaceByName(n.veth(i)); err == nil {
+			_ = ip("link", "del", n.veth(i))
+		}
 		_ = ip("netns", "del", n.netns(i))
 	}
 	// A namespace of a previous run with more nodes.

@@ -21,6 +21,7 @@ import (
 	"github.com/skiff-sh/skiff/api/resource"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/client/informer"
+	"github.com/skiff-sh/skiff/nodeagent/gc"
 	"github.com/skiff-sh/skiff/nodeagent/podworker"
 	"github.com/skiff-sh/skiff/nodeagent/probes"
 	"github.com/skiff-sh/skiff/nodeagent/runtime"
@@ -57,17 +58,22 @@ type Config struct {
 	StatusReportInterval time.Duration // default 1m
 	LeaseDuration        time.Duration // default 40s
 	Workers              int
-	Resync               time.Duration
-	BackoffBase          time.Duration
-	DNS                  podworker.DNSConfig
-	CgroupParent         string
-	OOMScoreAdjFloor     int
+	// SyncSlots bounds the pod syncs in flight across the agents sharing it (nil: none).
+	SyncSlots        chan struct{}
+	Resync           time.Duration
+	BackoffBase      time.Duration
+	DNS              podworker.DNSConfig
+	CgroupParent     string
+	OOMScoreAdjFloor int
 	// Sources are shared watches (many sim nodes in one process); nil: the agent's own.
 	Sources *Sources
 	// OnNetwork is called with every node once it is known, so that routes to other
 	// nodes' pod CIDRs can be programmed; nil does nothing.
 	OnNodes func(ctx context.Context, nodes []*core.Node)
-	Log     *slog.Logger
+	// GC tunes garbage collection and the DiskPressure thresholds (Runtime, NodeFsPath,
+	// Log and Event are the agent's).
+	GC  gc.Config
+	Log *slog.Logger
 }
 
 func (c *Config) setDefaults() error {
@@ -122,9 +128,15 @@ type Agent struct {
 	machine machine
 	workers *podworker.Manager
 	prober  *probes.Manager
+	gc      *gc.Collector
 
 	mu   sync.Mutex
 	cidr string
+	// adoptMu serializes adoptSpec (the status loop and the Node watch both call it).
+	adoptMu sync.Mutex
+	// statusNow asks the status loop to report at once (the pod CIDR arrived: the node may
+	// be Ready now).
+	statusNow chan struct{}
 }
 
 // New checks cfg and returns an agent; Run starts it.
@@ -133,11 +145,12 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{
-		cfg:    cfg,
-		rt:     cfg.Runtime,
-		log:    cfg.Log,
-		nodes:  client.For[core.Node](cfg.Client, nodesResource),
-		leases: client.For[coordination.Lease](cfg.Client, leasesResource),
+		cfg:       cfg,
+		rt:        cfg.Runtime,
+		log:       cfg.Log,
+		nodes:     client.For[core.Node](cfg.Client, nodesResource),
+		leases:    client.For[coordination.Lease](cfg.Client, leasesResource),
+		statusNow: make(chan struct{}, 1),
 	}
 	if !cfg.Sim {
 		a.machine = readMachine(cfg.RootDir)
@@ -192,6 +205,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		CgroupParent:     a.cfg.CgroupParent,
 		OOMScoreAdjFloor: a.cfg.OOMScoreAdjFloor,
 		Workers:          a.cfg.Workers,
+		Slots:            a.cfg.SyncSlots,
 		Resync:           a.cfg.Resync,
 		BackoffBase:      a.cfg.BackoffBase,
 		Log:              a.log,
@@ -203,13 +217,16 @@ func (a *Agent) Run(ctx context.Context) error {
 		wcfg.Volumes = vm
 	}
 	a.workers = podworker.New(wcfg)
+	a.gc = a.newCollector(node)
 	a.workers.SetSynced(sources.PodsSynced)
 
 	var wg sync.WaitGroup
 	wg.Go(func() { a.workers.Run(ctx) })
+	wg.Go(func() { a.gc.Run(ctx) })
 	wg.Go(func() { a.leaseLoop(ctx, node) })
 	wg.Go(func() { a.statusLoop(ctx, node) })
 	sources.Subscribe(a.cfg.NodeName, a.workers)
+	sources.SubscribeNode(a.cfg.NodeName, a.onNode)
 	if a.cfg.OnNodes != nil {
 		wg.Go(func() { a.watchNodes(ctx) })
 	}

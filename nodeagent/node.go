@@ -238,7 +238,7 @@ func (a *Agent) nodeStatus(ctx context.Context, old *core.NodeStatus) core.NodeS
 	}
 	st.Conditions = []core.NodeCondition{
 		cond(core.NodeMemoryPressure, core.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-		cond(core.NodeDiskPressure, core.ConditionFalse, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+		a.diskCondition(ctx, cond),
 		cond(core.NodePIDPressure, core.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
 		ready,
 	}
@@ -246,8 +246,9 @@ func (a *Agent) nodeStatus(ctx context.Context, old *core.NodeStatus) core.NodeS
 }
 
 // statusLoop reports the node's status: at once, then whenever it changes (checked every
-// HeartbeatInterval) and at least every StatusReportInterval. The answer to each write
-// carries the node's spec, which is how the agent learns its pod CIDR.
+// HeartbeatInterval, and at once when the pod CIDR arrives) and at least every
+// StatusReportInterval. The agent learns its pod CIDR from the watch of its Node (onNode),
+// and also from the answer to each write.
 func (a *Agent) statusLoop(ctx context.Context, node *core.Node) {
 	var lastSent []byte
 	var lastAt time.Time
@@ -270,11 +271,30 @@ func (a *Agent) statusLoop(ctx context.Context, node *core.Node) {
 				a.log.Warn("node status update failed", "err", err)
 			} else {
 				lastSent, lastAt, old = key, time.Now(), &n.Status
-				a.adoptSpec(n)
+				if a.adoptSpec(n) {
+					continue // the network may be ready now: report that at once
+				}
 			}
 		}
-		if !sleepCtx(ctx, a.cfg.HeartbeatInterval) {
+		t := time.NewTimer(a.cfg.HeartbeatInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
 			return
+		case <-a.statusNow:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// onNode is called with the agent's Node whenever it changes: a new pod CIDR is taken at
+// once, and the status reported again (readiness may depend on it).
+func (a *Agent) onNode(n *core.Node) {
+	if a.adoptSpec(n) {
+		select {
+		case a.statusNow <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -305,19 +325,22 @@ func (a *Agent) patchNodeStatus(ctx context.Context, st core.NodeStatus) (*core.
 	return n, err
 }
 
-// adoptSpec takes the pod CIDR from the node's spec.
-func (a *Agent) adoptSpec(n *core.Node) {
+// adoptSpec takes the pod CIDR from the node's spec; true if it changed.
+func (a *Agent) adoptSpec(n *core.Node) bool {
+	a.adoptMu.Lock()
+	defer a.adoptMu.Unlock()
 	if n == nil || n.Spec.PodCIDR == "" || n.Spec.PodCIDR == a.podCIDR() {
-		return
+		return false
 	}
 	if err := a.rt.SetPodCIDR(n.Spec.PodCIDR); err != nil {
 		a.log.Error("pod CIDR not usable", "podCIDR", n.Spec.PodCIDR, "err", err)
-		return
+		return false
 	}
 	a.mu.Lock()
 	a.cidr = n.Spec.PodCIDR
 	a.mu.Unlock()
 	a.log.Info("pod CIDR", "podCIDR", n.Spec.PodCIDR)
+	return true
 }
 
 func (a *Agent) podCIDR() string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/skiff-sh/skiff/nodeagent/runtime/sim"
 )
@@ -31,6 +32,16 @@ func RunSimNodes(ctx context.Context, base Config, names []string, simOpts sim.O
 		return errors.New("nodeagent: Client is required")
 	}
 	sources := NewSharedSources(base.Client)
+	if base.SyncSlots == nil {
+		// A thousand nodes' workers share the process's API connections: bound what they
+		// put in flight together, rather than queue thousands of requests at the server.
+		base.SyncSlots = make(chan struct{}, 128)
+	}
+	if base.Resync == 0 {
+		// Simulated pods have no volumes to refresh and their containers report every
+		// change: the periodic resync is only a safety net, as the kubelet's is (1 min).
+		base.Resync = time.Minute
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

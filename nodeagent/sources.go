@@ -34,25 +34,37 @@ type PodHandler interface {
 type Sources struct {
 	pods     *informer.Informer[core.Pod, *core.Pod]
 	services *informer.Informer[core.Service, *core.Service]
+	// nodes watches the agents' own Node objects, so that a change of spec (the pod CIDR the
+	// IPAM controller sets) is seen at once rather than at the next status report.
+	nodes *informer.Informer[core.Node, *core.Node]
 
-	mu       sync.RWMutex
-	handlers map[string]PodHandler // by node name
-	started  sync.Once
+	mu           sync.RWMutex
+	handlers     map[string]PodHandler       // by node name
+	nodeHandlers map[string]func(*core.Node) // by node name
+	started      sync.Once
 }
 
-// NewSources watches the pods bound to node (node "" : to any node) and all services.
+// NewSources watches the pods bound to node (node "" : to any node), the node itself (or
+// every node) and all services.
 func NewSources(c *client.Client, node string) *Sources {
-	sel := "spec.nodeName!="
+	sel, nodeSel := "spec.nodeName!=", ""
 	if node != "" {
-		sel = "spec.nodeName=" + node
+		sel, nodeSel = "spec.nodeName="+node, "metadata.name="+node
 	}
 	s := &Sources{
 		pods: informer.NewInformer[core.Pod, *core.Pod](client.For[core.Pod](c, podsResource), "",
 			client.ListOptions{FieldSelector: sel}, 0),
 		services: informer.NewInformer[core.Service, *core.Service](client.For[core.Service](c, servicesResource), "",
 			client.ListOptions{}, 0),
-		handlers: map[string]PodHandler{},
+		nodes: informer.NewInformer[core.Node, *core.Node](client.For[core.Node](c, nodesResource), "",
+			client.ListOptions{FieldSelector: nodeSel}, 0),
+		handlers:     map[string]PodHandler{},
+		nodeHandlers: map[string]func(*core.Node){},
 	}
+	s.nodes.AddEventHandler(informer.Handler[*core.Node]{
+		AddFunc:    s.nodeChanged,
+		UpdateFunc: func(_, n *core.Node) { s.nodeChanged(n) },
+	})
 	s.pods.AddEventHandler(informer.Handler[*core.Pod]{
 		AddFunc: func(p *core.Pod) { s.handler(p).Upsert(p) },
 		UpdateFunc: func(old, p *core.Pod) {
@@ -95,11 +107,32 @@ func (s *Sources) Subscribe(node string, h PodHandler) {
 	}
 }
 
-// Unsubscribe stops delivering node's pods.
+// Unsubscribe stops delivering node's pods and Node.
 func (s *Sources) Unsubscribe(node string) {
 	s.mu.Lock()
 	delete(s.handlers, node)
+	delete(s.nodeHandlers, node)
 	s.mu.Unlock()
+}
+
+// SubscribeNode calls fn with the Node object named node whenever it is added or changes,
+// starting with the one already known.
+func (s *Sources) SubscribeNode(node string, fn func(*core.Node)) {
+	s.mu.Lock()
+	s.nodeHandlers[node] = fn
+	s.mu.Unlock()
+	if n, ok := s.nodes.Indexer().GetByName("", node); ok {
+		fn(n)
+	}
+}
+
+func (s *Sources) nodeChanged(n *core.Node) {
+	s.mu.RLock()
+	fn := s.nodeHandlers[n.Name]
+	s.mu.RUnlock()
+	if fn != nil {
+		fn(n)
+	}
 }
 
 // Start runs the watches until ctx ends (once; later calls do nothing).
@@ -107,6 +140,7 @@ func (s *Sources) Start(ctx context.Context) {
 	s.started.Do(func() {
 		go s.pods.Run(ctx)
 		go s.services.Run(ctx)
+		go s.nodes.Run(ctx)
 	})
 }
 

@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skiff-sh/skiff/api/apps"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/labels"
 	"github.com/skiff-sh/skiff/client"
@@ -72,6 +73,9 @@ var (
 	podsResource       = client.Resource{Version: "v1", Resource: "pods", Namespaced: true}
 	nodesResource      = client.Resource{Version: "v1", Resource: "nodes"}
 	namespacesResource = client.Resource{Version: "v1", Resource: "namespaces"}
+	servicesResource   = client.Resource{Version: "v1", Resource: "services", Namespaced: true}
+	replicaSets        = client.Resource{Group: apps.GroupName, Version: apps.Version, Resource: "replicasets", Namespaced: true}
+	statefulSets       = client.Resource{Group: apps.GroupName, Version: apps.Version, Resource: "statefulsets", Namespaced: true}
 )
 
 // maxBindsInFlight bounds the API writes (bindings, status updates) the scheduler has in
@@ -98,6 +102,8 @@ type Scheduler struct {
 	podInformer  *informer.Informer[core.Pod, *core.Pod]
 	nodeInformer *informer.Informer[core.Node, *core.Node]
 	nsInformer   *informer.Informer[core.Namespace, *core.Namespace]
+	// The objects that select pods, for PodTopologySpread's default constraints.
+	workloads *workloadInformers
 
 	// Owned by the scheduling goroutine.
 	nextStartNodeIndex int
@@ -138,6 +144,8 @@ func New(cfg Config) (*Scheduler, error) {
 		return nil, fmt.Errorf("scheduler config: %w", errs.ToAggregate())
 	}
 	h := pluginsHandle(c)
+	workloads := newWorkloadInformers(cfg.Client)
+	h.Workloads = workloads
 	profiles, err := buildProfiles(c, h)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler config: %w", err)
@@ -174,6 +182,7 @@ func New(cfg Config) (*Scheduler, error) {
 		recorders: map[string]record.Recorder{},
 		rng:       mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64())),
 		bindSlots: make(chan struct{}, maxBindsInFlight),
+		workloads: workloads,
 	}
 	if c.PercentageOfNodesToScore != nil {
 		s.percentage = *c.PercentageOfNodesToScore
@@ -196,6 +205,44 @@ func New(cfg Config) (*Scheduler, error) {
 }
 
 func (s *Scheduler) leaseName() string { return s.cfg.LeaderElection.Name }
+
+// workloadInformers serve plugins.WorkloadLister from watches of Services, ReplicaSets and
+// StatefulSets. (skiff serves no ReplicationControllers, the fourth kind Kubernetes looks at.)
+type workloadInformers struct {
+	services     *informer.Informer[core.Service, *core.Service]
+	replicaSets  *informer.Informer[apps.ReplicaSet, *apps.ReplicaSet]
+	statefulSets *informer.Informer[apps.StatefulSet, *apps.StatefulSet]
+}
+
+func newWorkloadInformers(c *client.Client) *workloadInformers {
+	return &workloadInformers{
+		services:     informer.NewInformer(client.For[core.Service](c, servicesResource), "", client.ListOptions{}, 0),
+		replicaSets:  informer.NewInformer(client.For[apps.ReplicaSet](c, replicaSets), "", client.ListOptions{}, 0),
+		statefulSets: informer.NewInformer(client.For[apps.StatefulSet](c, statefulSets), "", client.ListOptions{}, 0),
+	}
+}
+
+func (w *workloadInformers) run(ctx context.Context) {
+	go w.services.Run(ctx)
+	go w.replicaSets.Run(ctx)
+	go w.statefulSets.Run(ctx)
+}
+
+func (w *workloadInformers) hasSynced() bool {
+	return w.services.HasSynced() && w.replicaSets.HasSynced() && w.statefulSets.HasSynced()
+}
+
+func (w *workloadInformers) Services(namespace string) []*core.Service {
+	return w.services.Indexer().ListNamespace(namespace)
+}
+
+func (w *workloadInformers) ReplicaSet(namespace, name string) (*apps.ReplicaSet, bool) {
+	return w.replicaSets.Indexer().GetByName(namespace, name)
+}
+
+func (w *workloadInformers) StatefulSet(namespace, name string) (*apps.StatefulSet, bool) {
+	return w.statefulSets.Indexer().GetByName(namespace, name)
+}
 
 // Cache and Queue expose the scheduler's state to tests and tools (read only).
 func (s *Scheduler) Cache() *cache.Cache { return s.cache }
@@ -225,9 +272,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	go s.podInformer.Run(ctx)
 	go s.nodeInformer.Run(ctx)
 	go s.nsInformer.Run(ctx)
+	s.workloads.run(ctx)
 	go s.queue.Run(ctx)
 	defer s.inflight.Wait()
-	if !informer.WaitForCacheSync(ctx, s.podInformer.HasSynced, s.nodeInformer.HasSynced, s.nsInformer.HasSynced) {
+	if !informer.WaitForCacheSync(ctx, s.podInformer.HasSynced, s.nodeInformer.HasSynced, s.nsInformer.HasSynced, s.workloads.hasSynced) {
 		return nil
 	}
 	s.synced.Store(true)

@@ -84,6 +84,7 @@ func main() {
 	flag.IntVar(&workers, "workers", 0, "concurrent pod syncs per node (default 16; 2 per node with --sim-nodes > 1)")
 	flag.DurationVar(&backoff, "crashloop-backoff", 10*time.Second, "first crash-loop back-off delay (doubles up to 5m)")
 	flag.DurationVar(&heartbeat, "heartbeat-interval", 10*time.Second, "how often the Lease is renewed and status checked")
+	gcCfg := gcFlags()
 	flag.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	flag.StringVar(&format, "log-format", "text", "text or json")
 	flag.Parse()
@@ -117,6 +118,9 @@ func main() {
 	}
 	if base.SystemReserved, err = parseResources(reserved); err != nil {
 		cli.Fatal("skiff-nodeagent", fmt.Errorf("--system-reserved: %w", err))
+	}
+	if base.GC, err = gcCfg(); err != nil {
+		cli.Fatal("skiff-nodeagent", err)
 	}
 	ctx, stop := cli.SignalContext()
 	defer stop()

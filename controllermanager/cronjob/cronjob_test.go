@@ -113,8 +113,15 @@ func (v *env) waitCache(t *testing.T, name, rv string) {
 		}
 		live := testenv.Get[batch.CronJob](t, v.Env, controller.CronJobs, "default", name)
 		jobs, _ := client.For[batch.Job](v.Client, controller.Jobs).List(v.Ctx, "default", client.ListOptions{})
-		return cj.ResourceVersion == live.ResourceVersion && len(jobs.Items) == len(v.c.jobs.Indexer().List()),
-			fmt.Sprintf("cached %s live %s", cj.ResourceVersion, live.ResourceVersion)
+		// Every Job at its live version too: a finished Job only counts once it is seen finished.
+		jobsCaught := len(jobs.Items) == len(v.c.jobs.Indexer().List())
+		for _, j := range jobs.Items {
+			if cached, ok := v.c.jobs.Indexer().GetByName("default", j.Name); !ok || cached.ResourceVersion != j.ResourceVersion {
+				jobsCaught = false
+			}
+		}
+		return cj.ResourceVersion == live.ResourceVersion && jobsCaught,
+			fmt.Sprintf("cached %s live %s, jobs caught up %v", cj.ResourceVersion, live.ResourceVersion, jobsCaught)
 	})
 }
 

@@ -30,6 +30,12 @@ type IPAMOptions struct {
 // IPAM gives every node a pod CIDR (spec.podCIDR and spec.podCIDRs) cut from the cluster
 // CIDR, as Kubernetes' range allocator does: CIDRs already on nodes are respected, a
 // deleted node's CIDR is released, and allocation is first-free in order.
+//
+// A CIDR chosen for a node stays reserved for that node until the informer shows the node
+// with a pod CIDR (or the node is gone): a write that failed (a 409 because the node's agent
+// wrote its status first, a timeout whose write may have landed) is retried with the same
+// CIDR, so retries neither leak CIDRs nor leave gaps, and a stale cache that still shows the
+// node without one cannot get it a second.
 type IPAM struct {
 	nodes   *informer.Informer[core.Node, *core.Node]
 	client  *client.Typed[core.Node, *core.Node]
@@ -38,6 +44,10 @@ type IPAM struct {
 	log     *slog.Logger
 	alloc   *cidrSet
 	cluster netip.Prefix
+
+	mu sync.Mutex
+	// pending is the CIDR reserved for each node (by name) that is not yet seen with one.
+	pending map[string]netip.Prefix
 }
 
 // NewIPAM makes the allocator.
@@ -64,6 +74,7 @@ func NewIPAM(cc *controller.Context, o IPAMOptions) (*IPAM, error) {
 		log:     cc.Logger(IPAMName),
 		alloc:   set,
 		cluster: cluster.Masked(),
+		pending: map[string]netip.Prefix{},
 	}
 	c.nodes.AddEventHandler(informer.Handler[*core.Node]{
 		AddFunc: func(n *core.Node) { c.occupy(n); c.queue.Enqueue(n) },
@@ -79,21 +90,60 @@ func NewIPAM(cc *controller.Context, o IPAMOptions) (*IPAM, error) {
 }
 
 // occupy marks the node's CIDRs as taken (a CIDR outside the cluster range is the node's
-// own business).
+// own business). Once the node has a CIDR, what was reserved for it is settled: it is the
+// node's CIDR now, or, if someone else set a different one, free again.
 func (c *IPAM) occupy(n *core.Node) {
-	for _, s := range podCIDRs(n) {
+	cidrs := podCIDRs(n)
+	for _, s := range cidrs {
 		if p, err := netip.ParsePrefix(s); err == nil {
 			c.alloc.occupy(p)
 		}
 	}
+	if len(cidrs) > 0 {
+		c.settle(n.Name, cidrs)
+	}
 }
 
 func (c *IPAM) release(n *core.Node) {
-	for _, s := range podCIDRs(n) {
+	cidrs := podCIDRs(n)
+	for _, s := range cidrs {
 		if p, err := netip.ParsePrefix(s); err == nil {
 			c.alloc.release(p)
 		}
 	}
+	c.settle(n.Name, cidrs)
+}
+
+// settle drops the node's reservation, releasing it unless it is one of the node's cidrs.
+func (c *IPAM) settle(node string, cidrs []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.pending[node]
+	if !ok {
+		return
+	}
+	delete(c.pending, node)
+	for _, s := range cidrs {
+		if q, err := netip.ParsePrefix(s); err == nil && q.Masked() == p {
+			return
+		}
+	}
+	c.alloc.release(p)
+}
+
+// reserve returns the CIDR reserved for node, allocating one if there is none.
+func (c *IPAM) reserve(node string) (netip.Prefix, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.pending[node]; ok {
+		return p, nil
+	}
+	p, err := c.alloc.allocate()
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	c.pending[node] = p
+	return p, nil
 }
 
 func podCIDRs(n *core.Node) []string {
@@ -119,18 +169,20 @@ func (c *IPAM) sync(ctx context.Context, key string) error {
 	if !ok || n.Spec.PodCIDR != "" || n.DeletionTimestamp != nil {
 		return nil
 	}
-	cidr, err := c.alloc.allocate()
+	cidr, err := c.reserve(n.Name)
 	if err != nil {
 		c.events.Eventf(n, core.EventTypeWarning, "CIDRNotAvailable", "Node %s status is now: CIDRNotAvailable", n.Name)
 		return err
 	}
+	// The resourceVersion precondition makes sure the node has no pod CIDR yet: on a
+	// conflict the node is synced again from a fresher cache, with the same reservation.
 	body, _ := json.Marshal(map[string]any{
 		"metadata": map[string]any{"resourceVersion": n.ResourceVersion},
 		"spec":     map[string]any{"podCIDR": cidr.String(), "podCIDRs": []string{cidr.String()}},
 	})
 	if _, err := c.client.Patch(ctx, "", n.Name, client.MergePatchType, body); err != nil {
-		c.alloc.release(cidr)
 		if client.IsNotFound(err) {
+			c.settle(n.Name, nil) // the node is gone: so is its reservation
 			return nil
 		}
 		return fmt.Errorf("set pod CIDR of node %s: %w", n.Name, err)

@@ -175,7 +175,10 @@ func TestUnreachableNode(t *testing.T) {
 	e.Start(t, nodelifecycle.New(e.CC, nodelifecycle.Options{GracePeriod: 2 * time.Second, MonitorPeriod: 100 * time.Millisecond}))
 	// The agents run their pods while alive; a dead one neither reports nor confirms deletions.
 	e.RunKubelet(t, &testenv.Kubelet{Only: func(p *core.Pod) bool { return p.DeletionTimestamp == nil && h.isAlive(p.Spec.NodeName) }})
-	testenv.Create(t, e, controller.Pods, boundPod("intolerant", "lost"))
+	// The API server gives a pod without unreachable/not-ready tolerations the default 300 s
+	// ones (as Kubernetes' DefaultTolerationSeconds admission), so a pod evicted at once is one
+	// that tolerates the taint for 0 s.
+	testenv.Create(t, e, controller.Pods, boundPod("intolerant", "lost", unreachable(controller.Ptr(int64(0)))))
 	testenv.Create(t, e, controller.Pods, boundPod("patient", "lost", unreachable(controller.Ptr(int64(3)))))
 	testenv.Create(t, e, controller.Pods, boundPod("forever", "lost", unreachable(nil)))
 	testenv.Create(t, e, controller.Pods, boundPod("elsewhere", "fine"))

@@ -16,13 +16,16 @@
 package podworker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -79,11 +82,14 @@ type Config struct {
 	CgroupParent string
 	// OOMScoreAdjFloor is the agent's own oom_score_adj: containers' are never set lower.
 	OOMScoreAdjFloor int
-	Workers          int           // default 8
-	Resync           time.Duration // default 10s
-	BackoffBase      time.Duration // default 10s
-	BackoffMax       time.Duration // default 5m
-	Log              *slog.Logger
+	Workers          int // default 8
+	// Slots, when set, bounds the syncs in flight across every Manager sharing it: the
+	// simulated nodes of one process would otherwise put thousands of requests in flight.
+	Slots       chan struct{}
+	Resync      time.Duration // default 10s
+	BackoffBase time.Duration // default 10s
+	BackoffMax  time.Duration // default 5m
+	Log         *slog.Logger
 }
 
 // Manager runs the pods of one node.
@@ -104,10 +110,15 @@ type Manager struct {
 // podState is what the agent remembers about a pod between syncs (lost on restart: it
 // is all recomputed or harmless to forget).
 type podState struct {
-	mu          sync.Mutex
-	startTime   time.Time
-	lastSent    []byte
-	lastSentAt  time.Time
+	mu         sync.Mutex
+	startTime  time.Time
+	lastSent   []byte
+	lastSentAt time.Time
+	// apiRV and apiStatus are the resourceVersion of the pod last seen and its status
+	// encoded: every sync compares the status it computes with the API's, and most syncs
+	// see a pod they have seen before.
+	apiRV       string
+	apiStatus   []byte
 	waiting     map[string]core.ContainerStateWaiting
 	stopping    map[string]bool // container IDs being stopped in the background
 	terminating bool            // the pod's containers are being stopped for its deletion
@@ -231,7 +242,18 @@ func (m *Manager) worker(ctx context.Context) {
 		if shutdown {
 			return
 		}
+		if m.cfg.Slots != nil {
+			select {
+			case m.cfg.Slots <- struct{}{}:
+			case <-ctx.Done():
+				m.queue.Done(uid)
+				continue // the queue is shutting down
+			}
+		}
 		after, err := m.sync(ctx, uid)
+		if m.cfg.Slots != nil {
+			<-m.cfg.Slots
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			m.log.Warn("pod sync failed", "uid", uid, "err", err)
@@ -262,6 +284,11 @@ func (m *Manager) watchRuntime(ctx context.Context) {
 // configMap and secret volumes pick up changes) and finds the runtime's orphans: pods it
 // runs that the API no longer has.
 func (m *Manager) housekeeping(ctx context.Context) {
+	// The first round comes at a random point of the period, so that the managers of many
+	// simulated nodes started together do not all resync at once.
+	if !sleepCtx(ctx, time.Duration(rand.Int64N(int64(m.cfg.Resync)))) {
+		return
+	}
 	t := time.NewTicker(m.cfg.Resync)
 	defer t.Stop()
 	for {
@@ -270,38 +297,54 @@ func (m *Manager) housekeeping(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		m.mu.Lock()
-		known := make(map[string]bool, len(m.pods))
-		for uid := range m.pods {
-			known[uid] = true
+		m.resyncAll(ctx)
+	}
+}
+
+// resyncAll queues every known pod, and the runtime's orphans.
+func (m *Manager) resyncAll(ctx context.Context) {
+	m.mu.Lock()
+	known := make(map[string]bool, len(m.pods))
+	for uid := range m.pods {
+		known[uid] = true
+	}
+	m.mu.Unlock()
+	for uid := range known {
+		m.queue.Add(uid)
+	}
+	if !m.synced() {
+		return
+	}
+	sbs, err := m.rt.ListPodSandboxes(ctx, "")
+	if err != nil {
+		m.log.Warn("list sandboxes", "err", err)
+		return
+	}
+	cs, err := m.rt.ListContainers(ctx, "")
+	if err != nil {
+		m.log.Warn("list containers", "err", err)
+		return
+	}
+	for _, sb := range sbs {
+		if !known[sb.Pod.UID] {
+			m.queue.Add(sb.Pod.UID)
 		}
-		m.mu.Unlock()
-		for uid := range known {
-			m.queue.Add(uid)
+	}
+	for _, c := range cs {
+		if !known[c.Pod.UID] {
+			m.queue.Add(c.Pod.UID)
 		}
-		if !m.synced() {
-			continue
-		}
-		sbs, err := m.rt.ListPodSandboxes(ctx, "")
-		if err != nil {
-			m.log.Warn("list sandboxes", "err", err)
-			continue
-		}
-		cs, err := m.rt.ListContainers(ctx, "")
-		if err != nil {
-			m.log.Warn("list containers", "err", err)
-			continue
-		}
-		for _, sb := range sbs {
-			if !known[sb.Pod.UID] {
-				m.queue.Add(sb.Pod.UID)
-			}
-		}
-		for _, c := range cs {
-			if !known[c.Pod.UID] {
-				m.queue.Add(c.Pod.UID)
-			}
-		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -658,12 +701,8 @@ func (m *Manager) startContainer(ctx context.Context, ac *actionContext, c *core
 			_ = m.rt.StopContainer(ctx, id, 2*time.Second, "")
 		}
 	}
-	// Keep the previous attempt (kubectl logs --previous); remove older ones.
-	for i, old := range ac.byName[c.Name] {
-		if i >= 1 && old.State == runtime.ContainerExited {
-			_ = m.rt.RemoveContainer(ctx, old.ID)
-		}
-	}
+	// Older attempts stay until the garbage collector (nodeagent/gc) removes all but the
+	// newest dead one of each container (kubectl logs --previous).
 	return nil
 }
 
@@ -1005,7 +1044,8 @@ func (m *Manager) deadlineExceeded(ctx context.Context, pod *core.Pod, st *podSt
 	if err := m.stopAll(ctx, pod, st, m.graceFor(pod, nil), false); err != nil {
 		return 0, err
 	}
-	failed := *pod // a shallow copy: only the status's top-level fields change
+	st.apiStatusJSON(pod) // the API's status, before the copy's is changed
+	failed := *pod        // a shallow copy: only the status's top-level fields change
 	failed.Status.Phase = core.PodFailed
 	failed.Status.Reason = "DeadlineExceeded"
 	failed.Status.Message = "Pod was active on the node longer than the specified deadline"
@@ -1173,7 +1213,7 @@ func (m *Manager) writeStatus(ctx context.Context, pod *core.Pod, st *podState, 
 	if err != nil {
 		return err
 	}
-	oldJSON, _ := json.Marshal(pod.Status)
+	oldJSON := st.apiStatusJSON(pod)
 	if string(newJSON) == string(oldJSON) {
 		return nil
 	}
@@ -1184,7 +1224,7 @@ func (m *Manager) writeStatus(ctx context.Context, pod *core.Pod, st *podState, 
 	if err != nil {
 		return err
 	}
-	if _, err := m.cfg.Pods.Patch(ctx, pod.Namespace, pod.Name, client.MergePatchType, patch, "status"); err != nil {
+	if err := m.cfg.Pods.PatchDiscard(ctx, pod.Namespace, pod.Name, client.MergePatchType, patch, "status"); err != nil {
 		if client.IsNotFound(err) {
 			return nil
 		}
@@ -1192,6 +1232,22 @@ func (m *Manager) writeStatus(ctx context.Context, pod *core.Pod, st *podState, 
 	}
 	st.lastSent, st.lastSentAt = newJSON, time.Now()
 	return nil
+}
+
+// apiStatusJSON is pod.Status encoded, remembered for the pod's resourceVersion (a
+// pod's status is the same wherever its resourceVersion is).
+func (st *podState) apiStatusJSON(pod *core.Pod) []byte {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if pod.ResourceVersion != "" && pod.ResourceVersion == st.apiRV {
+		return st.apiStatus
+	}
+	b, _ := json.Marshal(pod.Status)
+	if bytes.Equal(b, st.lastSent) {
+		b = st.lastSent // usually: what was written came back; keep one copy
+	}
+	st.apiRV, st.apiStatus = pod.ResourceVersion, b
+	return b
 }
 
 // statusPatch is a JSON merge patch {"metadata":{"uid":...},"status":...} that turns the
@@ -1219,7 +1275,7 @@ func mergeDiff(a, b map[string]any) map[string]any {
 			if d := mergeDiff(am, bm); len(d) > 0 {
 				out[k] = d
 			}
-		case !ok || !jsonEqual(av, bv):
+		case !ok || !reflect.DeepEqual(av, bv): // decoded JSON: maps, slices, float64, string, bool, nil
 			out[k] = bv
 		}
 	}
@@ -1229,10 +1285,4 @@ func mergeDiff(a, b map[string]any) map[string]any {
 		}
 	}
 	return out
-}
-
-func jsonEqual(a, b any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
 }

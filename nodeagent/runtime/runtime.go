@@ -30,6 +30,9 @@ var (
 	ErrSandboxCreation  = errors.New("FailedCreatePodSandBox")
 	ErrNetworkNotReady  = errors.New("NetworkNotReady")
 	ErrContainerRunning = errors.New("container is running")
+	// ErrNotSupported: the runtime cannot do this at all (the sim runtime runs no
+	// processes, so there is nothing to exec into or forward to).
+	ErrNotSupported = errors.New("not supported")
 )
 
 // Labels the agent puts on what it creates; the runtime stores them and reports them back.
@@ -187,6 +190,8 @@ type Image struct {
 	SizeBytes  int64
 	StopSignal string
 	User       string
+	// Pinned images are never garbage collected (the pause image).
+	Pinned bool
 }
 
 // PullAuth are registry credentials (from a dockerconfigjson imagePullSecret).
@@ -198,6 +203,26 @@ type PullAuth struct {
 type ExecResult struct {
 	ExitCode int
 	Output   []byte // stdout then stderr, cut at a bound
+}
+
+// TerminalSize is a terminal's size in characters.
+type TerminalSize struct {
+	Width, Height uint16
+}
+
+// ExecOptions describe a process to run in a container.
+type ExecOptions struct {
+	Cmd []string
+	// TTY gives the process a terminal: Stdout then carries both its output streams.
+	TTY bool
+	// Stdin, Stdout and Stderr are connected when not nil; the process sees EOF on its
+	// stdin when Stdin does.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Size, with TTY, is the terminal's size from the start (nil: unknown); Resize
+	// carries the sizes it takes afterwards.
+	Size   *TerminalSize
+	Resize <-chan TerminalSize
 }
 
 // Runtime runs pods. Every method is safe for concurrent use.
@@ -233,10 +258,30 @@ type Runtime interface {
 
 	// ExecSync runs cmd in a running container and waits for it (probes, hooks).
 	ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (*ExecResult, error)
-	// Exec runs cmd with streams attached (kubectl exec); nil streams are not connected.
-	Exec(ctx context.Context, id string, cmd []string, tty bool, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	// Exec runs a process in a running container with streams attached (kubectl exec)
+	// and returns its exit code once it has ended and its output is written. Cancelling
+	// ctx kills the process.
+	Exec(ctx context.Context, id string, opts ExecOptions) (int, error)
+	// PortForward connects stream to port on localhost in the sandbox's network
+	// namespace (kubectl port-forward) and copies both ways until either side ends.
+	PortForward(ctx context.Context, sandboxID string, port int32, stream io.ReadWriteCloser) error
 
 	// Changes receives the UID of a pod whose containers changed on their own (exited),
 	// so its worker syncs now rather than at the next periodic sync.
 	Changes() <-chan string
+
+	// ImageFsUsage reports the filesystem holding the images and the containers' writable
+	// layers (for image garbage collection and DiskPressure); ErrNotSupported when there
+	// is none (sim).
+	ImageFsUsage(ctx context.Context) (*FsUsage, error)
+	// RemoveImage removes an image, under every name it has. Whether a container still
+	// uses it is the caller's concern.
+	RemoveImage(ctx context.Context, ref string) error
+}
+
+// FsUsage is a filesystem's size and what is left of it.
+type FsUsage struct {
+	Path                     string // a directory on it
+	CapacityBytes, FreeBytes uint64 // free: available to unprivileged users, as df shows
+	InodesTotal, InodesFree  uint64
 }

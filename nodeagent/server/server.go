@@ -1,8 +1,14 @@
 // Package server is the node agent's HTTP endpoint, which the API server proxies to for
-// `kubectl logs` (the kubelet's paths and query parameters):
+// `kubectl logs`, `exec`, `attach` and `port-forward` (the kubelet's paths and query
+// parameters):
 //
 //	GET /healthz
 //	GET /containerLogs/{namespace}/{pod}/{container}?follow=&previous=&tailLines=&sinceSeconds=&sinceTime=&timestamps=&limitBytes=
+//	GET|POST /exec/{namespace}/{pod}/{container}?command=...&stdin=&stdout=&stderr=&tty=
+//	GET|POST /attach/{namespace}/{pod}/{container}?stdout=&stderr=&tty=
+//	GET|POST /portForward/{namespace}/{pod}
+//
+// The last three are upgraded to WebSocket or SPDY streams (see streaming.go).
 //
 // Errors are plain text with the status Kubernetes' kubelet uses (400 for a container
 // that has no logs yet or no previous instance, 404 for an unknown pod or container).
@@ -15,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -23,7 +30,7 @@ import (
 	"github.com/skiff-sh/skiff/nodeagent/runtime"
 )
 
-// Server serves a node's logs.
+// Server serves a node's logs and streams.
 type Server struct {
 	Addr    string
 	Runtime runtime.Runtime
@@ -40,6 +47,11 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", s.containerLogs)
+	for _, m := range []string{"GET", "POST"} {
+		mux.HandleFunc(m+" /exec/{namespace}/{pod}/{container}", s.exec)
+		mux.HandleFunc(m+" /attach/{namespace}/{pod}/{container}", s.attach)
+		mux.HandleFunc(m+" /portForward/{namespace}/{pod}", s.portForward)
+	}
 	return mux
 }
 
@@ -149,6 +161,10 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) {
 	c := instances[idx]
 	if c.LogPath == "" {
 		http.Error(w, "container has no log", http.StatusBadRequest)
+		return
+	}
+	if _, err := os.Stat(c.LogPath); err != nil {
+		http.Error(w, fmt.Sprintf("failed to open the log of container %q in pod %q: %v", cname, name, err), http.StatusBadRequest)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")

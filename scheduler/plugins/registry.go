@@ -16,6 +16,9 @@ type Factory func(args json.RawMessage, h Handle) (fw.Plugin, error)
 // Handle is what plugins get from the scheduler.
 type Handle struct {
 	Parallelizer fw.Parallelizer
+	// Workloads finds the Services, ReplicaSets and StatefulSets selecting a pod (for
+	// PodTopologySpread's default constraints); nil when there are none to look at.
+	Workloads WorkloadLister
 }
 
 // Registry returns every plugin skiff knows, by name.
@@ -45,19 +48,11 @@ func Registry() map[string]Factory {
 			return NewBalancedAllocation(a)
 		},
 		PodTopologySpreadName: func(args json.RawMessage, h Handle) (fw.Plugin, error) {
-			var a struct {
-				DefaultingType     string            `json:"defaultingType,omitempty"`
-				DefaultConstraints []json.RawMessage `json:"defaultConstraints,omitempty"`
-			}
+			var a PodTopologySpreadArgs
 			if err := decodeArgs(args, &a); err != nil {
 				return nil, err
 			}
-			// Cluster-level default constraints need the Services and ReplicaSets selecting a pod;
-			// skiff applies only a pod's own constraints, which "List" with none amounts to.
-			if a.DefaultingType == "System" || len(a.DefaultConstraints) > 0 {
-				return nil, fmt.Errorf("defaultingType System and defaultConstraints are not supported: use defaultingType: List without defaultConstraints")
-			}
-			return &PodTopologySpread{parallel: h.Parallelizer}, nil
+			return NewPodTopologySpread(a, h)
 		},
 		InterPodAffinityName: func(args json.RawMessage, h Handle) (fw.Plugin, error) {
 			var a InterPodAffinityArgs

@@ -2,19 +2,157 @@ package plugins
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync/atomic"
 
+	"github.com/skiff-sh/skiff/api/apps"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/labels"
+	"github.com/skiff-sh/skiff/api/meta"
 	fw "github.com/skiff-sh/skiff/scheduler/framework"
 )
 
 // PodTopologySpread spreads pods that match a constraint's selector evenly over topology
 // domains (zones, nodes): DoNotSchedule constraints filter (the skew after placing the pod may
 // not exceed maxSkew), ScheduleAnyway constraints score (fewer matching pods is better).
+//
+// A pod without constraints of its own gets the plugin's default constraints (by default the
+// system ones: ScheduleAnyway over hostnames and zones), selecting the pods that the same
+// Services, ReplicaSet or StatefulSet select: so the replicas of a workload spread out even
+// when nothing else tells the nodes apart, as in Kubernetes.
 type PodTopologySpread struct {
 	parallel fw.Parallelizer
+	// defaults are the constraints of pods that have none (their selectors are left out: they
+	// are worked out per pod); systemDefaulted: they are SystemDefaultConstraints, which also
+	// score nodes that lack a zone label.
+	defaults        []core.TopologySpreadConstraint
+	systemDefaulted bool
+	workloads       WorkloadLister
+}
+
+// SystemDefaultConstraints are Kubernetes' cluster-level defaults (defaultingType: System).
+var SystemDefaultConstraints = []core.TopologySpreadConstraint{
+	{TopologyKey: core.LabelHostname, WhenUnsatisfiable: core.ScheduleAnyway, MaxSkew: 3},
+	{TopologyKey: core.LabelTopologyZone, WhenUnsatisfiable: core.ScheduleAnyway, MaxSkew: 5},
+}
+
+// Defaulting types of PodTopologySpreadArgs.
+const (
+	SystemDefaulting = "System"
+	ListDefaulting   = "List"
+)
+
+// PodTopologySpreadArgs are the plugin's args in KubeSchedulerConfiguration.
+type PodTopologySpreadArgs struct {
+	// DefaultConstraints apply to pods without constraints of their own (defaultingType
+	// List); they must not have a labelSelector.
+	DefaultConstraints []core.TopologySpreadConstraint `json:"defaultConstraints,omitempty"`
+	// DefaultingType is System (the default: SystemDefaultConstraints) or List.
+	DefaultingType string `json:"defaultingType,omitempty"`
+}
+
+// NewPodTopologySpread validates args as Kubernetes does.
+func NewPodTopologySpread(args PodTopologySpreadArgs, h Handle) (*PodTopologySpread, error) {
+	p := &PodTopologySpread{parallel: h.Parallelizer, workloads: h.Workloads}
+	switch args.DefaultingType {
+	case "", SystemDefaulting:
+		if len(args.DefaultConstraints) > 0 {
+			return nil, fmt.Errorf(`defaultConstraints: Invalid value: when .defaultingType is "System", .defaultConstraints must be empty`)
+		}
+		p.defaults, p.systemDefaulted = SystemDefaultConstraints, true
+	case ListDefaulting:
+		seen := map[[2]string]bool{}
+		for i, c := range args.DefaultConstraints {
+			path := fmt.Sprintf("defaultConstraints[%d]", i)
+			switch {
+			case c.MaxSkew <= 0:
+				return nil, fmt.Errorf("%s.maxSkew: Invalid value: %d: must be greater than zero", path, c.MaxSkew)
+			case c.TopologyKey == "":
+				return nil, fmt.Errorf("%s.topologyKey: Required value: can not be empty", path)
+			case c.WhenUnsatisfiable != core.DoNotSchedule && c.WhenUnsatisfiable != core.ScheduleAnyway:
+				return nil, fmt.Errorf("%s.whenUnsatisfiable: Unsupported value: %q: supported values: %q, %q", path, c.WhenUnsatisfiable, core.DoNotSchedule, core.ScheduleAnyway)
+			case c.LabelSelector != nil:
+				return nil, fmt.Errorf("%s.labelSelector: Forbidden: constraint must not define a selector, as they deduced for each pod", path)
+			}
+			if msgs := labels.ValidateKey(c.TopologyKey); len(msgs) > 0 {
+				return nil, fmt.Errorf("%s.topologyKey: Invalid value: %q: %s", path, c.TopologyKey, msgs[0])
+			}
+			k := [2]string{c.TopologyKey, string(c.WhenUnsatisfiable)}
+			if seen[k] {
+				return nil, fmt.Errorf("%s: Duplicate value: {%s, %s}", path, c.TopologyKey, c.WhenUnsatisfiable)
+			}
+			seen[k] = true
+		}
+		p.defaults = args.DefaultConstraints
+	default:
+		return nil, fmt.Errorf("defaultingType: Unsupported value: %q: supported values: %q, %q", args.DefaultingType, ListDefaulting, SystemDefaulting)
+	}
+	return p, nil
+}
+
+// WorkloadLister finds the objects whose selectors pick pods, for the default constraints.
+// The scheduler serves it from informers; nil means there are none.
+type WorkloadLister interface {
+	// Services lists the Services of a namespace.
+	Services(namespace string) []*core.Service
+	ReplicaSet(namespace, name string) (*apps.ReplicaSet, bool)
+	StatefulSet(namespace, name string) (*apps.StatefulSet, bool)
+}
+
+// DefaultSelector selects the pods that belong with pod, as Kubernetes' helper of that name:
+// the selectors of the Services that select it merged, and its controller's (a ReplicaSet or
+// a StatefulSet) selector added. Empty when nothing selects the pod.
+func DefaultSelector(pod *core.Pod, l WorkloadLister) labels.Selector {
+	if l == nil {
+		return labels.NewSelector()
+	}
+	set := labels.Set{}
+	podLabels := labels.Set(pod.Labels)
+	for _, svc := range l.Services(pod.Namespace) {
+		if svc.Spec.Selector == nil {
+			continue // a Service without a selector selects nothing, not everything
+		}
+		if labels.SelectorFromSet(svc.Spec.Selector).Matches(podLabels) {
+			for k, v := range svc.Spec.Selector {
+				set[k] = v // the Services all match the pod: their labels cannot conflict
+			}
+		}
+	}
+	sel := labels.SelectorFromSet(set)
+	owner := controllerOf(pod)
+	if owner == nil || owner.APIVersion != apps.GroupName+"/"+apps.Version {
+		return sel
+	}
+	var ls *meta.LabelSelector
+	switch owner.Kind {
+	case "ReplicaSet":
+		if rs, ok := l.ReplicaSet(pod.Namespace, owner.Name); ok {
+			ls = rs.Spec.Selector
+		}
+	case "StatefulSet":
+		if ss, ok := l.StatefulSet(pod.Namespace, owner.Name); ok {
+			ls = ss.Spec.Selector
+		}
+	}
+	if ls == nil {
+		return sel
+	}
+	if other, err := labels.SelectorFromLabelSelector(ls); err == nil {
+		if reqs, ok := other.Requirements(); ok {
+			sel = sel.Add(reqs...)
+		}
+	}
+	return sel
+}
+
+func controllerOf(pod *core.Pod) *meta.OwnerReference {
+	for i := range pod.OwnerReferences {
+		if r := &pod.OwnerReferences[i]; r.Controller != nil && *r.Controller {
+			return r
+		}
+	}
+	return nil
 }
 
 func (*PodTopologySpread) Name() string { return PodTopologySpreadName }
@@ -35,10 +173,34 @@ type spreadConstraint struct {
 	honorTaints   bool
 }
 
-// spreadConstraints compiles the pod's constraints with the given action.
-func spreadConstraints(pod *core.Pod, action core.UnsatisfiableConstraintAction) ([]spreadConstraint, error) {
+// constraints compiles the pod's constraints with the given action: its own, or if it has
+// none, the defaults with the pod's DefaultSelector (none when that is empty).
+func (p *PodTopologySpread) constraints(pod *core.Pod, action core.UnsatisfiableConstraintAction) ([]spreadConstraint, error) {
+	if len(pod.Spec.TopologySpreadConstraints) > 0 {
+		return spreadConstraints(pod, pod.Spec.TopologySpreadConstraints, action)
+	}
+	wanted := false
+	for i := range p.defaults {
+		wanted = wanted || p.defaults[i].WhenUnsatisfiable == action
+	}
+	if !wanted {
+		return nil, nil // no selector to work out (the system defaults never filter)
+	}
+	sel := DefaultSelector(pod, p.workloads)
+	if sel.Empty() {
+		return nil, nil
+	}
+	cs, err := spreadConstraints(pod, p.defaults, action)
+	for i := range cs {
+		cs[i].selector = sel
+	}
+	return cs, err
+}
+
+// spreadConstraints compiles constraints with the given action.
+func spreadConstraints(pod *core.Pod, constraints []core.TopologySpreadConstraint, action core.UnsatisfiableConstraintAction) ([]spreadConstraint, error) {
 	var out []spreadConstraint
-	for _, c := range pod.Spec.TopologySpreadConstraints {
+	for _, c := range constraints {
 		if c.WhenUnsatisfiable != action {
 			continue
 		}
@@ -73,12 +235,9 @@ func spreadConstraints(pod *core.Pod, action core.UnsatisfiableConstraintAction)
 	return out, nil
 }
 
-// countable reports whether node takes part in constraint c's counting for pod: it has the
-// topology key and passes the node-inclusion policies.
+// countable reports whether node takes part in constraint c's counting for pod: it passes
+// the node-inclusion policies. (Whether it has the topology keys is checked by the callers.)
 func countable(c *spreadConstraint, pod *core.Pod, node *core.Node, affinity *RequiredNodeAffinity) bool {
-	if _, ok := node.Labels[c.topologyKey]; !ok {
-		return false
-	}
 	if c.honorAffinity && affinity != nil && !affinity.Match(node) {
 		return false
 	}
@@ -152,7 +311,7 @@ func (s *spreadFilterState) recomputeMin(i int) {
 }
 
 func (p *PodTopologySpread) PreFilter(ctx context.Context, state *fw.CycleState, pod *fw.PodInfo) *fw.Status {
-	cs, err := spreadConstraints(pod.Pod, core.DoNotSchedule)
+	cs, err := p.constraints(pod.Pod, core.DoNotSchedule)
 	if err != nil {
 		return fw.NewStatus(fw.UnschedulableAndUnresolvable, err.Error())
 	}
@@ -260,7 +419,7 @@ func (p *PodTopologySpread) updateWith(state *fw.CycleState, pod, other *fw.PodI
 // spreadScoreState is PreScore's state for the ScheduleAnyway constraints.
 type spreadScoreState struct {
 	constraints []spreadConstraint
-	ignored     map[string]bool // nodes lacking a topology key: score 0
+	ignored     map[string]bool // nodes lacking a topology key (unless system-defaulted): score 0
 	pairCounts  map[topologyPair]*atomic.Int64
 	weights     []float64
 }
@@ -268,17 +427,20 @@ type spreadScoreState struct {
 func (s *spreadScoreState) Clone() fw.StateData { return s }
 
 func (p *PodTopologySpread) PreScore(ctx context.Context, state *fw.CycleState, pod *fw.PodInfo, filtered []*fw.NodeInfo) *fw.Status {
-	cs, err := spreadConstraints(pod.Pod, core.ScheduleAnyway)
+	cs, err := p.constraints(pod.Pod, core.ScheduleAnyway)
 	if err != nil {
 		return fw.AsStatus(err)
 	}
 	if len(cs) == 0 {
 		return fw.NewStatus(fw.Skip)
 	}
+	// The system defaults do not require every key: nodes without a zone label still get
+	// hostname spreading (a constraint whose key a node lacks just does not score it).
+	requireAll := len(pod.Pod.Spec.TopologySpreadConstraints) > 0 || !p.systemDefaulted
 	s := &spreadScoreState{constraints: cs, ignored: map[string]bool{}, pairCounts: map[topologyPair]*atomic.Int64{}, weights: make([]float64, len(cs))}
 	sizes := make([]int, len(cs))
 	for _, n := range filtered {
-		if !hasAllKeys(n.Node, cs) {
+		if requireAll && !hasAllKeys(n.Node, cs) {
 			s.ignored[n.Name()] = true
 			continue
 		}
@@ -306,7 +468,7 @@ func (p *PodTopologySpread) PreScore(ctx context.Context, state *fw.CycleState, 
 	nodes := state.Snapshot.NodeInfoList
 	p.parallel.Until(ctx, len(nodes), func(i int) {
 		n := nodes[i]
-		if n.Node == nil || !hasAllKeys(n.Node, cs) {
+		if n.Node == nil || requireAll && !hasAllKeys(n.Node, cs) {
 			return
 		}
 		for j := range cs {
@@ -331,10 +493,14 @@ func (p *PodTopologySpread) Score(_ context.Context, state *fw.CycleState, pod *
 	var score float64
 	for i := range s.constraints {
 		c := &s.constraints[i]
+		value, ok := n.Node.Labels[c.topologyKey]
+		if !ok {
+			continue
+		}
 		var cnt int64
 		if c.topologyKey == core.LabelHostname {
 			cnt = int64(countMatching(c, n))
-		} else if v := s.pairCounts[topologyPair{c.topologyKey, n.Node.Labels[c.topologyKey]}]; v != nil {
+		} else if v := s.pairCounts[topologyPair{c.topologyKey, value}]; v != nil {
 			cnt = v.Load()
 		}
 		score += float64(cnt)*s.weights[i] + float64(c.maxSkew-1)
@@ -375,7 +541,7 @@ func (p *PodTopologySpread) EventsToRegister() []fw.ClusterEventWithHint {
 			if !ok || other.Namespace != pod.Namespace {
 				continue
 			}
-			cs, _ := spreadConstraints(pod, core.DoNotSchedule)
+			cs, _ := p.constraints(pod, core.DoNotSchedule)
 			for i := range cs {
 				if cs[i].selector.Matches(labels.Set(other.Labels)) {
 					return true

@@ -224,8 +224,20 @@ func (q *Queue) updateLocked(pod *core.Pod) {
 
 // specOrLabelsChanged: something other than status or bookkeeping changed.
 func specOrLabelsChanged(a, b *core.Pod) bool {
-	return a.Generation != b.Generation || !maps.Equal(a.Labels, b.Labels) || !slices.Equal(a.Spec.Tolerations, b.Spec.Tolerations) ||
+	return a.Generation != b.Generation || !maps.Equal(a.Labels, b.Labels) || !slices.EqualFunc(a.Spec.Tolerations, b.Spec.Tolerations, sameToleration) ||
 		!maps.Equal(a.Spec.NodeSelector, b.Spec.NodeSelector)
+}
+
+// sameToleration compares by value: every decoded copy of a pod has its own tolerationSeconds
+// pointers (and the API server gives most pods two such tolerations).
+func sameToleration(a, b core.Toleration) bool {
+	if a.Key != b.Key || a.Operator != b.Operator || a.Value != b.Value || a.Effect != b.Effect {
+		return false
+	}
+	if a.TolerationSeconds == nil || b.TolerationSeconds == nil {
+		return a.TolerationSeconds == b.TolerationSeconds
+	}
+	return *a.TolerationSeconds == *b.TolerationSeconds
 }
 
 // Delete drops a pod from the queue.

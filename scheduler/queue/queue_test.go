@@ -263,3 +263,35 @@ func TestPopWaitsAndCloses(t *testing.T) {
 		t.Fatalf("pop after close: %s", msg)
 	}
 }
+
+// An unschedulable pod updated in its status only (the scheduler's own PodScheduled=False,
+// say) stays where it is: its tolerations, decoded anew with fresh tolerationSeconds
+// pointers, are the same tolerations. A toleration changed in value retries it.
+func TestStatusOnlyUpdateDoesNotRetry(t *testing.T) {
+	withTolerations := func(secs int64) *core.Pod {
+		p := newPod("p", 0)
+		p.Spec.Tolerations = []core.Toleration{{Key: core.TaintNodeNotReady, Operator: core.TolerationOpExists,
+			Effect: core.TaintEffectNoExecute, TolerationSeconds: &secs}}
+		return p
+	}
+	c := &clock{t: time.Unix(1000, 0)}
+	q := newQueue(c)
+	q.Add(withTolerations(300))
+	p, err := q.Pop(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.AddUnschedulable(p, map[string]bool{"Fit": true})
+	c.advance(2 * time.Second)
+
+	updated := withTolerations(300)
+	updated.Status.Conditions = []core.PodCondition{{Type: core.PodScheduled, Status: core.ConditionFalse, Reason: core.PodReasonUnschedulable}}
+	q.Update(updated)
+	if got := q.Where("uid-p"); got != "unschedulable" {
+		t.Fatalf("after a status update the pod is in %q, want unschedulable", got)
+	}
+	q.Update(withTolerations(60))
+	if got := q.Where("uid-p"); got != "active" {
+		t.Fatalf("after a toleration change the pod is in %q, want active", got)
+	}
+}

@@ -393,6 +393,10 @@ spec:
             preference:
               matchExpressions:
               - {key: kubernetes.io/hostname, operator: In, values: [lonely]}
+      # Instead of the 300 s the API server gives by default: evicted 5 s after the taint.
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 5}
+      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 5}
       containers:
       - name: app
         image: busybox

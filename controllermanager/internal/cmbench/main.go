@@ -63,7 +63,7 @@ func main() {
 	parallel(*n**replicas, 16, func(i int) error {
 		_, err := pods.Create(ctx, &core.Pod{TypeMeta: meta.TypeMeta{Kind: "Pod", APIVersion: "v1"},
 			ObjectMeta: meta.ObjectMeta{Namespace: *ns, Name: fmt.Sprintf("ref-%d", i)},
-			Spec: core.PodSpec{NodeName: "cmbench-nowhere", Containers: []core.Container{{Name: "app", Image: "busybox:1"}}}})
+			Spec:       core.PodSpec{NodeName: "cmbench-nowhere", Containers: []core.Container{{Name: "app", Image: "busybox:1"}}}})
 		return err
 	})
 	refRate := float64(*n**replicas) / time.Since(start).Seconds()

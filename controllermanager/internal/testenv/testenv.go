@@ -38,12 +38,17 @@ type Env struct {
 // Runner is a controller.
 type Runner interface{ Run(ctx context.Context) }
 
-// New starts an API server for the test and a controller Context over it.
-func New(t testing.TB) *Env {
+// New starts an API server for the test and a controller Context over it. Each of wraps
+// (optional) is put in front of the API server, to inject faults.
+func New(t testing.TB, wraps ...func(http.Handler) http.Handler) *Env {
 	t.Helper()
 	s := harness.StartServer(t, harness.ServerOptions{})
 	actions := &Actions{}
-	front := httptest.NewServer(actions.wrap(s.API.Handler()))
+	h := s.API.Handler()
+	for _, w := range wraps {
+		h = w(h)
+	}
+	front := httptest.NewServer(actions.wrap(h))
 	t.Cleanup(func() {
 		front.CloseClientConnections()
 		front.Close()

@@ -34,7 +34,6 @@ import (
 	"time"
 
 	eventtypes "github.com/containerd/containerd/api/events"
-	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	tasktypes "github.com/containerd/containerd/api/types/task"
 	ctrd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
@@ -104,6 +103,7 @@ type Runtime struct {
 
 	mu      sync.Mutex
 	version string
+	imageFs string // the snapshotter's root (gc.go)
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -282,6 +282,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig)
 		oci.WithImageConfig(r.pause),
 		oci.WithRootFSReadonly(),
 		withOOMScoreAdj(-998),
+		withShimGroup(id),
 	}
 	if cfg.HostNetwork {
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostNamespace(specs.UTSNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf)
@@ -448,13 +449,9 @@ func (r *Runtime) listKind(ctx context.Context, kind, podUID string) ([]containe
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := r.client.TaskService().List(ctx, &tasksapi.ListTasksRequest{})
+	tasks, err := r.tasksOf(ctx, cs, podUID == "")
 	if err != nil {
 		return nil, nil, err
-	}
-	tasks := make(map[string]*tasktypes.Process, len(resp.Tasks))
-	for _, t := range resp.Tasks {
-		tasks[t.ID] = t
 	}
 	return cs, tasks, nil
 }
@@ -538,6 +535,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *ru
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: fmt.Sprintf("/proc/%d/ns/uts", pid)}))
 	}
 	opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: fmt.Sprintf("/proc/%d/ns/ipc", pid)}))
+	opts = append(opts, withShimGroup(sandboxID))
 	opts = append(opts, withMounts(cfg.Mounts))
 	res := cfg.Resources
 	if res.CPUShares > 0 {
@@ -912,7 +910,7 @@ func (r *Runtime) ExecSync(ctx context.Context, id string, cmd []string, timeout
 		defer cancel()
 	}
 	var out boundedBuffer
-	code, err := r.Exec(ctx, id, cmd, false, nil, &out, &out)
+	code, err := r.Exec(ctx, id, runtime.ExecOptions{Cmd: cmd, Stdout: &out, Stderr: &out})
 	if err != nil {
 		return nil, err
 	}
@@ -940,8 +938,8 @@ func (b *boundedBuffer) Bytes() []byte {
 	return append([]byte(nil), b.buf.Bytes()...)
 }
 
-// Exec runs cmd in the container with the given streams and returns its exit code.
-func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, tty bool, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+// Exec runs a process in the container with the given streams and returns its exit code.
+func (r *Runtime) Exec(ctx context.Context, id string, o runtime.ExecOptions) (int, error) {
 	nctx := r.ns(ctx)
 	c, err := r.client.LoadContainer(nctx, id)
 	if err != nil {
@@ -956,9 +954,26 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, tty bool, s
 		return 0, err
 	}
 	pspec := *spec.Process
-	pspec.Args, pspec.Terminal = cmd, tty
+	pspec.Args, pspec.Terminal = o.Cmd, o.TTY
+	if o.TTY && o.Size != nil {
+		pspec.ConsoleSize = &specs.Box{Height: uint(o.Size.Height), Width: uint(o.Size.Width)}
+	}
+	stdout, stderr := o.Stdout, o.Stderr
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil || o.TTY {
+		stderr = io.Discard // a terminal has one output stream
+	}
+	// The shim holds the stdin FIFO open itself: the process sees EOF only once it is
+	// told to close it (CloseIO), which happens when the caller's stdin ends.
+	var stdin io.Reader
+	stdinEOF := make(chan struct{})
+	if o.Stdin != nil {
+		stdin = &eofReader{r: o.Stdin, eof: stdinEOF}
+	}
 	opts := []cio.Opt{cio.WithStreams(stdin, stdout, stderr), cio.WithFIFODir(r.fifoDir)}
-	if tty {
+	if o.TTY {
 		opts = append(opts, cio.WithTerminal)
 	}
 	execID := "exec-" + newID()[:16]
@@ -978,7 +993,33 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, tty bool, s
 		return 0, err
 	}
 	if err := proc.Start(bg); err != nil {
-		return 0, fmt.Errorf("exec %q: %w", strings.Join(cmd, " "), err)
+		return 0, fmt.Errorf("exec %q: %w", strings.Join(o.Cmd, " "), err)
+	}
+	exited := make(chan struct{})
+	defer close(exited)
+	if stdin != nil {
+		go func() {
+			select {
+			case <-exited:
+			case <-stdinEOF:
+				_ = proc.CloseIO(bg, ctrd.WithStdinCloser)
+			}
+		}()
+	}
+	if o.TTY && o.Resize != nil {
+		go func() {
+			for {
+				select {
+				case <-exited:
+					return
+				case sz, ok := <-o.Resize:
+					if !ok {
+						return
+					}
+					_ = proc.Resize(bg, uint32(sz.Width), uint32(sz.Height))
+				}
+			}
+		}()
 	}
 	select {
 	case st := <-wait:
@@ -992,6 +1033,21 @@ func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, tty bool, s
 		<-wait
 		return 0, ctx.Err()
 	}
+}
+
+// eofReader closes eof when r is read to its end.
+type eofReader struct {
+	r    io.Reader
+	eof  chan struct{}
+	once sync.Once
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil {
+		e.once.Do(func() { close(e.eof) })
+	}
+	return n, err
 }
 
 // ---- Info for `skiff-nodeagent import` ----

@@ -134,7 +134,8 @@ func (r *Runtime) EnsureImage(ctx context.Context, ref string, policy core.PullP
 }
 
 func (r *Runtime) describe(ctx context.Context, img ctrd.Image) (*runtime.Image, error) {
-	out := &runtime.Image{Ref: img.Name(), Names: []string{img.Name(), imageID(img)}}
+	out := &runtime.Image{Ref: img.Name(), Names: []string{img.Name(), imageID(img)},
+		Pinned: r.pause != nil && img.Target().Digest == r.pause.Target().Digest}
 	if size, err := img.Size(ctx); err == nil {
 		out.SizeBytes = size
 	}

@@ -68,7 +68,7 @@ func New(o Options) *Runtime {
 	}
 	return &Runtime{
 		opts:       o,
-		changes:    make(chan string, 1024),
+		changes:    make(chan string, 128), // a node runs at most ~110 pods; more is left to the resync
 		sandboxes:  map[string]*runtime.Sandbox{},
 		containers: map[string]*simContainer{},
 		ipam:       newIPAM(fallbackCIDR()),
@@ -281,12 +281,15 @@ func (r *Runtime) ExecSync(_ context.Context, id string, cmd []string, _ time.Du
 	return &runtime.ExecResult{ExitCode: max(0, ExitCode(cmd))}, nil
 }
 
-func (r *Runtime) Exec(ctx context.Context, id string, cmd []string, _ bool, _ io.Reader, _, _ io.Writer) (int, error) {
-	res, err := r.ExecSync(ctx, id, cmd, 0)
-	if err != nil {
-		return 0, err
-	}
-	return res.ExitCode, nil
+// Exec is refused: a simulated container has no process to run a command beside
+// (probes and hooks go through ExecSync, which only interprets the command).
+func (r *Runtime) Exec(context.Context, string, runtime.ExecOptions) (int, error) {
+	return 0, fmt.Errorf("exec is %w by the sim runtime (simulated containers run no processes)", runtime.ErrNotSupported)
+}
+
+// PortForward is refused: nothing listens in a simulated pod.
+func (r *Runtime) PortForward(context.Context, string, int32, io.ReadWriteCloser) error {
+	return fmt.Errorf("port forwarding is %w by the sim runtime (simulated pods run no processes)", runtime.ErrNotSupported)
 }
 
 var exitRE = regexp.MustCompile(`(?:^|[\s;&|(])exit\s+(\d{1,3})\s*\)?\s*;?\s*$`)
