@@ -255,7 +255,10 @@ func nodeComponents(o Options, nw *nodeNetwork, kubeconfig string) []component {
 		out = append(out,
 			component{name: "skiff-nodeagent-" + name, bin: "skiff-nodeagent", wrap: inNode,
 				args: []string{"--kubeconfig", kubeconfig, "--node-name", name, "--data-dir", nodeDataDir(o, i),
-					"--node-ip", nw.nodeIP(i)}})
+					"--node-ip", nw.nodeIP(i)}},
+			// The proxy's metrics and health ports are on the node's own loopback.
+			component{name: "skiff-proxy-" + name, bin: "skiff-proxy", wrap: inNode,
+				args: []string{"--kubeconfig", kubeconfig, "--node-name", name}})
 	}
 	return out
 }

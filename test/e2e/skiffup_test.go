@@ -45,6 +45,16 @@ spec:
         command: ["sh", "-c", "echo hello from $(hostname) > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"]
         ports:
         - containerPort: 8080
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: 8080
 `
 
 func TestSkiffUpTwoContainerdNodes(t *testing.T) {
@@ -116,13 +126,45 @@ spec:
 		}
 	})
 
+	t.Run("the Service answers from the host and by DNS name from a pod on each node", func(t *testing.T) {
+		ip := k.Run(t, "get", "service", "web", "-o", "jsonpath={.spec.clusterIP}")
+		harness.Eventually(t, 30*time.Second, "GET the ClusterIP "+ip+" from the host", func() (bool, string) {
+			body, err := httpGet("http://" + ip + "/")
+			return err == nil && strings.Contains(body, "hello from web-"), fmt.Sprint(body, err)
+		})
+		for node := range pods {
+			name := "dns-" + node
+			k.RunStdin(t, fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+spec:
+  nodeName: %s
+  restartPolicy: Never
+  containers:
+  - name: client
+    image: %s
+    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://web.default.svc.cluster.local/ | grep -q 'hello from web-' && exit 0; sleep 1; done; exit 1"]
+`, name, node, busyboxImage), "apply", "-f", "-")
+			p := waitPod(t, k, name, "finished", func(p *podJSON) bool {
+				return p.Status.Phase == "Succeeded" || p.Status.Phase == "Failed"
+			})
+			if p.Status.Phase != "Succeeded" {
+				b, _ := json.Marshal(p.Status)
+				t.Errorf("a pod on %s could not reach web.default.svc.cluster.local: %s", node, b)
+			}
+		}
+	})
+
 	t.Run("Ctrl-C stops every process and container and removes the node network", func(t *testing.T) {
 		if err := c.Stop(t); err != nil {
 			t.Fatal(err)
 		}
-		if left := processesMentioning(c.DataDir); len(left) > 0 {
-			t.Fatalf("still running after skiff up stopped:\n%s", strings.Join(left, "\n"))
-		}
+		// A deleted task's shim and log writer exit a moment after containerd answers.
+		harness.Eventually(t, 15*time.Second, "no process of the cluster left", func() (bool, string) {
+			left := processesMentioning(c.DataDir)
+			return len(left) == 0, strings.Join(left, "\n")
+		})
 		if ns, _ := os.ReadDir("/run/netns"); len(ns) > 0 {
 			for _, e := range ns {
 				if strings.HasPrefix(e.Name(), fmt.Sprintf("skiff%d-", c.Port)) {
