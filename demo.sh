@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Builds skiff, starts a two-node cluster in the background from ./.skiff, loads a locally
-# built busybox image into the nodes, runs examples/hello.yaml with the real kubectl and
-# fetches a page from each pod. Stop it with: bin/skiff down --data-dir .skiff
+# built busybox image into the nodes, runs examples/hello.yaml with the real kubectl, then
+# fetches a page from each pod, through the Service's ClusterIP, by DNS name from inside a
+# pod (kubectl exec), and shows a pod's log. Stop it with: bin/skiff down --data-dir .skiff
 #
 # As root the nodes run real containers (containerd, each node in its own network namespace);
 # otherwise the nodes are simulated (--runtime sim) and pods run without processes.
 set -euo pipefail
 cd "$(dirname "$0")"
 go build -o bin/ ./cmd/...
-mkdir -p .skiff
+# A fresh cluster every time: stop the one a previous run left, and start from empty data.
 bin/skiff down --data-dir .skiff 2>/dev/null || true
+rm -rf .skiff
+mkdir -p .skiff
 runtime=containerd
 if [ "$(id -u)" != 0 ]; then
   runtime=sim
@@ -33,7 +36,11 @@ kubectl apply -f examples/hello.yaml
 kubectl rollout status deployment/hello --timeout=120s
 kubectl get deployments,services,pods -o wide
 if [ "$runtime" = containerd ]; then
+  get() { if command -v curl >/dev/null; then curl -s "$1"; else busybox wget -qO- "$1"; fi; }
   for ip in $(kubectl get pods -l app=hello -o jsonpath='{.items[*].status.podIP}'); do
-    if command -v curl >/dev/null; then curl -s "http://$ip:8080/"; else busybox wget -qO- "http://$ip:8080/"; fi
+    get "http://$ip:8080/"                                   # each pod, from the host
   done
+  get "http://$(kubectl get service hello -o jsonpath='{.spec.clusterIP}')/"   # the Service's ClusterIP
+  kubectl exec deploy/hello -- wget -qO- http://hello.default.svc.cluster.local/   # by DNS name, from a pod
+  kubectl logs deploy/hello --tail 3
 fi
