@@ -15,12 +15,19 @@
 //
 //   - sim: `skiff-nodeagent --runtime sim --sim-nodes NODES --events=false`, N pods spread
 //     evenly over the nodes; also the agent's RSS per node. Reference, in the same run
-//     against the same API server: the rate at which it creates N pods that no one acts on
-//     (unbound, and marked for no scheduler), with the same creates in flight.
+//     against the same API server before the agent starts: the rate at which it creates N
+//     pods that no one acts on (unbound, and marked for no scheduler), with the same
+//     creates in flight. With -backlog the pods are created before the agent starts, and
+//     the clock runs from the agent's start (registering its nodes, listing the pods) to
+//     the last pod Running.
 //
-//     go build -o bin/ ./cmd/... && go run ./test/bench/podstartup -bin bin            # both cases
-//     go run ./test/bench/podstartup -bin bin -case containerd -pods 100 -runs 2
-//     go run ./test/bench/podstartup -bin bin -case sim -nodes 1000 -pods 30000
+// Also reported: the CPU time the agent (with its children: CNI plugins), the API server,
+// containerd with its shims (and what they ran: runc, loggers) and the benchmark itself
+// used while the pods started, and how busy the whole machine was.
+//
+//	go build -o bin/ ./cmd/... && go run ./test/bench/podstartup -bin bin            # both cases
+//	go run ./test/bench/podstartup -bin bin -case containerd -pods 100 -runs 2
+//	go run ./test/bench/podstartup -bin bin -case sim -nodes 1000 -pods 30000 -etcd-dir /dev/shm
 package main
 
 import (
@@ -92,6 +99,8 @@ type result struct {
 	agentIdleRSS        int64
 	agentCPU, apiCPU    time.Duration // CPU time used while the pods started
 	runtimeCPU          time.Duration // containerd, its shims and what they ran (runc, loggers)
+	runtimeRSS          int64         // containerd and its shims, once the pods run
+	runtimeProcs        int
 	benchCPU            time.Duration // this process: creates, the watch
 	machineBusy         float64       // share of the machine's CPU busy (everyone's)
 	elapsed             time.Duration // first create (backlog: agent start) → last pod Running
@@ -140,7 +149,7 @@ func main() {
 		ratio, rss := "", ""
 		if r.name == "containerd" {
 			ratio = fmt.Sprintf("p50 %.1f×, p99 %.1f×", float64(r.running.p50)/float64(r.refP50), float64(r.running.p99)/float64(r.refP99))
-			rss = fmt.Sprintf("%s → %s", mib(r.agentIdleRSS), mib(r.agentRSS))
+			rss = fmt.Sprintf("%s → %s; containerd + %d shims: %s", mib(r.agentIdleRSS), mib(r.agentRSS), r.runtimeProcs-1, mib(r.runtimeRSS))
 		} else {
 			ratio = fmt.Sprintf("%.2f (Running/s ÷ creates/s)", r.runningPerSec/r.refRate)
 			rss = fmt.Sprintf("%s → %s: %s per node (peak %s)", mib(r.agentIdleRSS), mib(r.agentRSS),
@@ -262,6 +271,25 @@ func (p *proc) memory() (rss, peak int64) {
 
 // cpu is the CPU time (user + system) the process and its reaped children have used.
 func (p *proc) cpu() time.Duration { return cpuOf(p.cmd.Process.Pid) }
+
+// rssMatching sums the RSS of the processes whose command line contains s (shared pages
+// counted in each, as ps does), and counts them.
+func rssMatching(s string) (rss int64, n int) {
+	dirs, _ := os.ReadDir("/proc")
+	for _, e := range dirs {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(b), s) {
+			p := &proc{cmd: &exec.Cmd{Process: &os.Process{Pid: pid}}}
+			r, _ := p.memory()
+			rss += r
+			n++
+		}
+	}
+	return rss, n
+}
 
 // cpuMatching sums cpuOf over the processes whose command line contains s.
 func cpuMatching(s string) (d time.Duration) {
@@ -638,6 +666,7 @@ func (c *cluster) measure(n, conc int, mk func(i int) *core.Pod, agent *proc, st
 	res.machineBusy = machineCPU().busySince(machine)
 	if runtimeMatch != "" {
 		res.runtimeCPU = cpuMatching(runtimeMatch) - rtCPU
+		res.runtimeRSS, res.runtimeProcs = rssMatching(runtimeMatch)
 	}
 	var last int64
 	res.running, last = t.stats(t.running)
