@@ -101,14 +101,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		fwdErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "skiff_dns_forward_errors_total",
 			Help: "Forwarded requests no upstream answered."}),
 	}
-	pc, err := net.ListenPacket("udp", cfg.Addr)
+	pc, ln, err := listenBoth(cfg.Addr)
 	if err != nil {
-		return nil, err
-	}
-	// The TCP listener takes the port UDP got (for Addr with port 0).
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
 		return nil, err
 	}
 	s.udpAddr, s.tcpAddr = pc.LocalAddr(), ln.Addr()
@@ -540,4 +534,25 @@ func Upstreams(resolvConf string, exclude ...string) []string {
 		out = append(out, net.JoinHostPort(s, cc.Port))
 	}
 	return out
+}
+
+// listenBoth listens on addr over UDP and TCP on the same port. With port 0 the TCP
+// listener takes the port UDP got, which another program may hold over TCP: then it tries
+// another port.
+func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || attempt == 10 {
+			return nil, nil, err
+		}
+	}
 }
