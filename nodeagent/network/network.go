@@ -1,7 +1,8 @@
 // Package network gives pod sandboxes their network through CNI (libcni with the
 // reference plugins: bridge + host-local IPAM over the node's pod CIDR, portmap for
-// hostPorts, loopback), and programs routes to the other nodes' pod CIDRs with netlink,
-// host-gateway style: pod-to-pod traffic between nodes is plain routed IP.
+// hostPorts; the loopback plugin's one job, lo up, is done here), and programs routes to
+// the other nodes' pod CIDRs with netlink, host-gateway style: pod-to-pod traffic between
+// nodes is plain routed IP.
 package network
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/containernetworking/cni/libcni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 
 	"github.com/skiff-sh/skiff/api/core"
 )
@@ -40,9 +42,11 @@ type CNI struct {
 
 	mu   sync.Mutex
 	cidr string
-	conf *libcni.NetworkConfigList
+	conf *libcni.NetworkConfigList // bridge + portmap: for pods with hostPorts
+	// bare is the same network without portmap, for the pods without hostPorts (most): one
+	// plugin process less per sandbox. Same name, so libcni's cached results carry over.
+	bare *libcni.NetworkConfigList
 	cni  *libcni.CNIConfig
-	lo   *libcni.NetworkConfigList
 }
 
 // ErrNoPodCIDR is what Ready reports until the node has a pod CIDR.
@@ -60,7 +64,7 @@ func (c *CNI) SetPodCIDR(cidr string) error {
 	if c.Bridge == "" {
 		c.Bridge = "skiff0"
 	}
-	for _, p := range []string{"bridge", "host-local", "portmap", "loopback"} {
+	for _, p := range []string{"bridge", "host-local", "portmap"} {
 		if !pluginExists(c.PluginDirs, p) {
 			return fmt.Errorf("CNI plugin %q not found in %s (install containernetworking-plugins)", p, strings.Join(c.PluginDirs, ", "))
 		}
@@ -76,24 +80,24 @@ func (c *CNI) SetPodCIDR(cidr string) error {
 	if c.MTU > 0 {
 		bridge["mtu"] = c.MTU
 	}
-	list, err := json.Marshal(map[string]any{
-		"cniVersion": "1.0.0", "name": "skiff",
-		"plugins": []any{bridge, map[string]any{"type": "portmap", "snat": true, "capabilities": map[string]bool{"portMappings": true}}},
-	})
+	confList := func(plugins ...any) (*libcni.NetworkConfigList, error) {
+		list, err := json.Marshal(map[string]any{"cniVersion": "1.0.0", "name": "skiff", "plugins": plugins})
+		if err != nil {
+			return nil, err
+		}
+		return libcni.ConfListFromBytes(list)
+	}
+	conf, err := confList(bridge, map[string]any{"type": "portmap", "snat": true, "capabilities": map[string]bool{"portMappings": true}})
 	if err != nil {
 		return err
 	}
-	conf, err := libcni.ConfListFromBytes(list)
-	if err != nil {
-		return err
-	}
-	lo, err := libcni.ConfListFromBytes([]byte(`{"cniVersion":"1.0.0","name":"skiff-lo","plugins":[{"type":"loopback"}]}`))
+	bare, err := confList(bridge)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.cidr, c.conf, c.lo = ipnet.String(), conf, lo
+	c.cidr, c.conf, c.bare = ipnet.String(), conf, bare
 	c.cni = libcni.NewCNIConfigWithCacheDir(c.PluginDirs, filepath.Join(c.DataDir, "cache"), nil)
 	// Pods reach other nodes through this one.
 	_ = os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
@@ -158,16 +162,27 @@ func (c *CNI) runtimeConf(a Attachment) *libcni.RuntimeConf {
 	return rc
 }
 
+// network is the configuration for an attachment: portmap only when it maps host ports.
+func (c *CNI) network(a Attachment) (*libcni.NetworkConfigList, *libcni.CNIConfig) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range a.Ports {
+		if p.HostPort != 0 {
+			return c.conf, c.cni
+		}
+	}
+	return c.bare, c.cni
+}
+
 // Add attaches a sandbox and returns its IP.
 func (c *CNI) Add(ctx context.Context, a Attachment) (string, error) {
-	c.mu.Lock()
-	conf, lo, cni := c.conf, c.lo, c.cni
-	c.mu.Unlock()
+	conf, cni := c.network(a)
 	if conf == nil {
 		return "", ErrNoPodCIDR
 	}
 	rc := c.runtimeConf(a)
-	if _, err := cni.AddNetworkList(ctx, lo, &libcni.RuntimeConf{ContainerID: a.ID, NetNS: a.NetNS, IfName: "lo"}); err != nil {
+	// What the loopback plugin does, without running it: lo up in the sandbox.
+	if err := loopbackUp(a.NetNS); err != nil {
 		return "", fmt.Errorf("CNI loopback: %w", err)
 	}
 	res, err := cni.AddNetworkList(ctx, conf, rc)
@@ -188,9 +203,7 @@ func (c *CNI) Add(ctx context.Context, a Attachment) (string, error) {
 
 // Del detaches a sandbox; its namespace may be gone already (the IP is still released).
 func (c *CNI) Del(ctx context.Context, a Attachment) error {
-	c.mu.Lock()
-	conf, cni := c.conf, c.cni
-	c.mu.Unlock()
+	conf, cni := c.network(a)
 	if conf == nil {
 		return nil
 	}
@@ -203,6 +216,25 @@ func (c *CNI) Del(ctx context.Context, a Attachment) error {
 		return fmt.Errorf("CNI del: %w", err)
 	}
 	return nil
+}
+
+// loopbackUp brings up lo in the network namespace at path.
+func loopbackUp(path string) error {
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	return h.LinkSetUp(lo)
 }
 
 // Routes keeps a route to every other node's pod CIDR via that node's InternalIP.

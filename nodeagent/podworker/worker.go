@@ -1108,6 +1108,7 @@ func (m *Manager) removePod(ctx context.Context, uid string) error {
 	if m.cfg.RootDir != "" {
 		_ = os.RemoveAll(m.podDir(uid))
 	}
+	m.removePodCgroup(uid)
 	if m.cfg.LogDir != "" {
 		dirs, _ := filepath.Glob(filepath.Join(m.cfg.LogDir, "*_"+uid))
 		for _, d := range dirs {

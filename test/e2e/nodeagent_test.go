@@ -65,7 +65,7 @@ func startAgent(t *testing.T, api *harness.APIServer, name, podCIDR string, extr
 		logPath: filepath.Join(dir, "agent.log")}
 	a.args = append([]string{"--kubeconfig", api.Kubeconfig, "--node-name", name, "--data-dir", dir,
 		"--pod-cidr", podCIDR, "--node-ip", "127.0.0.1", "--listen", a.addr, "--port", strconv.Itoa(port),
-		"--crashloop-backoff", "1s", "--heartbeat-interval", "2s"}, extra...)
+		"--crashloop-backoff", "1s", "--heartbeat-interval", "2s", "--gc-period", "2s"}, extra...)
 	a.start(t)
 	t.Cleanup(func() {
 		a.kill()
@@ -412,6 +412,22 @@ spec:
 		if second <= first {
 			t.Errorf("back-off delays %v do not grow", delays)
 		}
+	})
+
+	t.Run("dead containers are garbage collected, the newest kept", func(t *testing.T) {
+		sock := filepath.Join(node.dataDir, "containerd", "containerd.sock")
+		harness.Eventually(t, 30*time.Second, "crasher's older attempts removed", func() (bool, string) {
+			p, seen := getPod(k, "crasher")
+			if p == nil || len(p.Status.ContainerStatuses) != 1 {
+				return false, seen
+			}
+			out, err := exec.Command("ctr", "-a", sock, "-n", "skiff-e2e-node", "containers", "ls", "-q",
+				`labels."io.kubernetes.pod.uid"==`+p.Metadata.UID+`,labels."io.skiff.kind"==container`).Output()
+			n, restarts := len(strings.Fields(string(out))), p.Status.ContainerStatuses[0].RestartCount
+			// The newest exited attempt stays (the restart count and --previous come from it),
+			// with at most the attempt after it.
+			return err == nil && restarts >= 2 && n >= 1 && n <= 2, fmt.Sprintf("%d containers after %d restarts (%v)", n, restarts, err)
+		})
 	})
 
 	t.Run("a container ignoring SIGTERM is killed after the grace period, preStop first", func(t *testing.T) {
