@@ -81,7 +81,7 @@ func main() {
 	flag.StringVar(&cgroupParent, "cgroup-root", "/skiff", "cgroup under which pods' cgroups go (cgroupfs)")
 	flag.BoolVar(&routes, "routes", true, "program routes to other nodes' pod CIDRs via their InternalIPs")
 	flag.BoolVar(&events, "events", true, "emit events for pods")
-	flag.IntVar(&workers, "workers", 0, "concurrent pod syncs per node (default 16; 2 per node with --sim-nodes > 1)")
+	flag.IntVar(&workers, "workers", 0, "concurrent pod syncs per node (default 8; 2 per node with --sim-nodes > 1)")
 	flag.DurationVar(&backoff, "crashloop-backoff", 10*time.Second, "first crash-loop back-off delay (doubles up to 5m)")
 	flag.DurationVar(&heartbeat, "heartbeat-interval", 10*time.Second, "how often the Lease is renewed and status checked")
 	gcCfg := gcFlags()
