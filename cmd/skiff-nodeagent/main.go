@@ -30,6 +30,7 @@ import (
 	"github.com/skiff-sh/skiff/nodeagent"
 	"github.com/skiff-sh/skiff/nodeagent/logs"
 	"github.com/skiff-sh/skiff/nodeagent/network"
+	"github.com/skiff-sh/skiff/nodeagent/podworker"
 	"github.com/skiff-sh/skiff/nodeagent/runtime/containerd"
 	"github.com/skiff-sh/skiff/nodeagent/runtime/sim"
 )
@@ -229,6 +230,7 @@ func importImages(args []string) {
 func cleanup(args []string) {
 	fs := flag.NewFlagSet("cleanup", flag.ExitOnError)
 	dataDir := fs.String("data-dir", "", "the node's data dir")
+	cgroupRoot := fs.String("cgroup-root", "/skiff", "the agent's --cgroup-root: pods' empty cgroups under it are removed")
 	fs.Parse(args)
 	if *dataDir == "" {
 		cli.Fatal("skiff-nodeagent cleanup", errors.New("--data-dir is required"))
@@ -236,7 +238,12 @@ func cleanup(args []string) {
 	log, _ := cli.Logger("info", "text")
 	ctx, stop := cli.SignalContext()
 	defer stop()
-	if err := containerd.Cleanup(ctx, *dataDir, log); err != nil {
+	uids, err := containerd.Cleanup(ctx, *dataDir, log)
+	// The containers are gone (or some failed to go: their cgroups are not empty and stay).
+	for _, uid := range uids {
+		podworker.RemovePodCgroup(*cgroupRoot, uid)
+	}
+	if err != nil {
 		cli.Fatal("skiff-nodeagent cleanup", err)
 	}
 }

@@ -157,8 +157,16 @@ spec:
 	})
 
 	t.Run("Ctrl-C stops every process and container and removes the node network", func(t *testing.T) {
+		uids := strings.Fields(k.Run(t, "get", "pods", "-o", "jsonpath={.items[*].metadata.uid}"))
 		if err := c.Stop(t); err != nil {
 			t.Fatal(err)
+		}
+		for _, uid := range uids {
+			for _, pattern := range []string{"/sys/fs/cgroup/*/skiff/pod" + uid, "/sys/fs/cgroup/*/skiff/*/pod" + uid, "/sys/fs/cgroup/skiff/*/pod" + uid} {
+				if left, _ := filepath.Glob(pattern); len(left) > 0 {
+					t.Errorf("pod cgroups left: %v", left)
+				}
+			}
 		}
 		// A deleted task's shim and log writer exit a moment after containerd answers.
 		harness.Eventually(t, 15*time.Second, "no process of the cluster left", func() (bool, string) {

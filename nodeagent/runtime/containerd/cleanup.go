@@ -14,14 +14,15 @@ import (
 // them from the pod network, so host-local IPAM frees their addresses), its CNI bridge,
 // and the containerd started for it. It is what `skiff down` runs for each node after the
 // agent has stopped; the Pods stay in the API, and the next agent started on this data dir
-// recreates their containers.
-func Cleanup(ctx context.Context, dataDir string, log *slog.Logger) error {
+// recreates their containers. It returns the UIDs of the pods it found, whose cgroups the
+// caller may then remove.
+func Cleanup(ctx context.Context, dataDir string, log *slog.Logger) ([]string, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	i, err := readInfo(dataDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o := Options{DataDir: dataDir, Namespace: i.Namespace, Log: log}
 	if self, err := os.Executable(); err == nil { // Start makes sure the pause image is there
@@ -32,13 +33,13 @@ func Cleanup(ctx context.Context, dataDir string, log *slog.Logger) error {
 	}
 	r, err := Start(ctx, o)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer r.Close()
 	var errs []error
 	cs, _, err := r.listKind(r.ns(ctx), kindContainer, "")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, c := range cs {
 		if err := r.killContainer(ctx, c.ID); err != nil {
@@ -50,9 +51,11 @@ func Cleanup(ctx context.Context, dataDir string, log *slog.Logger) error {
 	}
 	sbs, err := r.ListPodSandboxes(ctx, "")
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var uids []string
 	for _, sb := range sbs {
+		uids = append(uids, sb.Pod.UID)
 		if err := r.StopPodSandbox(ctx, sb.ID); err != nil {
 			errs = append(errs, fmt.Errorf("stop sandbox %s: %w", sb.ID, err))
 		}
@@ -64,7 +67,7 @@ func Cleanup(ctx context.Context, dataDir string, log *slog.Logger) error {
 		log.Debug("no bridge to delete", "bridge", bridgeName(i.Namespace), "out", string(out))
 	}
 	log.Info("node cleaned up", "containers", len(cs), "sandboxes", len(sbs))
-	return errors.Join(errs...)
+	return uids, errors.Join(errs...)
 }
 
 // killContainer kills a container's task (if it still runs) and deletes it.
