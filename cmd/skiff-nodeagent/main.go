@@ -94,7 +94,7 @@ func main() {
 	if err != nil {
 		cli.Fatal("skiff-nodeagent", err)
 	}
-	cfg, err := clientConfig(kubeconfig, server)
+	cfg, err := cli.ClientConfig(kubeconfig, server)
 	if err != nil {
 		cli.Fatal("skiff-nodeagent", err)
 	}
@@ -246,20 +246,6 @@ func cleanup(args []string) {
 	if err != nil {
 		cli.Fatal("skiff-nodeagent cleanup", err)
 	}
-}
-
-func clientConfig(kubeconfig, server string) (*client.Config, error) {
-	if kubeconfig == "" && server != "" {
-		return &client.Config{Host: server}, nil
-	}
-	cfg, err := client.LoadKubeconfig(kubeconfig, "")
-	if err != nil {
-		return nil, err
-	}
-	if server != "" {
-		cfg.Host = server
-	}
-	return cfg, nil
 }
 
 func podworkerDNS(servers, domain string) (d nodeagent.DNSConfig) {

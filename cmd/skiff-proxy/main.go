@@ -78,7 +78,7 @@ func main() {
 			cfg.DNSUpstreams = append(cfg.DNSUpstreams, u)
 		}
 	}
-	cc, err := clientConfig(kubeconfig, server)
+	cc, err := cli.ClientConfig(kubeconfig, server)
 	if err != nil {
 		cli.Fatal(prog, err)
 	}
@@ -94,18 +94,4 @@ func main() {
 func defaultNodeName() string {
 	h, _ := os.Hostname()
 	return strings.ToLower(h)
-}
-
-func clientConfig(kubeconfig, server string) (*client.Config, error) {
-	if kubeconfig == "" && server != "" {
-		return &client.Config{Host: server}, nil
-	}
-	cfg, err := client.LoadKubeconfig(kubeconfig, "")
-	if err != nil {
-		return nil, err
-	}
-	if server != "" {
-		cfg.Host = server
-	}
-	return cfg, nil
 }
