@@ -297,17 +297,17 @@ func waitNodes(ctx context.Context, o Options, kubeconfig string, nw *nodeNetwor
 		if err == nil {
 			var states []string
 			for _, n := range list.Items {
-				ok := nodeReady(&n) && (nw == nil || n.Spec.PodCIDR != "")
+				ok := n.IsReady() && (nw == nil || n.Spec.PodCIDR != "")
 				if ok {
 					ready++
 				}
-				states = append(states, fmt.Sprintf("%s ready=%v podCIDR=%q", n.Name, nodeReady(&n), n.Spec.PodCIDR))
+				states = append(states, fmt.Sprintf("%s ready=%v podCIDR=%q", n.Name, n.IsReady(), n.Spec.PodCIDR))
 			}
 			seen = strings.Join(states, ", ")
 			if ready >= o.Nodes {
 				if nw != nil {
 					for _, n := range list.Items {
-						if err := nw.routeHost(n.Spec.PodCIDR, nodeInternalIP(&n)); err != nil {
+						if err := nw.routeHost(n.Spec.PodCIDR, n.Address(core.NodeInternalIP)); err != nil {
 							o.Logger.Warn("no route from the host to the node's pods", "node", n.Name, "err", err)
 						}
 					}
@@ -336,24 +336,6 @@ func waitNodes(ctx context.Context, o Options, kubeconfig string, nw *nodeNetwor
 
 // serviceCIDR is the API server's default Service range.
 const serviceCIDR = "10.96.0.0/12"
-
-func nodeReady(n *core.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == core.NodeReady {
-			return c.Status == core.ConditionTrue
-		}
-	}
-	return false
-}
-
-func nodeInternalIP(n *core.Node) string {
-	for _, a := range n.Status.Addresses {
-		if a.Type == core.NodeInternalIP {
-			return a.Address
-		}
-	}
-	return ""
-}
 
 // cleanupNodes removes the containers and network of every containerd node once its agent
 // has stopped: the Pods stay in the API and are recreated by the next skiff up.

@@ -69,3 +69,29 @@ func (t *Toleration) ToleratesTaint(taint *Taint) bool {
 	}
 	return false
 }
+
+// Condition is the node's condition of type t (a pointer into its status), or nil.
+func (n *Node) Condition(t NodeConditionType) *NodeCondition {
+	for i := range n.Status.Conditions {
+		if n.Status.Conditions[i].Type == t {
+			return &n.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// IsReady reports whether the node's Ready condition is True.
+func (n *Node) IsReady() bool {
+	c := n.Condition(NodeReady)
+	return c != nil && c.Status == ConditionTrue
+}
+
+// Address is the node's first address of type t, or "".
+func (n *Node) Address(t NodeAddressType) string {
+	for _, a := range n.Status.Addresses {
+		if a.Type == t {
+			return a.Address
+		}
+	}
+	return ""
+}

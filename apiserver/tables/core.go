@@ -238,17 +238,13 @@ func nodeRow(node *core.Node, now time.Time) meta.TableRow {
 	// STATUS is Ready or NotReady from the Ready condition ("Unknown" without one), plus
 	// SchedulingDisabled for a cordoned node.
 	var status []string
-	for _, c := range node.Status.Conditions {
-		if c.Type == core.NodeReady {
-			if c.Status == core.ConditionTrue {
-				status = append(status, string(c.Type))
-			} else {
-				status = append(status, "Not"+string(c.Type))
-			}
-		}
-	}
-	if len(status) == 0 {
+	switch c := node.Condition(core.NodeReady); {
+	case c == nil:
 		status = append(status, "Unknown")
+	case c.Status == core.ConditionTrue:
+		status = append(status, string(c.Type))
+	default:
+		status = append(status, "Not"+string(c.Type))
 	}
 	if node.Spec.Unschedulable {
 		status = append(status, "SchedulingDisabled")
@@ -269,19 +265,9 @@ func nodeRow(node *core.Node, now time.Time) meta.TableRow {
 	info := node.Status.NodeInfo
 	return meta.TableRow{Cells: []any{
 		node.Name, strings.Join(status, ","), orNone(strings.Join(roles, ",")), age(node.CreationTimestamp, now), info.KubeletVersion,
-		nodeAddress(node, core.NodeInternalIP), nodeAddress(node, core.NodeExternalIP),
+		orNone(node.Address(core.NodeInternalIP)), orNone(node.Address(core.NodeExternalIP)),
 		orUnknown(info.OSImage), orUnknown(info.KernelVersion), orUnknown(info.ContainerRuntimeVersion),
 	}}
-}
-
-// nodeAddress is the node's first address of a type, or "<none>".
-func nodeAddress(node *core.Node, t core.NodeAddressType) string {
-	for _, a := range node.Status.Addresses {
-		if a.Type == t {
-			return a.Address
-		}
-	}
-	return "<none>"
 }
 
 // Services and endpoints.

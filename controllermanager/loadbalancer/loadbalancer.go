@@ -78,7 +78,7 @@ func (c *Controller) Run(ctx context.Context) {
 func ingressIPs(nodes []*core.Node) []string {
 	var out []string
 	for _, n := range nodes {
-		if _, excluded := n.Labels[core.LabelNodeExcludeBalancers]; excluded || !ready(n) {
+		if _, excluded := n.Labels[core.LabelNodeExcludeBalancers]; excluded || !n.IsReady() {
 			continue
 		}
 		for _, a := range n.Status.Addresses {
@@ -89,15 +89,6 @@ func ingressIPs(nodes []*core.Node) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func ready(n *core.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == core.NodeReady {
-			return c.Status == core.ConditionTrue
-		}
-	}
-	return false
 }
 
 func (c *Controller) sync(ctx context.Context, key string) error {

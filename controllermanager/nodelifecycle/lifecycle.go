@@ -180,21 +180,12 @@ func (c *Controller) monitor(ctx context.Context) {
 	}
 }
 
-func readyCondition(n *core.Node) *core.NodeCondition {
-	for i := range n.Status.Conditions {
-		if n.Status.Conditions[i].Type == core.NodeReady {
-			return &n.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
 // updateHealth records the node's heartbeats and, when none came for the grace period,
 // sets its conditions to Unknown. It returns the node's Ready status ("" for a new node
 // that has not reported yet).
 func (c *Controller) updateHealth(ctx context.Context, cached *core.Node) (core.ConditionStatus, error) {
 	now := c.now()
-	cond := readyCondition(cached)
+	cond := cached.Condition(core.NodeReady)
 	grace := c.opts.GracePeriod
 	var renew, heartbeat time.Time
 	if l, ok := c.leases.Indexer().GetByName(leaseNamespace, cached.Name); ok && l.Spec.RenewTime != nil {
