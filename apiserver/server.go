@@ -45,6 +45,24 @@ type Config struct {
 	// NodePortMin and NodePortMax bound Service node ports (default 30000-32767).
 	NodePortMin, NodePortMax int
 	Logger                   *slog.Logger
+
+	// ServiceAccountSigningKeyFile is the PEM private key (DIR/pki/sa.key) TokenRequest signs
+	// ServiceAccount tokens with; empty means the server issues none.
+	ServiceAccountSigningKeyFile string
+	// ServiceAccountKeyFiles are PEM public or private keys ServiceAccount tokens are verified
+	// with, besides the signing key's public half (old keys during a rotation).
+	ServiceAccountKeyFiles []string
+	// ServiceAccountIssuer is the iss claim of the tokens issued and the one accepted
+	// (default https://kubernetes.default.svc.cluster.local, kubeadm's).
+	ServiceAccountIssuer string
+	// ServiceAccountMaxTokenExpiration caps a TokenRequest's expirationSeconds (0: no cap).
+	ServiceAccountMaxTokenExpiration time.Duration
+	// APIAudiences are the audiences a token must be meant for to authenticate to this
+	// server, and the default audience of issued tokens (default [ServiceAccountIssuer]).
+	APIAudiences []string
+	// AuditLogPath is the file the audit log is appended to, one JSON Event a line
+	// ("-" is standard output, empty none).
+	AuditLogPath string
 }
 
 func (c *Config) setDefaults() {
@@ -72,7 +90,16 @@ func (c *Config) setDefaults() {
 	if c.NodePortMin == 0 {
 		c.NodePortMin, c.NodePortMax = 30000, 32767
 	}
+	if c.ServiceAccountIssuer == "" {
+		c.ServiceAccountIssuer = DefaultServiceAccountIssuer
+	}
+	if len(c.APIAudiences) == 0 {
+		c.APIAudiences = []string{c.ServiceAccountIssuer}
+	}
 }
+
+// DefaultServiceAccountIssuer is the issuer of ServiceAccount tokens unless configured.
+const DefaultServiceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
 // Server is a running API server's state.
 type Server struct {
