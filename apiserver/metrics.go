@@ -22,6 +22,9 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	watchers *prometheus.GaugeVec
 	etcd     *prometheus.HistogramVec
+	// authnFailures counts requests refused with 401; authzDenied those refused with 403.
+	authnFailures prometheus.Counter
+	authzDenied   prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -41,8 +44,14 @@ func newMetrics() *metrics {
 			Name: "etcd_request_duration_seconds", Help: "Latency of storage operations against etcd.",
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
 		}, []string{"operation"}),
+		authnFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "apiserver_authentication_failures_total", Help: "Requests refused with 401 (invalid credentials).",
+		}),
+		authzDenied: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "apiserver_authorization_denied_total", Help: "Requests refused with 403 by authorization.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.watchers, m.etcd,
+	m.reg.MustRegister(m.requests, m.latency, m.watchers, m.etcd, m.authnFailures, m.authzDenied,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

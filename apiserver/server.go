@@ -4,6 +4,8 @@ package apiserver
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +20,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/skiff-sh/skiff/api/registry"
+	"github.com/skiff-sh/skiff/apiserver/authn"
+	"github.com/skiff-sh/skiff/apiserver/authz"
 	"github.com/skiff-sh/skiff/storage"
 	"github.com/skiff-sh/skiff/storage/watchcache"
 )
@@ -60,6 +64,27 @@ type Config struct {
 	// APIAudiences are the audiences a token must be meant for to authenticate to this
 	// server, and the default audience of issued tokens (default [ServiceAccountIssuer]).
 	APIAudiences []string
+	// TLSCertFile and TLSKeyFile are the serving certificate and key; the API port serves
+	// only TLS. Required unless Insecure.
+	TLSCertFile, TLSKeyFile string
+	// ClientCAFile holds the CA(s) client certificates are verified against (x509
+	// authentication: CommonName = user, Organization = groups).
+	ClientCAFile string
+	// TokenAuthFile is an optional static token file (token,user,uid,"groups").
+	TokenAuthFile string
+	// Authorization is a comma-separated list of authorizers asked in turn: Node, RBAC
+	// (the default "Node,RBAC") or AlwaysAllow. system:masters is always allowed.
+	Authorization string
+	// DisableAnonymous refuses unauthenticated requests with 401 instead of treating them as
+	// system:anonymous (who may read only /version, the health checks and discovery).
+	DisableAnonymous bool
+	// KubeletClientCertFile and KubeletClientKeyFile are the client certificate the API
+	// server presents to node agents; KubeletCAFile verifies their serving certificates.
+	KubeletClientCertFile, KubeletClientKeyFile, KubeletCAFile string
+	// Insecure serves plain HTTP with neither authentication nor authorization: every
+	// request acts as a member of system:masters. For benchmarks and tests of the cost of
+	// security only; refused on anything but a loopback address.
+	Insecure bool
 	// AuditLogPath is the file the audit log is appended to, one JSON Event a line
 	// ("-" is standard output, empty none).
 	AuditLogPath string
@@ -113,6 +138,15 @@ type Server struct {
 	docs    *openAPIDocs
 	ready   atomic.Bool
 	handler http.Handler
+
+	// Security (security.go): who a request is, and whether it may.
+	authenticator       authn.Authenticator
+	tokenAuthenticators []authn.TokenAuthenticator
+	clientCAs           *x509.CertPool
+	authorizer          authz.Authorizer
+	nodeAuthorizer      authz.Authorizer // nil until set up
+	rbacAuthorizer      authz.Authorizer // nil until set up
+	impersonate         func(http.Handler) http.Handler
 }
 
 // New builds a server over store (already connected) and starts its watch caches.
@@ -135,6 +169,9 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 	}
 	s.metrics.reg.MustRegister(newCacheCollector(s))
 	s.docs = newOpenAPIDocs(s.reg)
+	if err := s.setUpSecurity(); err != nil {
+		return nil, err
+	}
 	s.handler = s.routes()
 	for _, c := range s.caches {
 		if err := c.WaitReady(ctx); err != nil {
@@ -153,7 +190,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.instrument)
+	r.Use(s.instrument, s.authenticate, s.impersonateFilter, s.authorize)
 	r.Get("/healthz", s.health)
 	r.Get("/livez", s.health)
 	r.Get("/readyz", s.readyz)
@@ -226,6 +263,13 @@ func (s *Server) readyz(w http.ResponseWriter, req *http.Request) {
 // Run connects to etcd (embedded or external), serves until ctx ends, then shuts down.
 func Run(ctx context.Context, cfg Config) error {
 	cfg.setDefaults()
+	if cfg.Insecure {
+		if err := checkInsecure(cfg.Listen); err != nil {
+			return err
+		}
+	} else if cfg.TLSCertFile == "" || cfg.TLSKeyFile == "" {
+		return errors.New("--tls-cert-file and --tls-private-key-file are required (the API serves only TLS; --insecure serves plain HTTP on loopback for tests)")
+	}
 	var client *clientv3.Client
 	if len(cfg.EtcdServers) > 0 {
 		c, err := storage.NewClient(cfg.EtcdServers)
@@ -275,10 +319,23 @@ func Run(ctx context.Context, cfg Config) error {
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		// Requests (watches above all) end when the server stops.
 		BaseContext: func(net.Listener) context.Context { return ctx }}
+	var tc *tls.Config
+	if !cfg.Insecure {
+		if tc, err = s.serverTLS(); err != nil {
+			return err
+		}
+		srv.TLSConfig = tc
+	}
 	errc := make(chan error, len(lns))
 	for _, ln := range lns {
-		go func() { errc <- srv.Serve(ln) }()
-		cfg.Logger.Info("serving", "address", ln.Addr().String())
+		if tc != nil {
+			// A plain HTTP request on the TLS port gets Go's 400 "Client sent an HTTP
+			// request to an HTTPS server" and nothing else.
+			go func() { errc <- srv.ServeTLS(ln, "", "") }()
+		} else {
+			go func() { errc <- srv.Serve(ln) }()
+		}
+		cfg.Logger.Info("serving", "address", ln.Addr().String(), "tls", tc != nil)
 	}
 	select {
 	case <-ctx.Done():
