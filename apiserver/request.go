@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/registry"
 )
 
@@ -93,6 +94,8 @@ func (s *Server) hasSubresource(k *registry.Kind, sub string) bool {
 		return k.Scale
 	case "finalize":
 		return k.Resource == "namespaces" && k.Group == ""
+	case subApproval:
+		return k.Resource == "certificatesigningrequests" && k.Group == certificates.GroupName
 	case "binding", "eviction", subLog, subExec, subAttach, subPortForward:
 		return k.Resource == "pods" && k.Group == ""
 	}

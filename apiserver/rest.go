@@ -192,7 +192,7 @@ func (s *Server) get(w http.ResponseWriter, req *http.Request, r *request) {
 			return
 		}
 	}
-	if r.subresource != "" && r.subresource != "status" {
+	if r.subresource != "" && r.subresource != "status" && r.subresource != subApproval {
 		writeError(w, errMethodNotAllowed("get is not supported on "+r.subresource))
 		return
 	}
@@ -415,6 +415,11 @@ func (s *Server) create(w http.ResponseWriter, req *http.Request, r *request) {
 			m.Name = m.GenerateName + randomSuffix()
 		}
 		prepareCreate(k, obj)
+		setRequester(ctx, obj)
+		if aerr := admitCSR(obj); aerr != nil {
+			writeError(w, aerr)
+			return
+		}
 		if aerr := s.admit(ctx, k, obj); aerr != nil {
 			writeError(w, aerr)
 			return
@@ -649,10 +654,11 @@ func (s *Server) prepareUpdate(r *request, in, cur meta.Object) (meta.Object, *a
 	}
 	var n meta.Object
 	switch r.subresource {
-	case "status":
-		// A status write changes status only.
+	case "status", subApproval:
+		// A status write changes status only (an approval only its conditions).
 		n = deepCopy(k, cur)
 		copyField(n, in, "Status")
+		prepareCSRUpdate(r.subresource, n, in, cur)
 	case "finalize":
 		n = deepCopy(k, cur)
 		copyField(n, in, "Spec")
@@ -670,6 +676,7 @@ func (s *Server) prepareUpdate(r *request, in, cur meta.Object) (meta.Object, *a
 		if k.Status {
 			copyField(n, cur, "Status")
 		}
+		prepareCSRUpdate("", n, in, cur)
 		prepareUpdateKind(n, cur)
 		defaults.Object(n)
 		if k.HasSpec() && !fieldEqual(n, cur, "Spec") {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/skiff-sh/skiff/api/apps"
 	"github.com/skiff-sh/skiff/api/batch"
+	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
@@ -80,6 +81,12 @@ func Default() *Registry {
 				return map[string]string{"status.successful": strconv.Itoa(int(o.Status.Succeeded))}
 			})),
 		with(define[batch.CronJob]("batch", "v1", "CronJob", "cronjobs", true), status, short("cj"), all),
+		// certificates.k8s.io/v1 (subresources status and approval; see apiserver/csr.go)
+		with(define[certificates.CertificateSigningRequest]("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", false),
+			status, short("csr"),
+			fields(func(o *certificates.CertificateSigningRequest) map[string]string {
+				return map[string]string{"spec.signerName": o.Spec.SignerName}
+			})),
 		// coordination.k8s.io/v1
 		with(define[coordination.Lease]("coordination.k8s.io", "v1", "Lease", "leases", true)),
 		// discovery.k8s.io/v1

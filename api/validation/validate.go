@@ -6,6 +6,7 @@ import (
 
 	"github.com/skiff-sh/skiff/api/apps"
 	"github.com/skiff-sh/skiff/api/batch"
+	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
@@ -72,6 +73,8 @@ func Validate(obj meta.Object, namespaced bool) field.ErrorList {
 		return validateEndpointSlice(o)
 	case *scheduling.PriorityClass:
 		return validatePriorityClass(o)
+	case *certificates.CertificateSigningRequest:
+		return validateCertificateSigningRequest(o)
 	}
 	return ValidateObjectMeta(obj.GetObjectMeta(), namespaced, NameIsDNSSubdomain, field.NewPath("metadata"))
 }
@@ -117,6 +120,8 @@ func ValidateUpdate(obj, old meta.Object, namespaced bool) field.ErrorList {
 		errs = validateEndpointSliceUpdate(o, old.(*discovery.EndpointSlice))
 	case *scheduling.PriorityClass:
 		errs = validatePriorityClassUpdate(o, old.(*scheduling.PriorityClass))
+	case *certificates.CertificateSigningRequest:
+		errs = validateCertificateSigningRequestUpdate(o, old.(*certificates.CertificateSigningRequest))
 	default:
 		// Everything else: the new object must be valid and its identity unchanged.
 		errs = ValidateObjectMetaUpdate(obj.GetObjectMeta(), old.GetObjectMeta(), field.NewPath("metadata"))

@@ -179,6 +179,7 @@ var printers = map[string]Printer{
 	"discovery.k8s.io/EndpointSlice":  endpointSlicePrinter,
 	"scheduling.k8s.io/PriorityClass": priorityClassPrinter,
 	"policy/PodDisruptionBudget":      podDisruptionBudgetPrinter,
+	"certificates.k8s.io/CertificateSigningRequest": certificateSigningRequestPrinter,
 }
 
 // age is the AGE cell of a timestamp: "<unknown>" when unset.
