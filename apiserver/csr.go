@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/validation"
 	"github.com/skiff-sh/skiff/apiserver/authn"
+	"github.com/skiff-sh/skiff/apiserver/authz"
 )
 
 // CertificateSigningRequests differ from the generic rules in three ways, as in Kubernetes'
@@ -126,4 +128,50 @@ func stampConditions(n, old *certificates.CertificateSigningRequest) {
 			}
 		}
 	}
+}
+
+// admitCSRUpdate checks that whoever approves, denies or issues a certificate may do so for
+// the request's signer (Kubernetes' CertificateApproval and CertificateSigning admission
+// plugins): verb approve, or sign, on resource signers of certificates.k8s.io, named by the
+// signer or by its domain and "*". Writing /approval alone is not enough: an approver of
+// kubelet-serving certificates must not be able to approve client certificates too.
+func (s *Server) admitCSRUpdate(ctx context.Context, sub string, old, n meta.Object) *apiError {
+	nc, ok := n.(*certificates.CertificateSigningRequest)
+	if !ok || s.authorizer == nil {
+		return nil
+	}
+	oc := old.(*certificates.CertificateSigningRequest)
+	verb := ""
+	switch {
+	case sub == subApproval && (decided(&nc.Status) != decided(&oc.Status)):
+		verb = "approve"
+	case sub == "status" && string(nc.Status.Certificate) != string(oc.Status.Certificate):
+		verb = "sign"
+	default:
+		return nil
+	}
+	u, _ := authn.UserFrom(ctx)
+	if u == nil {
+		return nil // an in-process caller
+	}
+	signer := nc.Spec.SignerName
+	names := []string{signer}
+	if domain, _, ok := strings.Cut(signer, "/"); ok {
+		names = append(names, domain+"/*")
+	}
+	for _, name := range names {
+		d, _, err := s.authorizer.Authorize(ctx, authz.Attributes{User: u, Verb: verb, ResourceRequest: true,
+			APIGroup: certificates.GroupName, APIVersion: certificates.Version, Resource: "signers", Name: name})
+		if err == nil && d == authz.Allow {
+			return nil
+		}
+	}
+	return newStatus(http.StatusForbidden, meta.ReasonForbidden,
+		fmt.Sprintf("certificatesigningrequests.certificates.k8s.io %q is forbidden: user not permitted to %s requests with signerName %q", nc.Name, verb, signer),
+		&meta.StatusDetails{Name: nc.Name, Group: certificates.GroupName, Kind: "certificatesigningrequests"})
+}
+
+// decided summarises the Approved and Denied conditions, which /approval changes.
+func decided(st *certificates.CertificateSigningRequestStatus) string {
+	return fmt.Sprint(validation.HasCSRCondition(st, certificates.CertificateApproved), validation.HasCSRCondition(st, certificates.CertificateDenied))
 }

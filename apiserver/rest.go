@@ -548,6 +548,9 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 		if aerr != nil {
 			return nil, aerr
 		}
+		if aerr := s.admitCSRUpdate(ctx, r.subresource, old, n); aerr != nil {
+			return nil, aerr
+		}
 		if svc, ok := n.(*core.Service); ok && r.subresource == "" && !dryRun(req) {
 			// A Service changed to need a cluster IP or node ports gets them now; claims are
 			// idempotent, so a retried attempt reclaims the same values.

@@ -520,6 +520,9 @@ func repeated(t reflect.Type, elem decodeFunc) decodeFunc {
 func mapDecoder(t reflect.Type) decodeFunc {
 	kt, vt := t.Key(), t.Elem()
 	keyDec, valDec := decoderFor(kt, ""), decoderFor(vt, "")
+	if isStringListMessage(vt) {
+		valDec = decodeStringList
+	}
 	bytesVal := vt.Kind() == reflect.Slice && vt.Elem().Kind() == reflect.Uint8
 	return func(val value, v reflect.Value) error {
 		if val.wire != wireBytes {

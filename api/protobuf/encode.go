@@ -268,6 +268,9 @@ func repeatedEncoder(elem encodeFunc) encodeFunc {
 // its entry, as Kubernetes does.
 func mapEncoder(t reflect.Type) encodeFunc {
 	keyEnc, valEnc := encoderFor(t.Key(), ""), encoderFor(t.Elem(), "")
+	if isStringListMessage(t.Elem()) {
+		valEnc = encodeStringList
+	}
 	bytesVal := t.Elem().Kind() == reflect.Slice && t.Elem().Elem().Kind() == reflect.Uint8
 	return func(b []byte, num int, v reflect.Value) ([]byte, error) {
 		keys := v.MapKeys()

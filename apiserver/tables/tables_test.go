@@ -9,6 +9,7 @@ import (
 
 	"github.com/skiff-sh/skiff/api/apps"
 	"github.com/skiff-sh/skiff/api/batch"
+	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
@@ -429,7 +430,8 @@ func TestRowsMatchColumns(t *testing.T) {
 		"apps/DaemonSet": &apps.DaemonSet{}, "apps/ControllerRevision": &apps.ControllerRevision{},
 		"batch/Job": &batch.Job{}, "batch/CronJob": &batch.CronJob{}, "coordination.k8s.io/Lease": &coordination.Lease{},
 		"discovery.k8s.io/EndpointSlice": &discovery.EndpointSlice{}, "scheduling.k8s.io/PriorityClass": &scheduling.PriorityClass{},
-		"policy/PodDisruptionBudget": &policy.PodDisruptionBudget{},
+		"policy/PodDisruptionBudget":                    &policy.PodDisruptionBudget{},
+		"certificates.k8s.io/CertificateSigningRequest": &certificates.CertificateSigningRequest{},
 	}
 	if len(objs) != len(printers) {
 		t.Fatalf("test covers %d kinds, printers has %d", len(objs), len(printers))

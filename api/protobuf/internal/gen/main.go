@@ -22,6 +22,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -82,6 +83,7 @@ var (
 	apps    = schema.GroupVersion{Group: "apps", Version: "v1"}
 	batch   = schema.GroupVersion{Group: "batch", Version: "v1"}
 	coord   = schema.GroupVersion{Group: "coordination.k8s.io", Version: "v1"}
+	certs   = schema.GroupVersion{Group: "certificates.k8s.io", Version: "v1"}
 	disc    = schema.GroupVersion{Group: "discovery.k8s.io", Version: "v1"}
 	sched   = schema.GroupVersion{Group: "scheduling.k8s.io", Version: "v1"}
 	policy  = schema.GroupVersion{Group: "policy", Version: "v1"}
@@ -110,6 +112,7 @@ func vectors() []vector {
 		{"job", batch, "Job", job()},
 		{"cronjob", batch, "CronJob", cronJob()},
 		{"lease", coord, "Lease", lease()},
+		{"certificatesigningrequest", certs, "CertificateSigningRequest", csr()},
 		{"endpointslice", disc, "EndpointSlice", endpointSlice()},
 		{"priorityclass", sched, "PriorityClass", &schedulingv1.PriorityClass{
 			ObjectMeta:       metav1.ObjectMeta{Name: "low"},
@@ -526,6 +529,32 @@ func endpointSlice() *discoveryv1.EndpointSlice {
 		Ports: []discoveryv1.EndpointPort{
 			{Name: ptr("http"), Protocol: ptr(corev1.ProtocolTCP), Port: ptr(int32(8080)), AppProtocol: ptr("http")},
 			{Name: ptr(""), Port: ptr(int32(53))},
+		},
+	}
+}
+
+func csr() *certificatesv1.CertificateSigningRequest {
+	return &certificatesv1.CertificateSigningRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: "csr-abc12", CreationTimestamp: created},
+		Spec: certificatesv1.CertificateSigningRequestSpec{
+			Request:           []byte("-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"),
+			SignerName:        certificatesv1.KubeAPIServerClientKubeletSignerName,
+			ExpirationSeconds: ptr(int32(86400)),
+			Usages:            []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth},
+			Username:          "system:bootstrap:abcdef",
+			UID:               "u-1",
+			Groups:            []string{"system:bootstrappers", "system:authenticated"},
+			Extra: map[string]certificatesv1.ExtraValue{
+				"authentication.kubernetes.io/pod-name": {"p1"},
+				"scopes":                                {"a", "b"},
+			},
+		},
+		Status: certificatesv1.CertificateSigningRequestStatus{
+			Conditions: []certificatesv1.CertificateSigningRequestCondition{{
+				Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "AutoApproved",
+				Message: "Auto approving kubelet client certificate after SubjectAccessReview.", LastUpdateTime: later, LastTransitionTime: later,
+			}},
+			Certificate: []byte("-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n"),
 		},
 	}
 }
