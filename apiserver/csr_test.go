@@ -44,7 +44,7 @@ func startInsecure(t *testing.T) *api {
 	}
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
-	return &api{t: t, base: hs.URL}
+	return &api{t: t, base: hs.URL, hc: http.DefaultClient}
 }
 
 func csrPEM(t *testing.T, cn string, orgs ...string) string {

@@ -23,6 +23,7 @@ import (
 type api struct {
 	t    *testing.T
 	base string
+	hc   *http.Client
 }
 
 func (a *api) do(method, path, contentType string, body []byte) (int, map[string]any) {
@@ -47,7 +48,7 @@ func (a *api) raw(method, path, contentType string, body []byte) (int, []byte) {
 		contentType = "application/json"
 	}
 	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := a.hc.Do(req)
 	if err != nil {
 		a.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -67,7 +68,7 @@ func (a *api) must(want int, method, path string, body string) map[string]any {
 
 func newAPI(t *testing.T, o harness.ServerOptions) (*api, *harness.Server) {
 	s := harness.StartServer(t, o)
-	return &api{t: t, base: s.URL}, s
+	return &api{t: t, base: s.URL, hc: s.HTTPClient(t)}, s
 }
 
 func get(m map[string]any, path ...string) any {
@@ -250,11 +251,11 @@ type watchStream struct {
 	cancel context.CancelFunc
 }
 
-func openWatch(t *testing.T, url string) *watchStream {
+func openWatch(t *testing.T, hc *http.Client, url string) *watchStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -303,7 +304,7 @@ func TestWatchResumeNoMissNoRepeat(t *testing.T) {
 		m := a.must(201, "POST", cms, cm("w"+strconv.Itoa(i), "x"))
 		want = append(want, get(m, "metadata", "resourceVersion").(string))
 	}
-	ws := openWatch(t, s.URL+cms+"?watch=true&resourceVersion="+rv0)
+	ws := openWatch(t, s.HTTPClient(t), s.URL+cms+"?watch=true&resourceVersion="+rv0)
 	for i := 0; i < 5; i++ {
 		m := a.must(200, "PUT", cms+"/w1", cm("w1", strconv.Itoa(i)))
 		want = append(want, get(m, "metadata", "resourceVersion").(string))
@@ -325,7 +326,7 @@ func TestWatchResumeNoMissNoRepeat(t *testing.T) {
 
 func TestWatchSelectors(t *testing.T) {
 	a, s := newAPI(t, harness.ServerOptions{})
-	ws := openWatch(t, s.URL+cms+"?watch=true&labelSelector=team%3Dred")
+	ws := openWatch(t, s.HTTPClient(t), s.URL+cms+"?watch=true&labelSelector=team%3Dred")
 	a.must(201, "POST", cms, `{"metadata":{"name":"blue","labels":{"team":"blue"}}}`)
 	a.must(201, "POST", cms, `{"metadata":{"name":"red","labels":{"team":"red"}}}`)
 	ev := ws.next(t)
@@ -346,7 +347,7 @@ func TestWatchSelectors(t *testing.T) {
 	if ev["type"] != "DELETED" || get(ev, "object", "metadata", "name") != "red" {
 		t.Fatalf("red stopping to match: %v", ev)
 	}
-	fw := openWatch(t, s.URL+cms+"?watch=true&fieldSelector=metadata.name%3Dblue")
+	fw := openWatch(t, s.HTTPClient(t), s.URL+cms+"?watch=true&fieldSelector=metadata.name%3Dblue")
 	ev = fw.next(t) // initial state: blue exists
 	if ev["type"] != "ADDED" || get(ev, "object", "metadata", "name") != "blue" {
 		t.Fatalf("field-selected initial event: %v", ev)
@@ -371,7 +372,7 @@ func TestWatchExpiredAfterCompactionThenRelist(t *testing.T) {
 	if _, err := s.Etcd.Compact(context.Background(), rev, clientv3.WithCompactPhysical()); err != nil {
 		t.Fatal(err)
 	}
-	ws := openWatch(t, s.URL+cms+"?watch=true&resourceVersion="+old)
+	ws := openWatch(t, s.HTTPClient(t), s.URL+cms+"?watch=true&resourceVersion="+old)
 	ev := ws.next(t)
 	if ev["type"] != "ERROR" || get(ev, "object", "code") != float64(410) || get(ev, "object", "reason") != "Expired" {
 		t.Fatalf("watch from compacted version: %v", ev)
@@ -386,7 +387,7 @@ func TestWatchExpiredAfterCompactionThenRelist(t *testing.T) {
 		t.Fatalf("relist has %d items, want 31", n)
 	}
 	rv := get(list, "metadata", "resourceVersion").(string)
-	ws = openWatch(t, s.URL+cms+"?watch=true&resourceVersion="+rv)
+	ws = openWatch(t, s.HTTPClient(t), s.URL+cms+"?watch=true&resourceVersion="+rv)
 	a.must(201, "POST", cms, cm("after", "x"))
 	if ev := ws.next(t); get(ev, "object", "metadata", "name") != "after" {
 		t.Fatalf("watch after relist: %v", ev)
@@ -540,7 +541,7 @@ func TestDeleteCollectionAndWatchTimeout(t *testing.T) {
 	// A watch with timeoutSeconds ends by itself; with allowWatchBookmarks an idle one gets
 	// BOOKMARK events carrying a resourceVersion.
 	rv := get(list, "metadata", "resourceVersion").(string)
-	ws := openWatch(t, s.URL+cms+"?watch=true&timeoutSeconds=1&allowWatchBookmarks=true&resourceVersion="+rv)
+	ws := openWatch(t, s.HTTPClient(t), s.URL+cms+"?watch=true&timeoutSeconds=1&allowWatchBookmarks=true&resourceVersion="+rv)
 	var types []string
 	deadline := time.After(30 * time.Second)
 loop:

@@ -169,7 +169,7 @@ func TestPodLogThroughNodeAgent(t *testing.T) {
 	req, _ := http.NewRequest("GET", a.base+"/api/v1/namespaces/default/pods/one/log?follow=true&tailLines=0", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	resp, err := a.hc.Do(req.WithContext(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}

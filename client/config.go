@@ -98,3 +98,28 @@ func (c *Config) transport() (*http.Transport, error) {
 func defaultUserAgent() string {
 	return fmt.Sprintf("%s (%s/%s) skiff", filepath.Base(os.Args[0]), runtime.GOOS, runtime.GOARCH)
 }
+
+// HTTPClient is a plain *http.Client with the config's TLS settings and bearer token, for
+// the requests the typed client does not make (health checks, raw paths, streams).
+func (c *Config) HTTPClient() (*http.Client, error) {
+	tr, err := c.transport()
+	if err != nil {
+		return nil, err
+	}
+	var rt http.RoundTripper = tr
+	if c.BearerToken != "" {
+		rt = bearerTransport{token: c.BearerToken, next: tr}
+	}
+	return &http.Client{Transport: rt, Timeout: c.Timeout}, nil
+}
+
+type bearerTransport struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}

@@ -67,7 +67,7 @@ func get(t *testing.T, url string) (int, string) {
 // the other takes over and works in turn.
 func TestLeaderElectionHandsOver(t *testing.T) {
 	s := harness.StartServer(t, harness.ServerOptions{})
-	c, err := client.New(&client.Config{Host: s.URL})
+	c, err := client.New(s.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestLeaderElectionHandsOver(t *testing.T) {
 
 func TestUnknownController(t *testing.T) {
 	s := harness.StartServer(t, harness.ServerOptions{})
-	c, _ := client.New(&client.Config{Host: s.URL})
+	c, _ := client.New(s.ClientConfig())
 	err := controllermanager.Run(context.Background(), controllermanager.Config{Client: c, Controllers: []string{"*", "-nope"}, MetricsAddr: "-"})
 	if err == nil || !strings.Contains(err.Error(), `unknown controller "-nope"`) {
 		t.Fatalf("got %v", err)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/pki"
 )
 
 // Options configure a cluster.
@@ -124,26 +125,38 @@ func Up(ctx context.Context, o Options) error {
 	}
 	defer os.Remove(filepath.Join(o.DataDir, "skiff.pid"))
 
-	server := fmt.Sprintf("http://127.0.0.1:%d", o.Port)
+	server := fmt.Sprintf("https://127.0.0.1:%d", o.Port)
 	kubeconfig := filepath.Join(o.DataDir, "kubeconfig")
 	listen := fmt.Sprintf("127.0.0.1:%d", o.Port)
-	// Processes on the host use kubeconfig; processes inside the nodes' namespaces reach the
-	// API server on the bridge's address through nodeKubeconfig.
-	nodeKubeconfig := kubeconfig
+	sec, err := openClusterPKI(o.DataDir)
+	if err != nil {
+		return err
+	}
+	// Processes on the host reach the API server on loopback; processes inside the nodes'
+	// namespaces reach it on the bridge's address (nodeServer).
+	nodeServer := server
 	var nw *nodeNetwork
+	var extraIPs []net.IP
 	if o.Runtime == "containerd" && o.Nodes > 0 {
 		nw = newNodeNetwork(o.Port, o.Nodes)
 		if err := nw.setUp(); err != nil {
 			return fmt.Errorf("node network: %w", err)
 		}
 		defer nw.tearDown()
+		// The bridge address first: it is the kubernetes Service's endpoint, which pods reach.
 		listen = fmt.Sprintf("%s:%d,%s", nw.hostIP(), o.Port, listen)
-		nodeKubeconfig = filepath.Join(o.DataDir, "node-kubeconfig")
-		if err := WriteKubeconfig(nodeKubeconfig, fmt.Sprintf("http://%s:%d", nw.hostIP(), o.Port)); err != nil {
-			return err
-		}
+		nodeServer = fmt.Sprintf("https://%s:%d", nw.hostIP(), o.Port)
+		extraIPs = append(extraIPs, net.ParseIP(nw.hostIP()))
 	}
-	if err := WriteKubeconfig(kubeconfig, server); err != nil {
+	apiArgs, err := sec.apiServerArgs(extraIPs...)
+	if err != nil {
+		return err
+	}
+	if err := sec.kubeconfig(kubeconfig, pki.AdminName, server, pki.Admin); err != nil {
+		return err
+	}
+	adminHTTP, err := sec.adminHTTP(kubeconfig)
+	if err != nil {
 		return err
 	}
 
@@ -189,11 +202,11 @@ func Up(ctx context.Context, o Options) error {
 	}()
 
 	api, err := start(component{name: "skiff-apiserver", bin: "skiff-apiserver",
-		args: []string{"--listen", listen, "--data-dir", filepath.Join(o.DataDir, "etcd")}})
+		args: append([]string{"--listen", listen, "--data-dir", filepath.Join(o.DataDir, "etcd")}, apiArgs...)})
 	if err != nil {
 		return err
 	}
-	if err := waitReady(ctx, server+"/readyz", 60*time.Second, api); err != nil {
+	if err := waitReady(ctx, adminHTTP, server+"/readyz", 60*time.Second, api); err != nil {
 		return err
 	}
 	// The control plane's /metrics listen on free ports (the defaults would collide between
@@ -209,14 +222,26 @@ func Up(ctx context.Context, o Options) error {
 			return err
 		}
 		fmt.Fprintf(&metrics, "%s http://%s/metrics\n", name, addr)
-		if _, err := start(component{name: name, bin: name, args: []string{"--kubeconfig", kubeconfig, "--metrics-addr", addr}}); err != nil {
+		id, file := pki.Scheduler, pki.SchedulerName
+		if name == "skiff-controller-manager" {
+			id, file = pki.ControllerManager, pki.ControllerManagerName
+		}
+		kc, err := sec.component(file, server, id)
+		if err != nil {
+			return err
+		}
+		if _, err := start(component{name: name, bin: name, args: []string{"--kubeconfig", kc, "--metrics-addr", addr}}); err != nil {
 			return err
 		}
 	}
 	if err := os.WriteFile(filepath.Join(o.DataDir, "metrics"), []byte(metrics.String()), 0o644); err != nil {
 		return err
 	}
-	for _, c := range nodeComponents(o, nw, nodeKubeconfig) {
+	nodes, err := nodeComponents(o, nw, sec, nodeServer)
+	if err != nil {
+		return err
+	}
+	for _, c := range nodes {
 		if _, err := start(c); err != nil {
 			return err
 		}
@@ -237,20 +262,35 @@ func Up(ctx context.Context, o Options) error {
 
 // nodeComponents are the node agents and, on each containerd node, its service proxy
 // (which also serves cluster DNS at 10.96.0.10 in the node).
-func nodeComponents(o Options, nw *nodeNetwork, kubeconfig string) []component {
+func nodeComponents(o Options, nw *nodeNetwork, sec *clusterPKI, server string) ([]component, error) {
 	if o.Nodes == 0 {
-		return nil
+		return nil, nil
 	}
 	if o.Runtime == "sim" {
-		args := []string{"--kubeconfig", kubeconfig, "--runtime", "sim", "--sim-nodes", strconv.Itoa(o.Nodes), "--node-name", "sim", "--listen", "-"}
+		// One process simulates every node, so no single node identity fits it: it runs as
+		// an administrator (a simulator, never a real node).
+		kc, err := sec.component("nodeagent-sim", server, pki.CertRequest{CommonName: "skiff:sim-nodes",
+			Organization: []string{"system:masters"}, Usage: pki.ClientAuth})
+		if err != nil {
+			return nil, err
+		}
+		args := []string{"--kubeconfig", kc, "--runtime", "sim", "--sim-nodes", strconv.Itoa(o.Nodes), "--node-name", "sim", "--listen", "-"}
 		if o.Nodes > 100 {
 			args = append(args, "--events=false") // a thousand nodes' pod events would drown the API
 		}
-		return []component{{name: "skiff-nodeagent-sim", bin: "skiff-nodeagent", args: args}}
+		return []component{{name: "skiff-nodeagent-sim", bin: "skiff-nodeagent", args: args}}, nil
+	}
+	proxyKC, err := sec.component(pki.ProxyName, server, pki.Proxy)
+	if err != nil {
+		return nil, err
 	}
 	var out []component
 	for i := 1; i <= o.Nodes; i++ {
 		name := nodeName(i)
+		kubeconfig, err := sec.component("node-"+name, server, pki.Node(name))
+		if err != nil {
+			return nil, err
+		}
 		inNode := func(bin string, args ...string) (string, []string) { return nw.enter(i, bin, args...) }
 		out = append(out,
 			component{name: "skiff-nodeagent-" + name, bin: "skiff-nodeagent", wrap: inNode,
@@ -258,9 +298,9 @@ func nodeComponents(o Options, nw *nodeNetwork, kubeconfig string) []component {
 					"--node-ip", nw.nodeIP(i)}},
 			// The proxy's metrics and health ports are on the node's own loopback.
 			component{name: "skiff-proxy-" + name, bin: "skiff-proxy", wrap: inNode,
-				args: []string{"--kubeconfig", kubeconfig, "--node-name", name}})
+				args: []string{"--kubeconfig", proxyKC, "--node-name", name}})
 	}
-	return out
+	return out, nil
 }
 
 // freeAddr is a loopback address with a port free at the time of asking.
@@ -426,12 +466,14 @@ func findBinary(binDir, name string) (string, error) {
 	return p, nil
 }
 
-func waitReady(ctx context.Context, url string, timeout time.Duration, p *process) error {
+func waitReady(ctx context.Context, c *http.Client, url string, timeout time.Duration, p *process) error {
 	deadline := time.Now().Add(timeout)
-	c := &http.Client{Timeout: time.Second}
 	var last string
 	for time.Now().Before(deadline) {
-		resp, err := c.Get(url)
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		req, _ := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
+		resp, err := c.Do(req)
+		cancel()
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -460,32 +502,6 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// WriteKubeconfig writes a kubeconfig for server with one context named skiff.
-func WriteKubeconfig(path, server string) error {
-	cfg := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: skiff
-  cluster:
-    server: %s
-users:
-- name: skiff-admin
-  user: {}
-contexts:
-- name: skiff
-  context:
-    cluster: skiff
-    user: skiff-admin
-    namespace: default
-current-context: skiff
-`, server)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(cfg), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // ImportImages loads image archives into the containerd of every node of the cluster

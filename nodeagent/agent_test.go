@@ -36,7 +36,7 @@ type simCluster struct {
 func startSim(t *testing.T, names ...string) *simCluster {
 	t.Helper()
 	srv := harness.StartServer(t, harness.ServerOptions{})
-	c, err := client.New(&client.Config{Host: srv.URL})
+	c, err := client.New(srv.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestSimPodLifecycle(t *testing.T) {
 
 func TestSimPodIPsComeFromThePodCIDR(t *testing.T) {
 	srv := harness.StartServer(t, harness.ServerOptions{})
-	c, err := client.New(&client.Config{Host: srv.URL})
+	c, err := client.New(srv.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

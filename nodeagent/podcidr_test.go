@@ -44,7 +44,7 @@ func (r *cidrGatedRuntime) NetworkReady() error {
 // pods get addresses from that CIDR, without waiting for the next heartbeat (a minute here).
 func TestPodCIDRFromTheWatch(t *testing.T) {
 	srv := harness.StartServer(t, harness.ServerOptions{})
-	c, err := client.New(&client.Config{Host: srv.URL})
+	c, err := client.New(srv.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

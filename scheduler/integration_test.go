@@ -48,7 +48,7 @@ type env struct {
 func newEnv(t *testing.T, cfg *scheduler.Configuration) *env {
 	t.Helper()
 	srv := harness.StartServer(t, harness.ServerOptions{})
-	c, err := client.New(&client.Config{Host: srv.URL})
+	c, err := client.New(srv.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1026,7 +1026,7 @@ func TestMalformedNodeIsSkipped(t *testing.T) {
 	if _, err := srv.Etcd.Put(context.Background(), "/registry/nodes/bad", bad); err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(&client.Config{Host: srv.URL})
+	c, err := client.New(srv.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1059,7 +1059,7 @@ func TestMalformedNodeIsSkipped(t *testing.T) {
 // no pod is bound twice.
 func TestLeaderElection(t *testing.T) {
 	srv := harness.StartServer(t, harness.ServerOptions{})
-	c, err := client.New(&client.Config{Host: srv.URL})
+	c, err := client.New(srv.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1146,6 +1146,7 @@ func TestFailedBindingIsRetried(t *testing.T) {
 	}
 	var refused atomic.Int32
 	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = srv.HTTPClient(t).Transport // the front talks to the server as an administrator
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/binding") && refused.CompareAndSwap(0, 1) {
 			w.Header().Set("Content-Type", "application/json")

@@ -17,7 +17,7 @@ import (
 // repeat shows as one event with count 2, as kubectl describe shows "(x2 over ...)".
 func TestAgainstAPIServer(t *testing.T) {
 	srv := harness.StartServer(t, harness.ServerOptions{})
-	c, err := client.New(&client.Config{Host: srv.URL})
+	c, err := client.New(srv.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -445,7 +445,7 @@ func TestControllerManagerSIGKILLMidRollout(t *testing.T) {
 	startProcess(t, api.Kubeconfig, dir, "skiff-scheduler", "--metrics-addr", "")
 	startProcess(t, api.Kubeconfig, dir, "skiff-nodeagent", "--runtime", "sim", "--sim-nodes", "3", "--node-name", "sim",
 		"--listen", "-", "--data-dir", filepath.Join(dir, "nodes"))
-	c, err := client.New(&client.Config{Host: api.URL})
+	c, err := client.New(api.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

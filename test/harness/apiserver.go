@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/pki"
 )
 
 // APIServer is a skiff-apiserver process (for tests that kill and restart it).
@@ -19,8 +22,12 @@ type APIServer struct {
 	URL        string
 	Kubeconfig string
 	LogPath    string
-	cmd        *exec.Cmd
-	done       chan struct{}
+	// PKI is the cluster CA and certificates the server runs with.
+	PKI   *pki.Dir
+	admin *client.Config
+	sec   *testPKI
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // StartAPIServer runs skiff-apiserver on a free port with extra args (e.g. --data-dir or
@@ -29,9 +36,17 @@ func StartAPIServer(t testing.TB, args ...string) *APIServer {
 	t.Helper()
 	dir := t.TempDir()
 	a := &APIServer{Args: args, Port: FreePort(t), LogPath: filepath.Join(dir, "apiserver.log")}
-	a.URL = "http://127.0.0.1:" + strconv.Itoa(a.Port)
+	a.URL = "https://127.0.0.1:" + strconv.Itoa(a.Port)
+	sec, err := newTestPKI(filepath.Join(dir, "pki"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.sec, a.PKI = sec, sec.dir
+	a.admin = sec.clientConfig(a.URL, sec.adminCert, sec.adminKey)
 	a.Kubeconfig = filepath.Join(dir, "kubeconfig")
-	writeKubeconfig(t, a.Kubeconfig, a.URL)
+	if err := client.WriteKubeconfig(a.Kubeconfig, "skiff", a.admin); err != nil {
+		t.Fatal(err)
+	}
 	a.Start(t)
 	t.Cleanup(func() { a.Kill() })
 	return a
@@ -44,7 +59,7 @@ func (a *APIServer) Start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"--listen", "127.0.0.1:" + strconv.Itoa(a.Port)}, a.Args...)
+	args := append(append([]string{"--listen", "127.0.0.1:" + strconv.Itoa(a.Port)}, a.sec.args()...), a.Args...)
 	cmd := exec.Command(filepath.Join(Binaries(t), "skiff-apiserver"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -52,9 +67,10 @@ func (a *APIServer) Start(t testing.TB) {
 	}
 	a.cmd, a.done = cmd, make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(a.done) }()
+	hc := a.HTTPClient(t)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(a.URL + "/readyz")
+		resp, err := hc.Get(a.URL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -73,6 +89,34 @@ func (a *APIServer) Start(t testing.TB) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// ClientConfig is an administrator's client configuration (a copy).
+func (a *APIServer) ClientConfig() *client.Config {
+	c := *a.admin
+	return &c
+}
+
+// Client is an administrator's client.
+func (a *APIServer) Client(t testing.TB) *client.Client {
+	t.Helper()
+	c, err := client.New(a.ClientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// HTTPClient is a plain HTTP client with an administrator's certificate.
+func (a *APIServer) HTTPClient(t testing.TB) *http.Client {
+	t.Helper()
+	return httpClient(t, a.admin)
+}
+
+// UserConfig is a client configuration authenticating as user (in groups).
+func (a *APIServer) UserConfig(t testing.TB, user string, groups ...string) *client.Config {
+	t.Helper()
+	return userConfig(t, a.PKI, a.URL, user, groups...)
 }
 
 // Kill sends SIGKILL and waits for the process to be gone.

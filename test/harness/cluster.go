@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/skiff-sh/skiff/client"
 )
 
 // Cluster is a cluster started with `skiff up` as real processes.
@@ -36,7 +38,7 @@ func Up(t testing.TB, dataDir string, args ...string) *Cluster {
 		dataDir = t.TempDir()
 	}
 	c := &Cluster{DataDir: dataDir, Port: FreePort(t), Args: args}
-	c.URL = "http://127.0.0.1:" + strconv.Itoa(c.Port)
+	c.URL = "https://127.0.0.1:" + strconv.Itoa(c.Port)
 	c.Kubeconfig = filepath.Join(dataDir, "kubeconfig")
 	c.Kubectl = &Kubectl{Kubeconfig: c.Kubeconfig}
 	c.start(t, bin)
@@ -113,10 +115,44 @@ func (c *Cluster) Start(t testing.TB) {
 	c.start(t, Binaries(t))
 }
 
-// Get does a GET on the API server and returns the status code.
+// ClientConfig is the administrator's client configuration (from DIR/kubeconfig).
+func (c *Cluster) ClientConfig(t testing.TB) *client.Config {
+	t.Helper()
+	cfg, err := client.LoadKubeconfig(c.Kubeconfig, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// Client is an administrator's client.
+func (c *Cluster) Client(t testing.TB) *client.Client {
+	t.Helper()
+	cl, err := client.New(c.ClientConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+// HTTPClient is a plain HTTP client with the administrator's certificate.
+func (c *Cluster) HTTPClient(t testing.TB) *http.Client {
+	t.Helper()
+	return httpClient(t, c.ClientConfig(t))
+}
+
+// Get does a GET on the API server as the administrator and returns the status code.
 func (c *Cluster) Get(ctx context.Context, path string) (int, error) {
+	cfg, err := client.LoadKubeconfig(c.Kubeconfig, "")
+	if err != nil {
+		return 0, err
+	}
+	hc, err := cfg.HTTPClient()
+	if err != nil {
+		return 0, err
+	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.URL+path, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, err
 	}

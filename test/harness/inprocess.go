@@ -2,7 +2,10 @@ package harness
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -12,15 +15,22 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/skiff-sh/skiff/apiserver"
+	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/pki"
 	"github.com/skiff-sh/skiff/storage"
 )
 
-// Server is an in-process API server over an embedded etcd, served by httptest.
+// Server is an in-process API server over an embedded etcd, served over TLS by httptest
+// with the secure defaults: client certificates from its own CA, ServiceAccount tokens,
+// Node and RBAC authorization. Kubeconfig is an administrator's (system:masters).
 type Server struct {
 	URL        string
 	Kubeconfig string
 	Etcd       *clientv3.Client
 	API        *apiserver.Server
+	PKI        *pki.Dir
+	admin      *client.Config
+	dir        string
 	cancel     context.CancelFunc
 	http       *httptest.Server
 }
@@ -30,6 +40,8 @@ type ServerOptions struct {
 	WatchHistory     int
 	BookmarkInterval time.Duration
 	MaxRequestBytes  int64
+	// Configure, if set, adjusts the server's configuration before it starts.
+	Configure func(*apiserver.Config)
 }
 
 // StartServer starts embedded etcd and an API server in this process; both stop with the test.
@@ -41,15 +53,25 @@ func StartServer(t testing.TB, o ServerOptions) *Server {
 		cancel()
 		t.Fatal(err)
 	}
+	sec, err := newTestPKI(filepath.Join(dir, "pki"))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	e, err := storage.StartEmbedded(ctx, filepath.Join(dir, "etcd"), storage.EmbeddedOptions{})
 	if err != nil {
 		cancel()
 		t.Fatalf("embedded etcd: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	api, err := apiserver.New(ctx, apiserver.Config{
+	cfg := apiserver.Config{
 		WatchHistory: o.WatchHistory, BookmarkInterval: o.BookmarkInterval, MaxRequestBytes: o.MaxRequestBytes, Logger: logger,
-	}, storage.NewEtcd(e.Client(), storage.EtcdOptions{}))
+	}
+	sec.configure(&cfg)
+	if o.Configure != nil {
+		o.Configure(&cfg)
+	}
+	api, err := apiserver.New(ctx, cfg, storage.NewEtcd(e.Client(), storage.EtcdOptions{}))
 	if err != nil {
 		cancel()
 		e.Close()
@@ -57,10 +79,15 @@ func StartServer(t testing.TB, o ServerOptions) *Server {
 	}
 	hs := httptest.NewUnstartedServer(api.Handler())
 	hs.Config.BaseContext = nil
-	hs.Start()
-	s := &Server{URL: hs.URL, Etcd: e.Client(), API: api, cancel: cancel, http: hs}
+	hs.EnableHTTP2 = true
+	hs.TLS = &tls.Config{Certificates: []tls.Certificate{sec.serving}, ClientAuth: tls.RequestClientCert}
+	hs.StartTLS()
+	s := &Server{URL: hs.URL, Etcd: e.Client(), API: api, PKI: sec.dir, cancel: cancel, http: hs, dir: dir}
+	s.admin = sec.clientConfig(hs.URL, sec.adminCert, sec.adminKey)
 	s.Kubeconfig = filepath.Join(dir, "kubeconfig")
-	writeKubeconfig(t, s.Kubeconfig, hs.URL)
+	if err := client.WriteKubeconfig(s.Kubeconfig, "skiff", s.admin); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		cancel()
 		hs.CloseClientConnections()
@@ -70,11 +97,132 @@ func StartServer(t testing.TB, o ServerOptions) *Server {
 	return s
 }
 
-func writeKubeconfig(t testing.TB, path, server string) {
+// ClientConfig is an administrator's client configuration (a copy; change it freely).
+func (s *Server) ClientConfig() *client.Config {
+	c := *s.admin
+	return &c
+}
+
+// Client is an administrator's client.
+func (s *Server) Client(t testing.TB) *client.Client {
 	t.Helper()
-	cfg := "apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: " + server +
-		"\nusers:\n- name: t\n  user: {}\ncontexts:\n- name: t\n  context:\n    cluster: t\n    user: t\ncurrent-context: t\n"
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	c, err := client.New(s.ClientConfig())
+	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// HTTPClient is a plain HTTP client with an administrator's certificate.
+func (s *Server) HTTPClient(t testing.TB) *http.Client {
+	t.Helper()
+	return httpClient(t, s.admin)
+}
+
+// UserConfig is a client configuration authenticating as user (in groups) with a client
+// certificate from the cluster CA.
+func (s *Server) UserConfig(t testing.TB, user string, groups ...string) *client.Config {
+	t.Helper()
+	return userConfig(t, s.PKI, s.URL, user, groups...)
+}
+
+// UserKubeconfig writes a kubeconfig for user (in groups) and returns its path.
+func (s *Server) UserKubeconfig(t testing.TB, user string, groups ...string) string {
+	t.Helper()
+	return writeUserKubeconfig(t, s.UserConfig(t, user, groups...))
+}
+
+// TokenConfig is a client configuration sending a bearer token (and no certificate).
+func (s *Server) TokenConfig(token string) *client.Config {
+	c := s.ClientConfig()
+	c.TLS.CertData, c.TLS.KeyData = nil, nil
+	c.BearerToken = token
+	return c
+}
+
+// testPKI is a cluster CA and the API server's certificates for a test server.
+type testPKI struct {
+	dir                 *pki.Dir
+	serving             tls.Certificate
+	adminCert, adminKey []byte
+}
+
+func newTestPKI(path string) (*testPKI, error) {
+	d, err := pki.OpenDir(path)
+	if err != nil {
+		return nil, err
+	}
+	certPEM, keyPEM, err := d.Ensure(pki.APIServerName, pki.APIServerServing(net.ParseIP("10.96.0.1")))
+	if err != nil {
+		return nil, err
+	}
+	serving, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := d.Ensure(pki.APIServerKubeletClientName, pki.APIServerKubeletClient); err != nil {
+		return nil, err
+	}
+	ac, ak, err := d.Ensure(pki.AdminName, pki.Admin)
+	if err != nil {
+		return nil, err
+	}
+	return &testPKI{dir: d, serving: serving, adminCert: ac, adminKey: ak}, nil
+}
+
+// configure points the API server at the PKI's files.
+func (p *testPKI) configure(cfg *apiserver.Config) {
+	cfg.TLSCertFile, cfg.TLSKeyFile = p.dir.CertFile(pki.APIServerName), p.dir.KeyFile(pki.APIServerName)
+	cfg.ClientCAFile = p.dir.File(pki.CACert)
+	cfg.ServiceAccountSigningKeyFile = p.dir.File(pki.SAKey)
+	cfg.KubeletClientCertFile = p.dir.CertFile(pki.APIServerKubeletClientName)
+	cfg.KubeletClientKeyFile = p.dir.KeyFile(pki.APIServerKubeletClientName)
+	cfg.KubeletCAFile = p.dir.File(pki.CACert)
+}
+
+// args are the same settings as skiff-apiserver flags.
+func (p *testPKI) args() []string {
+	return []string{
+		"--tls-cert-file", p.dir.CertFile(pki.APIServerName), "--tls-private-key-file", p.dir.KeyFile(pki.APIServerName),
+		"--client-ca-file", p.dir.File(pki.CACert),
+		"--service-account-signing-key-file", p.dir.File(pki.SAKey),
+		"--kubelet-client-certificate", p.dir.CertFile(pki.APIServerKubeletClientName),
+		"--kubelet-client-key", p.dir.KeyFile(pki.APIServerKubeletClientName),
+		"--kubelet-certificate-authority", p.dir.File(pki.CACert),
+	}
+}
+
+func (p *testPKI) clientConfig(url string, cert, key []byte) *client.Config {
+	return &client.Config{Host: url, TLS: client.TLSConfig{CAData: p.dir.CA.CertPEM, CertData: cert, KeyData: key}}
+}
+
+func userConfig(t testing.TB, d *pki.Dir, url, user string, groups ...string) *client.Config {
+	t.Helper()
+	cert, key, err := d.CA.Issue(pki.CertRequest{CommonName: user, Organization: groups, Usage: pki.ClientAuth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &client.Config{Host: url, TLS: client.TLSConfig{CAData: d.CA.CertPEM, CertData: cert, KeyData: key}}
+}
+
+func writeUserKubeconfig(t testing.TB, cfg *client.Config) string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "kubeconfig-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := client.WriteKubeconfig(f.Name(), "skiff", cfg); err != nil {
+		t.Fatal(err)
+	}
+	return f.Name()
+}
+
+func httpClient(t testing.TB, cfg *client.Config) *http.Client {
+	t.Helper()
+	c, err := cfg.HTTPClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
