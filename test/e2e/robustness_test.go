@@ -38,13 +38,13 @@ type resumingWatcher struct {
 	expired bool
 }
 
-func (w *resumingWatcher) run(ctx context.Context, base string) {
+func (w *resumingWatcher) run(ctx context.Context, hc *http.Client, base string) {
 	for ctx.Err() == nil {
 		w.mu.Lock()
 		url := base + "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=" + w.lastRV
 		w.mu.Unlock()
 		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
 			time.Sleep(50 * time.Millisecond)
 			continue
@@ -81,9 +81,10 @@ func TestAPIServerSIGKILLLosesNothing(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "etcd")
 	a := harness.StartAPIServer(t, "--data-dir", dataDir)
 	list := a.URL + "/api/v1/namespaces/default/configmaps"
+	hc := a.HTTPClient(t)
 
 	// Start the watcher from the current revision.
-	resp, err := http.Get(list)
+	resp, err := hc.Get(list)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestAPIServerSIGKILLLosesNothing(t *testing.T) {
 	w := &resumingWatcher{seen: map[string]int{}, added: map[string]bool{}, lastRV: l.Metadata.ResourceVersion}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go w.run(ctx, a.URL)
+	go w.run(ctx, hc, a.URL)
 
 	var mu sync.Mutex
 	acked := map[string]string{} // name → resourceVersion of the acknowledged create
@@ -104,7 +105,8 @@ func TestAPIServerSIGKILLLosesNothing(t *testing.T) {
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		c := &http.Client{Timeout: 5 * time.Second}
+		c := a.HTTPClient(t)
+		c.Timeout = 5 * time.Second
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
@@ -145,7 +147,7 @@ func TestAPIServerSIGKILLLosesNothing(t *testing.T) {
 	<-writerDone
 
 	// Every acknowledged create is stored.
-	resp, err = http.Get(list)
+	resp, err = hc.Get(list)
 	if err != nil {
 		t.Fatal(err)
 	}
