@@ -56,7 +56,9 @@ func main() {
 	})
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api, err := apiserver.New(ctx, apiserver.Config{Logger: logger}, storage.NewEtcd(cli, storage.EtcdOptions{}))
+	// The main phases measure the API server alone (no TLS, no authentication or
+	// authorization); the security phases below measure what those cost.
+	api, err := apiserver.New(ctx, apiserver.Config{Logger: logger, Insecure: true}, storage.NewEtcd(cli, storage.EtcdOptions{}))
 	check(err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err)
@@ -106,6 +108,7 @@ func main() {
 		*watchers, *watchEvents, fan.eventsPerSec, fan.p50, fan.p99, fan.missing)
 	fmt.Printf("\n**API creates/s ÷ raw etcd puts/s = %.2f** (get ÷ put %.2f, update ÷ put %.2f)\n",
 		creates.rate()/raw.rate(), gets.rate()/raw.rate(), updates.rate()/raw.rate())
+	securityCost(ctx, cli, logger, base, hc, dir)
 	srv.Close()
 }
 
