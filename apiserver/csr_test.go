@@ -153,7 +153,7 @@ func (a *api) rawAccept(method, path, accept string) (int, string) {
 	req := httptest.NewRequest(method, a.base+path, nil)
 	req.RequestURI = ""
 	req.Header.Set("Accept", accept)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := a.hc.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
 	}

@@ -65,7 +65,16 @@ func (s *Server) apiGroup(w http.ResponseWriter, _ *http.Request, name string) {
 var (
 	verbsAll      = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 	verbsGetWrite = []string{"get", "patch", "update"}
+	verbsCreate   = []string{"create"}
 )
+
+// kindVerbs are the verbs of a kind's main resource.
+func kindVerbs(k *registry.Kind) []string {
+	if k.CreateOnly {
+		return verbsCreate
+	}
+	return verbsAll
+}
 
 func (s *Server) resourceList(w http.ResponseWriter, _ *http.Request, group, version string) {
 	gv := registry.GroupVersion{Group: group, Version: version}
@@ -76,7 +85,7 @@ func (s *Server) resourceList(w http.ResponseWriter, _ *http.Request, group, ver
 		}
 		list.APIResources = append(list.APIResources, meta.APIResource{
 			Name: k.Resource, SingularName: k.Singular, Namespaced: k.Namespaced, Kind: k.Kind,
-			Verbs: verbsAll, ShortNames: k.ShortNames, Categories: k.Categories,
+			Verbs: kindVerbs(k), ShortNames: k.ShortNames, Categories: k.Categories,
 		})
 		if k.Status {
 			list.APIResources = append(list.APIResources, meta.APIResource{Name: k.Resource + "/status", Namespaced: k.Namespaced, Kind: k.Kind, Verbs: verbsGetWrite})

@@ -42,7 +42,7 @@ func newOpenAPIDocs(reg *registry.Registry) *openAPIDocs {
 			types["eviction"] = reflect.TypeFor[policy.Eviction]()
 		}
 		res = append(res, openapi.Resource{Group: k.Group, Version: k.Version, Kind: k.Kind, Resource: k.Resource,
-			Namespaced: k.Namespaced, Type: k.Type, ListKind: k.ListKind(), Subresources: subs, SubresourceTypes: types, Verbs: verbsAll})
+			Namespaced: k.Namespaced, Type: k.Type, ListKind: k.ListKind(), Subresources: subs, SubresourceTypes: types, Verbs: kindVerbs(k)})
 	}
 	d := &openAPIDocs{v2: openapi.V2Document(res), index: openapi.V3Index(res), byGV: map[string][]byte{}}
 	// kubectl's client-side validation downloads /openapi/v2 as protobuf only.

@@ -31,6 +31,10 @@ import (
 )
 
 func (s *Server) serveResource(w http.ResponseWriter, req *http.Request, r *request) {
+	if r.kind.CreateOnly {
+		s.serveCreateOnly(w, req, r) // createonly.go
+		return
+	}
 	switch r.subresource {
 	case "scale":
 		s.serveScale(w, req, r)

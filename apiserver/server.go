@@ -161,6 +161,9 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 	}
 	s.alloc = alloc
 	for _, k := range s.reg.Kinds() {
+		if k.CreateOnly {
+			continue // never stored: no cache (createonly.go)
+		}
 		// The caches get the store itself: they use its optional interfaces (progress requests).
 		c := watchcache.New(store, k.Prefix(""), k.New, watchcache.Options{HistorySize: cfg.WatchHistory, BookmarkInterval: cfg.BookmarkInterval})
 		s.caches[k] = c

@@ -16,6 +16,7 @@ import (
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/rbac"
 	"github.com/skiff-sh/skiff/api/scheduling"
 )
 
@@ -66,6 +67,10 @@ func Object(obj meta.Object) {
 		if o.PreemptionPolicy == nil {
 			o.PreemptionPolicy = ptr(core.PreemptLowerPriority)
 		}
+	case *rbac.RoleBinding:
+		roleBinding(&o.RoleRef, o.Subjects)
+	case *rbac.ClusterRoleBinding:
+		roleBinding(&o.RoleRef, o.Subjects)
 	}
 }
 

@@ -4,12 +4,14 @@ import (
 	"strconv"
 
 	"github.com/skiff-sh/skiff/api/apps"
+	"github.com/skiff-sh/skiff/api/authorization"
 	"github.com/skiff-sh/skiff/api/batch"
 	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/rbac"
 	"github.com/skiff-sh/skiff/api/scheduling"
 )
 
@@ -93,6 +95,16 @@ func Default() *Registry {
 		with(define[discovery.EndpointSlice]("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true)),
 		// scheduling.k8s.io/v1
 		with(define[scheduling.PriorityClass]("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false), short("pc")),
+		// rbac.authorization.k8s.io/v1
+		with(define[rbac.ClusterRole](rbac.GroupName, "v1", "ClusterRole", "clusterroles", false)),
+		with(define[rbac.ClusterRoleBinding](rbac.GroupName, "v1", "ClusterRoleBinding", "clusterrolebindings", false)),
+		with(define[rbac.Role](rbac.GroupName, "v1", "Role", "roles", true)),
+		with(define[rbac.RoleBinding](rbac.GroupName, "v1", "RoleBinding", "rolebindings", true)),
+		// authorization.k8s.io/v1: questions, never stored
+		with(define[authorization.LocalSubjectAccessReview](authorization.GroupName, "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", true), createOnly),
+		with(define[authorization.SelfSubjectAccessReview](authorization.GroupName, "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false), createOnly),
+		with(define[authorization.SelfSubjectRulesReview](authorization.GroupName, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false), createOnly),
+		with(define[authorization.SubjectAccessReview](authorization.GroupName, "v1", "SubjectAccessReview", "subjectaccessreviews", false), createOnly),
 	)
 }
 
@@ -108,7 +120,10 @@ func with(k Kind, opts ...option) Kind {
 
 func status(k *Kind) { k.Status = true }
 func scale(k *Kind)  { k.Scale = true }
-func all(k *Kind)    { k.Categories = append(k.Categories, "all") }
+
+// createOnly marks a kind that is asked, not stored (see Kind.CreateOnly).
+func createOnly(k *Kind) { k.CreateOnly = true }
+func all(k *Kind)        { k.Categories = append(k.Categories, "all") }
 
 func short(names ...string) option { return func(k *Kind) { k.ShortNames = names } }
 

@@ -29,6 +29,13 @@ type Kind struct {
 	Status bool
 	// Scale: the kind has a /scale subresource over spec.replicas.
 	Scale bool
+	// CreateOnly: objects of the kind are never stored. They are questions asked by POSTing
+	// one to the collection (SubjectAccessReview, TokenReview, SelfSubjectReview, ...), and
+	// the answer is the same object with its status filled in. For such a kind the API server
+	// keeps no watch cache and writes no etcd key; discovery lists the verb "create" only;
+	// every other verb is 405. The answer comes from the handler registered for the resource
+	// in the API server (apiserver/createonly.go: Server.handleCreateOnly).
+	CreateOnly bool
 	// Fields returns the kind's own selectable fields (metadata.name and metadata.namespace are
 	// added for every kind). Nil means only those two.
 	Fields func(obj meta.Object) map[string]string

@@ -11,6 +11,7 @@ import (
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/rbac"
 	"github.com/skiff-sh/skiff/api/scheduling"
 	"github.com/skiff-sh/skiff/api/validation/field"
 )
@@ -75,6 +76,14 @@ func Validate(obj meta.Object, namespaced bool) field.ErrorList {
 		return validatePriorityClass(o)
 	case *certificates.CertificateSigningRequest:
 		return validateCertificateSigningRequest(o)
+	case *rbac.Role:
+		return validateRole(o)
+	case *rbac.ClusterRole:
+		return validateClusterRole(o)
+	case *rbac.RoleBinding:
+		return validateRoleBinding(o)
+	case *rbac.ClusterRoleBinding:
+		return validateClusterRoleBinding(o)
 	}
 	return ValidateObjectMeta(obj.GetObjectMeta(), namespaced, NameIsDNSSubdomain, field.NewPath("metadata"))
 }
@@ -122,6 +131,14 @@ func ValidateUpdate(obj, old meta.Object, namespaced bool) field.ErrorList {
 		errs = validatePriorityClassUpdate(o, old.(*scheduling.PriorityClass))
 	case *certificates.CertificateSigningRequest:
 		errs = validateCertificateSigningRequestUpdate(o, old.(*certificates.CertificateSigningRequest))
+	case *rbac.RoleBinding:
+		errs = ValidateObjectMetaUpdate(&o.ObjectMeta, old.GetObjectMeta(), field.NewPath("metadata"))
+		errs = append(errs, validateRoleBinding(o)...)
+		errs = append(errs, validateRoleRefUpdate(o.RoleRef, old.(*rbac.RoleBinding).RoleRef)...)
+	case *rbac.ClusterRoleBinding:
+		errs = ValidateObjectMetaUpdate(&o.ObjectMeta, old.GetObjectMeta(), field.NewPath("metadata"))
+		errs = append(errs, validateClusterRoleBinding(o)...)
+		errs = append(errs, validateRoleRefUpdate(o.RoleRef, old.(*rbac.ClusterRoleBinding).RoleRef)...)
 	default:
 		// Everything else: the new object must be valid and its identity unchanged.
 		errs = ValidateObjectMetaUpdate(obj.GetObjectMeta(), old.GetObjectMeta(), field.NewPath("metadata"))

@@ -180,6 +180,10 @@ var printers = map[string]Printer{
 	"scheduling.k8s.io/PriorityClass": priorityClassPrinter,
 	"policy/PodDisruptionBudget":      podDisruptionBudgetPrinter,
 	"certificates.k8s.io/CertificateSigningRequest": certificateSigningRequestPrinter,
+	"rbac.authorization.k8s.io/Role":                rolePrinter,
+	"rbac.authorization.k8s.io/ClusterRole":         clusterRolePrinter,
+	"rbac.authorization.k8s.io/RoleBinding":         roleBindingPrinter,
+	"rbac.authorization.k8s.io/ClusterRoleBinding":  clusterRoleBindingPrinter,
 }
 
 // age is the AGE cell of a timestamp: "<unknown>" when unset.

@@ -15,6 +15,7 @@ import (
 	"github.com/skiff-sh/skiff/api/discovery"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/policy"
+	"github.com/skiff-sh/skiff/api/rbac"
 	"github.com/skiff-sh/skiff/api/scheduling"
 )
 
@@ -410,6 +411,10 @@ func TestCoreRows(t *testing.T) {
 			ClaimRef: &core.ObjectReference{Namespace: "default", Name: "data"}, StorageClassName: "standard"},
 			Status: core.PersistentVolumeStatus{Phase: "Bound"}},
 			[]any{"x", core.ResourceList{}.Storage().String(), "RWO,RWX", "Retain", "Bound", "default/data", "standard", "<unset>", "", "30s", "<unset>"}},
+		{"cluster role", clusterRolePrinter, &rbac.ClusterRole{ObjectMeta: created}, []any{"x", created.CreationTimestamp.UTC().Format(time.RFC3339)}},
+		{"role binding", roleBindingPrinter, &rbac.RoleBinding{ObjectMeta: created, RoleRef: rbac.RoleRef{Kind: "ClusterRole", Name: "view"},
+			Subjects: []rbac.Subject{{Kind: "User", Name: "a"}, {Kind: "User", Name: "b"}, {Kind: "Group", Name: "g"}, {Kind: "ServiceAccount", Namespace: "ns", Name: "sa"}}},
+			[]any{"x", "ClusterRole/view", "30s", "a, b", "g", "ns/sa"}},
 	}
 	for _, tt := range tests {
 		if got := tt.p.Row(tt.obj, now).Cells; !reflect.DeepEqual(got, tt.want) {
@@ -432,6 +437,8 @@ func TestRowsMatchColumns(t *testing.T) {
 		"discovery.k8s.io/EndpointSlice": &discovery.EndpointSlice{}, "scheduling.k8s.io/PriorityClass": &scheduling.PriorityClass{},
 		"policy/PodDisruptionBudget":                    &policy.PodDisruptionBudget{},
 		"certificates.k8s.io/CertificateSigningRequest": &certificates.CertificateSigningRequest{},
+		"rbac.authorization.k8s.io/Role":                &rbac.Role{}, "rbac.authorization.k8s.io/ClusterRole": &rbac.ClusterRole{},
+		"rbac.authorization.k8s.io/RoleBinding": &rbac.RoleBinding{}, "rbac.authorization.k8s.io/ClusterRoleBinding": &rbac.ClusterRoleBinding{},
 	}
 	if len(objs) != len(printers) {
 		t.Fatalf("test covers %d kinds, printers has %d", len(objs), len(printers))
