@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"sync"
 
+	"github.com/skiff-sh/skiff/api/authentication"
 	"github.com/skiff-sh/skiff/api/autoscaling"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/meta"
@@ -25,6 +26,10 @@ var goTypes = sync.OnceValue(func() map[string]reflect.Type {
 		"policy/v1/PodDisruptionBudget": reflect.TypeFor[policy.PodDisruptionBudget](),
 		"autoscaling/v1/Scale":          reflect.TypeFor[autoscaling.Scale](),
 		"v1/Status":                     reflect.TypeFor[meta.Status](),
+		// authentication.k8s.io: never stored, each the body of one create call.
+		authentication.APIVersion + "/TokenRequest":      reflect.TypeFor[authentication.TokenRequest](),
+		authentication.APIVersion + "/TokenReview":       reflect.TypeFor[authentication.TokenReview](),
+		authentication.APIVersion + "/SelfSubjectReview": reflect.TypeFor[authentication.SelfSubjectReview](),
 	} {
 		if _, ok := m[key]; !ok {
 			m[key] = t

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -88,6 +89,7 @@ var (
 	sched   = schema.GroupVersion{Group: "scheduling.k8s.io", Version: "v1"}
 	policy  = schema.GroupVersion{Group: "policy", Version: "v1"}
 	autosc  = schema.GroupVersion{Group: "autoscaling", Version: "v1"}
+	authn   = schema.GroupVersion{Group: "authentication.k8s.io", Version: "v1"}
 	created = metav1.NewTime(time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC))
 	later   = metav1.NewTime(time.Date(2025, 3, 14, 16, 0, 0, 0, time.UTC))
 	epoch   = metav1.NewTime(time.Unix(0, 0))
@@ -170,6 +172,30 @@ func vectors() []vector {
 			ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"},
 			Target:     corev1.ObjectReference{Kind: "Node", Name: "node-1"},
 		}},
+		{"tokenrequest", authn, "TokenRequest", &authenticationv1.TokenRequest{
+			ObjectMeta: metav1.ObjectMeta{Name: "robot", Namespace: "default"},
+			Spec: authenticationv1.TokenRequestSpec{
+				Audiences:         []string{"https://kubernetes.default.svc.cluster.local", "vault"},
+				ExpirationSeconds: ptr(int64(600)),
+				BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: "web", UID: "4f1c"},
+			},
+			Status: authenticationv1.TokenRequestStatus{Token: "eyJ.x.y", ExpirationTimestamp: later},
+		}},
+		{"tokenreview", authn, "TokenReview", &authenticationv1.TokenReview{
+			Spec: authenticationv1.TokenReviewSpec{Token: "abcdef.0123456789abcdef", Audiences: []string{"api"}},
+			Status: authenticationv1.TokenReviewStatus{
+				Authenticated: true,
+				User: authenticationv1.UserInfo{Username: "system:serviceaccount:default:robot", UID: "u-1",
+					Groups: []string{"system:serviceaccounts", "system:authenticated"},
+					Extra: map[string]authenticationv1.ExtraValue{
+						"authentication.kubernetes.io/pod-name": {"web"},
+						"authentication.kubernetes.io/pod-uid":  {"4f1c"},
+						"empty":                                 {},
+					}},
+				Audiences: []string{"api"},
+			},
+		}},
+		{"selfsubjectreview", authn, "SelfSubjectReview", &authenticationv1.SelfSubjectReview{}},
 	}
 }
 
