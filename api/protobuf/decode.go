@@ -377,9 +377,6 @@ func decoderFor(t reflect.Type, enc string) decodeFunc {
 		if t.Elem().Kind() == reflect.Uint8 {
 			return decodeBytes
 		}
-		if t.Name() != "" {
-			return itemsDecoder(t, enc)
-		}
 		return repeated(t, decoderFor(t.Elem(), enc))
 	case reflect.Map:
 		return mapDecoder(t)
@@ -516,26 +513,6 @@ func repeated(t reflect.Type, elem decodeFunc) decodeFunc {
 			}
 		}
 		return nil
-	}
-}
-
-// itemsDecoder decodes a named slice type (authentication's ExtraValue): Kubernetes wraps
-// one in a message {repeated T items = 1} so that it can be a map value.
-func itemsDecoder(t reflect.Type, enc string) decodeFunc {
-	items := repeated(t, decoderFor(t.Elem(), enc))
-	return func(val value, v reflect.Value) error {
-		if val.wire != wireBytes {
-			return wrongWire(val, "an items message")
-		}
-		if v.IsNil() {
-			v.Set(reflect.MakeSlice(t, 0, 0)) // an empty message is an empty list, not null
-		}
-		return eachField(val.b, func(num int, one value) error {
-			if num != 1 {
-				return nil
-			}
-			return atPath(items(one, v), "items")
-		})
 	}
 }
 

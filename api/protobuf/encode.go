@@ -186,13 +186,6 @@ func encoderFor(t reflect.Type, enc string) encodeFunc {
 				return appendBytes(b, num, v.Bytes()), nil
 			}
 		}
-		if t.Name() != "" {
-			// A named slice (ExtraValue) is the message {repeated T items = 1}.
-			items := repeatedEncoder(encoderFor(t.Elem(), enc))
-			return func(b []byte, num int, v reflect.Value) ([]byte, error) {
-				return appendMessageErr(b, num, func(b []byte) ([]byte, error) { return items(b, 1, v) })
-			}
-		}
 		return repeatedEncoder(encoderFor(t.Elem(), enc))
 	case reflect.Map:
 		return mapEncoder(t)
