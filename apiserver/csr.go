@@ -9,7 +9,6 @@ import (
 
 	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/meta"
-	"github.com/skiff-sh/skiff/api/validation"
 	"github.com/skiff-sh/skiff/apiserver/authn"
 	"github.com/skiff-sh/skiff/apiserver/authz"
 )
@@ -55,7 +54,7 @@ func admitCSR(obj meta.Object) *apiError {
 	if !ok || csr.Spec.SignerName != certificates.KubeAPIServerClientSignerName {
 		return nil
 	}
-	x, err := validation.ParseCSR(csr.Spec.Request)
+	x, err := certificates.ParseCSR(csr.Spec.Request)
 	if err != nil {
 		return nil // validation reports it
 	}
@@ -173,5 +172,5 @@ func (s *Server) admitCSRUpdate(ctx context.Context, sub string, old, n meta.Obj
 
 // decided summarises the Approved and Denied conditions, which /approval changes.
 func decided(st *certificates.CertificateSigningRequestStatus) string {
-	return fmt.Sprint(validation.HasCSRCondition(st, certificates.CertificateApproved), validation.HasCSRCondition(st, certificates.CertificateDenied))
+	return fmt.Sprint(certificates.HasCondition(st, certificates.CertificateApproved), certificates.HasCondition(st, certificates.CertificateDenied))
 }

@@ -34,6 +34,8 @@ import (
 	"github.com/skiff-sh/skiff/client/leaderelection"
 	"github.com/skiff-sh/skiff/client/record"
 	"github.com/skiff-sh/skiff/controllermanager/cronjob"
+	"github.com/skiff-sh/skiff/controllermanager/csrapproving"
+	"github.com/skiff-sh/skiff/controllermanager/csrsigning"
 	"github.com/skiff-sh/skiff/controllermanager/daemonset"
 	"github.com/skiff-sh/skiff/controllermanager/deployment"
 	"github.com/skiff-sh/skiff/controllermanager/endpointslice"
@@ -84,6 +86,7 @@ type Options struct {
 	IPAM          nodelifecycle.IPAMOptions
 	PodGC         podgc.Options
 	Job           job.Options
+	CSRSigning    csrsigning.Options
 }
 
 // ErrLostLeadership is returned by Run when another replica took the Lease: the process
@@ -119,7 +122,21 @@ var controllers = []struct {
 	{statefulset.Name, func(cc *controller.Context, _ *Options) (runner, error) { return statefulset.New(cc), nil }},
 	{daemonset.Name, func(cc *controller.Context, _ *Options) (runner, error) { return daemonset.New(cc), nil }},
 	{loadbalancer.Name, func(cc *controller.Context, _ *Options) (runner, error) { return loadbalancer.New(cc), nil }},
+	{csrapproving.Name, func(cc *controller.Context, _ *Options) (runner, error) { return csrapproving.New(cc, nil), nil }},
+	{csrsigning.Name, func(cc *controller.Context, o *Options) (runner, error) {
+		if o.CSRSigning.CertFile == "" {
+			// As kube-controller-manager: no signing CA, no signer (requests stay unissued).
+			cc.Logger(csrsigning.Name).Warn("skipping the CSR signer: no --cluster-signing-cert-file")
+			return idle{}, nil
+		}
+		return csrsigning.New(cc, o.CSRSigning)
+	}},
 }
+
+// idle is a controller that has nothing to do.
+type idle struct{}
+
+func (idle) Run(context.Context) {}
 
 // Names lists every controller name, for --controllers help.
 func Names() []string {

@@ -25,23 +25,6 @@ var knownUsages = []certificates.KeyUsage{
 	certificates.UsageMicrosoftSGC, certificates.UsageNetscapeSGC,
 }
 
-// ParseCSR decodes the "CERTIFICATE REQUEST" PEM block of a CertificateSigningRequest and
-// checks its self-signature, so a request cannot name a key its sender does not hold.
-func ParseCSR(pemBytes []byte) (*x509.CertificateRequest, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil || block.Type != "CERTIFICATE REQUEST" {
-		return nil, errors.New("PEM block type must be CERTIFICATE REQUEST")
-	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	if err := csr.CheckSignature(); err != nil {
-		return nil, fmt.Errorf("invalid signature: %w", err)
-	}
-	return csr, nil
-}
-
 // csrNameFn: a CertificateSigningRequest's name only has to be a valid path segment.
 func csrNameFn(name string, prefix bool) []string {
 	switch {
@@ -56,7 +39,7 @@ func csrNameFn(name string, prefix bool) []string {
 func validateCertificateSigningRequest(csr *certificates.CertificateSigningRequest) field.ErrorList {
 	errs := ValidateObjectMeta(&csr.ObjectMeta, false, csrNameFn, field.NewPath("metadata"))
 	spec := field.NewPath("spec")
-	if _, err := ParseCSR(csr.Spec.Request); err != nil {
+	if _, err := certificates.ParseCSR(csr.Spec.Request); err != nil {
 		errs = append(errs, field.Invalid(spec.Child("request"), "<redacted>", err.Error()))
 	}
 	errs = append(errs, validateSignerName(csr.Spec.SignerName, spec.Child("signerName"))...)
@@ -175,7 +158,7 @@ func validateCertificateSigningRequestUpdate(n, old *certificates.CertificateSig
 		errs = append(errs, field.Invalid(field.NewPath("spec"), "<spec>", "field is immutable"))
 	}
 	for _, t := range []certificates.RequestConditionType{certificates.CertificateApproved, certificates.CertificateDenied} {
-		if HasCSRCondition(&old.Status, t) && !HasCSRCondition(&n.Status, t) {
+		if certificates.HasCondition(&old.Status, t) && !certificates.HasCondition(&n.Status, t) {
 			errs = append(errs, field.Forbidden(field.NewPath("status", "conditions"), fmt.Sprintf("updates may not remove a condition of type %q", t)))
 		}
 	}
@@ -183,17 +166,6 @@ func validateCertificateSigningRequestUpdate(n, old *certificates.CertificateSig
 		errs = append(errs, field.Forbidden(field.NewPath("status", "certificate"), "updates may not modify existing certificate content"))
 	}
 	return errs
-}
-
-// HasCSRCondition reports whether a request has condition t (with status True for Approved
-// and Denied, whose only allowed status is True).
-func HasCSRCondition(st *certificates.CertificateSigningRequestStatus, t certificates.RequestConditionType) bool {
-	for _, c := range st.Conditions {
-		if c.Type == t && c.Status != core.ConditionFalse {
-			return true
-		}
-	}
-	return false
 }
 
 func specEqual(a, b *certificates.CertificateSigningRequestSpec) bool {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/skiff-sh/skiff/api/apps"
 	"github.com/skiff-sh/skiff/api/batch"
+	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
@@ -75,6 +76,7 @@ var (
 	CronJobs               = client.Resource{Group: "batch", Version: "v1", Resource: "cronjobs", Namespaced: true}
 	Leases                 = client.Resource{Group: coordination.GroupName, Version: coordination.Version, Resource: "leases", Namespaced: true}
 	EndpointSlices         = client.Resource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices", Namespaced: true}
+	CSRs                   = client.Resource{Group: certificates.GroupName, Version: certificates.Version, Resource: "certificatesigningrequests"}
 )
 
 // Typed informers of the shared factory, one helper per kind so call sites stay short.
@@ -141,4 +143,8 @@ func LeaseInformer(cc *Context) *informer.Informer[coordination.Lease, *coordina
 
 func EndpointSliceInformer(cc *Context) *informer.Informer[discovery.EndpointSlice, *discovery.EndpointSlice] {
 	return informer.For[discovery.EndpointSlice](cc.Informers, EndpointSlices)
+}
+
+func CSRInformer(cc *Context) *informer.Informer[certificates.CertificateSigningRequest, *certificates.CertificateSigningRequest] {
+	return informer.For[certificates.CertificateSigningRequest](cc.Informers, CSRs)
 }
