@@ -15,7 +15,7 @@ func prepareCreateKind(obj meta.Object) {
 	switch o := obj.(type) {
 	case *core.Pod:
 		o.Status.Phase = core.PodPending
-		o.Status.QOSClass = qosClass(&o.Spec)
+		o.Status.QOSClass = core.ComputePodQOS(o)
 	case *core.Namespace:
 		o.Status.Phase = core.NamespaceActive
 		// Every namespace carries its name as a label, so selectors can pick namespaces by name.
@@ -73,32 +73,6 @@ func markTerminating(obj meta.Object) {
 	if ns, ok := obj.(*core.Namespace); ok {
 		ns.Status.Phase = core.NamespaceTerminating
 	}
-}
-
-// qosClass is Kubernetes' pod QoS: Guaranteed when every container has equal cpu and memory
-// requests and limits, BestEffort when none has any, else Burstable.
-func qosClass(spec *core.PodSpec) core.PodQOSClass {
-	all := append(append([]core.Container(nil), spec.InitContainers...), spec.Containers...)
-	any, guaranteed := false, true
-	for _, c := range all {
-		for _, name := range []core.ResourceName{core.ResourceCPU, core.ResourceMemory} {
-			req, hasReq := c.Resources.Requests[name]
-			lim, hasLim := c.Resources.Limits[name]
-			if hasReq || hasLim {
-				any = true
-			}
-			if !hasLim || (hasReq && req.Cmp(lim) != 0) {
-				guaranteed = false
-			}
-		}
-	}
-	switch {
-	case !any:
-		return core.PodQOSBestEffort
-	case guaranteed:
-		return core.PodQOSGuaranteed
-	}
-	return core.PodQOSBurstable
 }
 
 // prepareUpdateKind carries over what the server allocated and a client may omit on update

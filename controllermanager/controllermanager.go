@@ -12,15 +12,12 @@ package controllermanager
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -191,10 +188,7 @@ func (c *Config) setDefaults() error {
 		c.LeaseName = "kube-controller-manager"
 	}
 	if c.Identity == "" {
-		host, _ := os.Hostname()
-		var b [4]byte
-		_, _ = rand.Read(b[:])
-		c.Identity = host + "_" + hex.EncodeToString(b[:])
+		c.Identity = leaderelection.DefaultIdentity()
 	}
 	if c.MetricsAddr == "" {
 		c.MetricsAddr = "127.0.0.1:10257"

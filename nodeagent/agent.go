@@ -21,6 +21,7 @@ import (
 	"github.com/skiff-sh/skiff/api/resource"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/client/informer"
+	"github.com/skiff-sh/skiff/internal/wait"
 	"github.com/skiff-sh/skiff/nodeagent/gc"
 	"github.com/skiff-sh/skiff/nodeagent/podworker"
 	"github.com/skiff-sh/skiff/nodeagent/probes"
@@ -271,7 +272,7 @@ func (a *Agent) registerUntilDone(ctx context.Context) (*core.Node, error) {
 			return nil, ctx.Err()
 		}
 		a.log.Warn("node registration failed", "err", err, "retryIn", delay)
-		if !sleepCtx(ctx, delay) {
+		if !wait.Sleep(ctx, delay) {
 			return nil, ctx.Err()
 		}
 		delay = min(2*delay, 7*time.Second)

@@ -19,6 +19,7 @@ import (
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/resource"
 	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/internal/wait"
 )
 
 // Version is the agent's version, shown as the node's kubeletVersion (kubectl get nodes).
@@ -364,7 +365,7 @@ func (a *Agent) leaseLoop(ctx context.Context, node *core.Node) {
 		if err != nil {
 			d = min(d, time.Second)
 		}
-		if !sleepCtx(ctx, d) {
+		if !wait.Sleep(ctx, d) {
 			return
 		}
 	}
@@ -400,15 +401,4 @@ func (a *Agent) renewLease(ctx context.Context, lease *coordination.Lease, node 
 		return nil, fmt.Errorf("renew lease: %w", err)
 	}
 	return out, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

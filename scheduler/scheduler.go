@@ -13,15 +13,12 @@ package scheduler
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,10 +155,7 @@ func New(cfg Config) (*Scheduler, error) {
 		le.Name = "kube-scheduler"
 	}
 	if le.Identity == "" {
-		host, _ := os.Hostname()
-		b := make([]byte, 4)
-		_, _ = rand.Read(b)
-		le.Identity = host + "_" + hex.EncodeToString(b)
+		le.Identity = leaderelection.DefaultIdentity()
 	}
 	qo := queue.Options{Events: events(profiles)}
 	if c.PodInitialBackoffSeconds != nil {

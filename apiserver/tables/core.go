@@ -114,7 +114,7 @@ func podRow(pod *core.Pod, now time.Time) meta.TableRow {
 		break
 	}
 
-	if !initializing || podConditionTrue(pod, core.PodInitialized) {
+	if !initializing || pod.IsConditionTrue(core.PodInitialized) {
 		restarts, lastRestart = sidecarRestarts, lastSidecarRestart
 		hasRunning := false
 		for i := len(pod.Status.ContainerStatuses) - 1; i >= 0; i-- {
@@ -141,7 +141,7 @@ func podRow(pod *core.Pod, now time.Time) meta.TableRow {
 		// does not make the pod Completed.
 		if reason == "Completed" && hasRunning {
 			reason = "NotReady"
-			if podConditionTrue(pod, core.PodReady) {
+			if pod.IsConditionTrue(core.PodReady) {
 				reason = "Running"
 			}
 		}
@@ -186,14 +186,6 @@ func podRow(pod *core.Pod, now time.Time) meta.TableRow {
 	return row
 }
 
-func podConditionTrue(pod *core.Pod, t core.PodConditionType) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == t {
-			return c.Status == core.ConditionTrue
-		}
-	}
-	return false
-}
 
 var podTemplatePrinter = printer([]meta.TableColumnDefinition{
 	nameColumn,

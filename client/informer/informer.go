@@ -22,6 +22,7 @@ import (
 
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/internal/wait"
 )
 
 // ListerWatcher is what an informer reads from; *client.Typed is one.
@@ -162,7 +163,7 @@ func (inf *Informer[T, PT]) Run(ctx context.Context) {
 			if ctx.Err() == nil {
 				d := bo.next()
 				inf.log.Warn("list failed", "err", err, "retryIn", d)
-				sleep(ctx, d)
+				wait.Sleep(ctx, d)
 			}
 			continue
 		}
@@ -183,15 +184,15 @@ func (inf *Informer[T, PT]) watchFrom(ctx context.Context, rv string, bo *backof
 			// Relist. Immediate the first time; repeated 410s without progress back off.
 			d := bo.next()
 			inf.log.Info("watch expired, relisting", "resourceVersion", rv, "err", err, "retryIn", d)
-			sleep(ctx, d)
+			wait.Sleep(ctx, d)
 			return
 		case err != nil:
 			d := bo.next()
 			inf.log.Warn("watch failed", "resourceVersion", rv, "err", err, "retryIn", d)
-			sleep(ctx, d)
+			wait.Sleep(ctx, d)
 		case events == 0 && time.Since(start) < inf.shortWatch:
 			// A watch that closes at once is a server in trouble: do not spin on it.
-			sleep(ctx, bo.next())
+			wait.Sleep(ctx, bo.next())
 		default:
 			bo.reset()
 		}
@@ -369,17 +370,5 @@ func WaitForCacheSync(ctx context.Context, synced ...func() bool) bool {
 			return false
 		case <-t.C:
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }

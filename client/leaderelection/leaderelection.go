@@ -21,6 +21,7 @@ import (
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/internal/wait"
 )
 
 var leases = client.Resource{Group: coordination.GroupName, Version: coordination.Version, Resource: "leases", Namespaced: true}
@@ -181,7 +182,7 @@ func (le *LeaderElector) acquire(ctx context.Context) bool {
 			le.log.Info("acquired leader lease")
 			return true
 		}
-		if !sleep(ctx, jittered(le.cfg.RetryPeriod)) {
+		if !wait.Sleep(ctx, jittered(le.cfg.RetryPeriod)) {
 			return false
 		}
 	}
@@ -199,7 +200,7 @@ func (le *LeaderElector) renew(ctx context.Context) {
 			le.log.Warn("lost leader lease")
 			return
 		}
-		if !sleep(ctx, le.cfg.RetryPeriod) {
+		if !wait.Sleep(ctx, le.cfg.RetryPeriod) {
 			return
 		}
 	}
@@ -217,7 +218,7 @@ func (le *LeaderElector) renewWithin(ctx context.Context) bool {
 		if h := le.Leader(); h != "" && h != le.cfg.Lock.Identity {
 			return false // taken over: stop working at once rather than at the deadline
 		}
-		if !sleep(ctx, le.cfg.RetryPeriod) {
+		if !wait.Sleep(ctx, le.cfg.RetryPeriod) {
 			return false
 		}
 	}
@@ -372,16 +373,4 @@ func holder(lease *coordination.Lease) string {
 
 func jittered(d time.Duration) time.Duration {
 	return d + time.Duration(rand.Float64()*jitterFactor*float64(d))
-}
-
-// sleep waits d; false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

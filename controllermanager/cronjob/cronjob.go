@@ -62,7 +62,7 @@ func New(cc *controller.Context) *Controller {
 		UpdateFunc: func(_, cj *batch.CronJob) { c.queue.Enqueue(cj) },
 	})
 	enqueueOwner := func(j *batch.Job) {
-		ref := controller.ControllerOf(&j.ObjectMeta)
+		ref := meta.GetControllerOf(&j.ObjectMeta)
 		if ref != nil && ref.Kind == "CronJob" {
 			c.queue.Add(informer.NamespacedKey(j.Namespace, ref.Name))
 		}
@@ -220,7 +220,7 @@ func (c *Controller) reconcile(ctx context.Context, cj *batch.CronJob, jobs []*b
 		// Created before, by a sync whose status write was lost (or a schedule finer than a
 		// minute): if it is ours, this time is done.
 		existing, gerr := c.jobClient.Get(ctx, cj.Namespace, name)
-		if gerr != nil || !controller.IsControlledBy(&existing.ObjectMeta, cj) {
+		if gerr != nil || !meta.IsControlledBy(&existing.ObjectMeta, cj) {
 			return 0, fmt.Errorf("job %s exists and is not this cronjob's", name)
 		}
 		if finishedCondition(existing) == "" && !inActive(cj, existing.UID) {
@@ -259,7 +259,7 @@ func (c *Controller) jobFor(cj *batch.CronJob, scheduled time.Time) *batch.Job {
 		ObjectMeta: meta.ObjectMeta{
 			Namespace: cj.Namespace, Name: jobName(cj, scheduled),
 			Labels: maps.Clone(t.Labels), Annotations: ann,
-			OwnerReferences: []meta.OwnerReference{controller.NewControllerRef(cj, "batch/v1", "CronJob")},
+			OwnerReferences: []meta.OwnerReference{meta.NewControllerRef(cj, "batch/v1", "CronJob")},
 		},
 		Spec: t.Spec,
 	}

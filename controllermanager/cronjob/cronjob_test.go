@@ -190,7 +190,7 @@ func TestConcurrencyPolicies(t *testing.T) {
 			}
 			j := testenv.Get[batch.Job](t, v.Env, controller.Jobs, "default", first)
 			if j.Labels["from"] != "tick" || j.Annotations[batch.CronJobScheduledTimestampAnnotation] != start.Add(time.Minute).UTC().Format(time.RFC3339) ||
-				!controller.IsControlledBy(&j.ObjectMeta, cj) {
+				!meta.IsControlledBy(&j.ObjectMeta, cj) {
 				t.Errorf("job metadata: labels %v annotations %v owners %v", j.Labels, j.Annotations, j.OwnerReferences)
 			}
 			v.tick(t, "tick", time.Minute)

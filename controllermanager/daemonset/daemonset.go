@@ -115,7 +115,7 @@ func New(cc *controller.Context) *Controller {
 				c.exp.DeletionObserved(informer.Key(ds), informer.Key(p))
 			}
 			c.queue.Enqueue(ds)
-			if ds.Spec.MinReadySeconds > 0 && !controller.IsPodReady(old) && controller.IsPodReady(p) {
+			if ds.Spec.MinReadySeconds > 0 && !old.IsReady() && p.IsReady() {
 				c.queue.AddAfter(informer.Key(ds), time.Duration(ds.Spec.MinReadySeconds)*time.Second+time.Second)
 			}
 		},
@@ -145,15 +145,7 @@ func New(cc *controller.Context) *Controller {
 }
 
 func (c *Controller) owner(p *core.Pod) *apps.DaemonSet {
-	ref := controller.ControllerOf(&p.ObjectMeta)
-	if ref == nil || ref.Kind != "DaemonSet" {
-		return nil
-	}
-	ds, ok := c.sets.Indexer().GetByName(p.Namespace, ref.Name)
-	if !ok || ds.UID != ref.UID {
-		return nil
-	}
-	return ds
+	return controller.ResolveControllerRef(&p.ObjectMeta, "DaemonSet", c.sets.Indexer())
 }
 
 // Run works until ctx ends.
@@ -174,7 +166,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return nil
 	}
-	ref := controller.NewControllerRef(ds, "apps/v1", "DaemonSet")
+	ref := meta.NewControllerRef(ds, "apps/v1", "DaemonSet")
 	recheck := func(ctx context.Context) (meta.Object, error) { return c.dsClient.Get(ctx, ds.Namespace, ds.Name) }
 	pods, err := controller.Claim(ctx, &controller.RefManager{Client: c.c, Resource: controller.Pods, Owner: ds,
 		OwnerRef: ref, Selector: sel, Recheck: recheck}, c.pods.Indexer().ListNamespace(ds.Namespace))
@@ -340,7 +332,7 @@ func (c *Controller) excess(ds *apps.DaemonSet, running []*core.Pod, surge bool,
 			out = append(out, p)
 		}
 	}
-	if newest != nil && oldest != nil && (!controller.IsPodReady(oldest) || controller.IsPodAvailable(newest, ds.Spec.MinReadySeconds, c.now())) {
+	if newest != nil && oldest != nil && (!oldest.IsReady() || controller.IsPodAvailable(newest, ds.Spec.MinReadySeconds, c.now())) {
 		out = append(out, oldest)
 	}
 	return out
@@ -380,7 +372,7 @@ func (c *Controller) newPod(ds *apps.DaemonSet, node, hash string) *core.Pod {
 	t.Annotations[apps.DeprecatedTemplateGeneration] = strconv.FormatInt(ds.Generation, 10)
 	addTolerations(&t.Spec)
 	pinToNode(&t.Spec, node)
-	ref := controller.NewControllerRef(ds, "apps/v1", "DaemonSet")
+	ref := meta.NewControllerRef(ds, "apps/v1", "DaemonSet")
 	return controller.PodFromTemplate(t, ds.Namespace, controller.GeneratePrefix(ds.Name), &ref)
 }
 
@@ -590,7 +582,7 @@ func (c *Controller) status(ds *apps.DaemonSet, nodes []*core.Node, byNode map[s
 		}
 		st.CurrentNumberScheduled++
 		p := pods[0]
-		if controller.IsPodReady(p) {
+		if p.IsReady() {
 			st.NumberReady++
 			if controller.IsPodAvailable(p, ds.Spec.MinReadySeconds, now) {
 				st.NumberAvailable++

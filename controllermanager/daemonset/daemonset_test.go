@@ -114,10 +114,10 @@ func TestRollingUpdate(t *testing.T) {
 		covered := map[string]bool{}
 		var seen []string
 		for _, p := range pods.Indexer().List() {
-			if p.DeletionTimestamp == nil && controller.IsPodReady(p) {
+			if p.DeletionTimestamp == nil && p.IsReady() {
 				covered[p.Spec.NodeName] = true
 			}
-			seen = append(seen, fmt.Sprintf("%s@%s:%s ready=%v deleting=%v", p.Name, p.Spec.NodeName, p.Spec.Containers[0].Image, controller.IsPodReady(p), p.DeletionTimestamp != nil))
+			seen = append(seen, fmt.Sprintf("%s@%s:%s ready=%v deleting=%v", p.Name, p.Spec.NodeName, p.Spec.Containers[0].Image, p.IsReady(), p.DeletionTimestamp != nil))
 		}
 		sort.Strings(seen)
 		mu.Lock()

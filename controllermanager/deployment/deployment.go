@@ -107,27 +107,11 @@ func (c *Controller) Run(ctx context.Context) {
 }
 
 func (c *Controller) ownerRS(m *meta.ObjectMeta) *apps.ReplicaSet {
-	ref := controller.ControllerOf(m)
-	if ref == nil || ref.Kind != "ReplicaSet" {
-		return nil
-	}
-	rs, ok := c.sets.Indexer().GetByName(m.Namespace, ref.Name)
-	if !ok || rs.UID != ref.UID {
-		return nil
-	}
-	return rs
+	return controller.ResolveControllerRef(m, "ReplicaSet", c.sets.Indexer())
 }
 
 func (c *Controller) ownerDeployment(m *meta.ObjectMeta) *apps.Deployment {
-	ref := controller.ControllerOf(m)
-	if ref == nil || ref.Kind != "Deployment" {
-		return nil
-	}
-	d, ok := c.deps.Indexer().GetByName(m.Namespace, ref.Name)
-	if !ok || d.UID != ref.UID {
-		return nil
-	}
-	return d
+	return controller.ResolveControllerRef(m, "Deployment", c.deps.Indexer())
 }
 
 // enqueueFor queues the Deployment(s) a ReplicaSet change concerns: its controller (old and
@@ -142,7 +126,7 @@ func (c *Controller) enqueueFor(rs, old *apps.ReplicaSet) {
 		c.queue.Enqueue(d)
 		return
 	}
-	if controller.ControllerOf(&rs.ObjectMeta) != nil {
+	if meta.GetControllerOf(&rs.ObjectMeta) != nil {
 		return
 	}
 	for _, d := range c.deps.Indexer().ListNamespace(rs.Namespace) {
@@ -228,7 +212,7 @@ func (r *rollout) claimReplicaSets() error {
 	}
 	refs := &controller.RefManager{
 		Client: r.c.c, Resource: controller.ReplicaSets, Owner: r.d,
-		OwnerRef: controller.NewControllerRef(r.d, "apps/v1", "Deployment"), Selector: sel,
+		OwnerRef: meta.NewControllerRef(r.d, "apps/v1", "Deployment"), Selector: sel,
 		Recheck: func(ctx context.Context) (meta.Object, error) {
 			return r.c.dClient.Get(ctx, r.d.Namespace, r.d.Name)
 		},
@@ -358,7 +342,7 @@ func (r *rollout) newReplicaSet(olds []*apps.ReplicaSet, create bool) (*apps.Rep
 		TypeMeta: meta.TypeMeta{Kind: "ReplicaSet", APIVersion: "apps/v1"},
 		ObjectMeta: meta.ObjectMeta{
 			Name: d.Name + "-" + hash, Namespace: d.Namespace, Labels: template.Labels,
-			OwnerReferences: []meta.OwnerReference{controller.NewControllerRef(d, "apps/v1", "Deployment")},
+			OwnerReferences: []meta.OwnerReference{meta.NewControllerRef(d, "apps/v1", "Deployment")},
 		},
 		Spec: apps.ReplicaSetSpec{
 			Replicas: controller.Ptr(int32(0)), MinReadySeconds: d.Spec.MinReadySeconds,
@@ -378,7 +362,7 @@ func (r *rollout) newReplicaSet(olds []*apps.ReplicaSet, create bool) (*apps.Rep
 		if !ok {
 			return nil, fmt.Errorf("replica set %s exists but is not in the cache yet", rs.Name)
 		}
-		if controller.IsControlledBy(&cur.ObjectMeta, d) && equalIgnoreHash(&d.Spec.Template, &cur.Spec.Template) {
+		if meta.IsControlledBy(&cur.ObjectMeta, d) && equalIgnoreHash(&d.Spec.Template, &cur.Spec.Template) {
 			// Ours, created by an earlier sync whose result the cache had not shown yet.
 			created, err = controller.DeepCopy(cur), nil
 			break

@@ -128,7 +128,7 @@ func TestCreateAndStatus(t *testing.T) {
 	rs := sets[0]
 	hash := rs.Labels[apps.DefaultDeploymentUniqueLabelKey]
 	if hash == "" || rs.Name != "web-"+hash || rs.Spec.Selector.MatchLabels[apps.DefaultDeploymentUniqueLabelKey] != hash ||
-		rs.Spec.Template.Labels[apps.DefaultDeploymentUniqueLabelKey] != hash || !controller.IsControlledBy(&rs.ObjectMeta, d) {
+		rs.Spec.Template.Labels[apps.DefaultDeploymentUniqueLabelKey] != hash || !meta.IsControlledBy(&rs.ObjectMeta, d) {
 		t.Errorf("replica set %s: labels %v selector %v", rs.Name, rs.Labels, rs.Spec.Selector)
 	}
 	for k, v := range map[string]string{deployment.RevisionAnnotation: "1", deployment.DesiredReplicasAnnotation: "3",
@@ -176,7 +176,7 @@ func watchInvariant(t *testing.T, e *testenv.Env, app string, maxTotal int32, mi
 		}
 		ready := 0
 		for _, p := range pods.Indexer().List() {
-			if p.DeletionTimestamp == nil && controller.IsPodReady(p) {
+			if p.DeletionTimestamp == nil && p.IsReady() {
 				ready++
 			}
 		}

@@ -188,7 +188,7 @@ func (c *EndpointsController) subsets(svc *core.Service) ([]core.EndpointSubset,
 			b = &bucket{ports: ports}
 			buckets[k] = b
 		}
-		if svc.Spec.PublishNotReadyAddresses || controller.IsPodReady(p) {
+		if svc.Spec.PublishNotReadyAddresses || p.IsReady() {
 			b.ready = append(b.ready, addr)
 		} else {
 			b.notReady = append(b.notReady, addr)

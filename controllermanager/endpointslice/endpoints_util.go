@@ -133,7 +133,7 @@ func portsKey(ports []discovery.EndpointPort) string {
 // follows readiness, ready is serving but never while terminating, and
 // publishNotReadyAddresses makes both always true.
 func endpointConditions(svc *core.Service, p *core.Pod) discovery.EndpointConditions {
-	serving := svc.Spec.PublishNotReadyAddresses || controller.IsPodReady(p)
+	serving := svc.Spec.PublishNotReadyAddresses || p.IsReady()
 	terminating := p.DeletionTimestamp != nil
 	ready := svc.Spec.PublishNotReadyAddresses || (serving && !terminating)
 	return discovery.EndpointConditions{Ready: &ready, Serving: &serving, Terminating: &terminating}

@@ -18,6 +18,7 @@ import (
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
 	"github.com/skiff-sh/skiff/api/labels"
+	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/client/informer"
 	"github.com/skiff-sh/skiff/controllermanager/internal/controller"
@@ -155,7 +156,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	o := &owner{
 		namespace: svc.Namespace, serviceName: svc.Name, managedBy: ManagedByController,
-		labels: serviceLabels(svc), ref: controller.NewControllerRef(svc, "v1", "Service"), placeholder: true,
+		labels: serviceLabels(svc), ref: meta.NewControllerRef(svc, "v1", "Service"), placeholder: true,
 	}
 	groups := c.desired(svc)
 	return makePlan(o, existing, groups).apply(ctx, c.client, c.tracker, key)

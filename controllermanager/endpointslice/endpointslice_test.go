@@ -102,7 +102,7 @@ func TestSlicesAndEndpoints(t *testing.T) {
 	})
 	s := slicesOf(t, e, "web")[0]
 	if s.Labels[endpointslice.LabelManagedBy] != endpointslice.ManagedByController || s.Labels["team"] != "a" ||
-		!controller.IsControlledBy(&s.ObjectMeta, svc) || !strings.HasPrefix(s.Name, "web-") || s.AddressType != discovery.AddressTypeIPv4 {
+		!meta.IsControlledBy(&s.ObjectMeta, svc) || !strings.HasPrefix(s.Name, "web-") || s.AddressType != discovery.AddressTypeIPv4 {
 		t.Errorf("slice metadata: name %s labels %v owners %v", s.Name, s.Labels, s.OwnerReferences)
 	}
 	for _, ep := range s.Endpoints {

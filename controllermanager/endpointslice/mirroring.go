@@ -8,6 +8,7 @@ import (
 
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
+	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/client/informer"
 	"github.com/skiff-sh/skiff/controllermanager/internal/controller"
@@ -104,7 +105,7 @@ func (c *MirroringController) sync(ctx context.Context, key string) error {
 		}
 	}
 	o := &owner{namespace: ns, serviceName: name, managedBy: ManagedByMirroring, labels: lbls,
-		ref: controller.NewControllerRef(ep, "v1", "Endpoints")}
+		ref: meta.NewControllerRef(ep, "v1", "Endpoints")}
 	return makePlan(o, existing, mirrorGroups(ep)).apply(ctx, c.client, c.tracker, key)
 }
 

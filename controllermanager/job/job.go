@@ -172,15 +172,7 @@ func (c *Controller) finalizerSeen(jobKey, uid string) {
 }
 
 func (c *Controller) owner(p *core.Pod) *batch.Job {
-	ref := controller.ControllerOf(&p.ObjectMeta)
-	if ref == nil || ref.Kind != "Job" {
-		return nil
-	}
-	j, ok := c.jobs.Indexer().GetByName(p.Namespace, ref.Name)
-	if !ok || j.UID != ref.UID {
-		return nil
-	}
-	return j
+	return controller.ResolveControllerRef(&p.ObjectMeta, "Job", c.jobs.Indexer())
 }
 
 // Run works until ctx ends.
@@ -198,7 +190,7 @@ func (c *Controller) releaseOrphan(ctx context.Context, key string) error {
 	if !ok || !hasFinalizer(p) {
 		return nil
 	}
-	if ref := controller.ControllerOf(&p.ObjectMeta); ref != nil && ref.Kind == "Job" {
+	if ref := meta.GetControllerOf(&p.ObjectMeta); ref != nil && ref.Kind == "Job" {
 		j, err := c.jobClient.Get(ctx, p.Namespace, ref.Name)
 		if err == nil && j.UID == ref.UID {
 			return nil // its Job exists: the Job's sync handles it
@@ -260,7 +252,7 @@ func (c *Controller) claimPods(ctx context.Context, j *batch.Job) ([]*core.Pod, 
 	}
 	refs := &controller.RefManager{
 		Client: c.c, Resource: controller.Pods, Owner: j,
-		OwnerRef: controller.NewControllerRef(j, "batch/v1", "Job"), Selector: sel,
+		OwnerRef: meta.NewControllerRef(j, "batch/v1", "Job"), Selector: sel,
 		Recheck: func(ctx context.Context) (meta.Object, error) { return c.jobClient.Get(ctx, j.Namespace, j.Name) },
 	}
 	return controller.Claim(ctx, refs, c.pods.Indexer().ListNamespace(j.Namespace))

@@ -188,7 +188,7 @@ func (s *state) complete() bool {
 func countReady(pods []*core.Pod) int32 {
 	var n int32
 	for _, p := range pods {
-		if controller.IsPodReady(p) {
+		if p.IsReady() {
 			n++
 		}
 	}
@@ -334,7 +334,7 @@ func (c *Controller) manage(ctx context.Context, s *state, record backoffRecord)
 		return nil
 	}
 	c.exp.ExpectCreations(s.key, diff)
-	ref := controller.NewControllerRef(j, "batch/v1", "Job")
+	ref := meta.NewControllerRef(j, "batch/v1", "Job")
 	var next, attempted atomic.Int32
 	var mu sync.Mutex
 	_, err := controller.SlowStartBatch(diff, controller.SlowStartInitialBatchSize, func() error {

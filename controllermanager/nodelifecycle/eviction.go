@@ -138,7 +138,7 @@ func (e *evictor) sync(ctx context.Context, key string) error {
 func (e *evictor) evict(ctx context.Context, p *core.Pod) error {
 	n := controller.DeepCopy(p)
 	now := meta.Now()
-	if c := controller.PodCondition(&n.Status, core.DisruptionTarget); c == nil {
+	if c := n.Status.Condition(core.DisruptionTarget); c == nil {
 		n.Status.Conditions = append(n.Status.Conditions, core.PodCondition{Type: core.DisruptionTarget, Status: core.ConditionTrue,
 			Reason: "DeletionByTaintManager", Message: "Taint manager: deleting due to NoExecute taint", LastTransitionTime: now})
 		if _, err := e.client.UpdateStatus(ctx, n); err != nil {

@@ -269,11 +269,11 @@ func maxTime(a, b time.Time) time.Time {
 // can vouch for them, and Services must stop sending them traffic.
 func (c *Controller) markPodsNotReady(ctx context.Context, node string) {
 	for _, p := range controller.PodsOnNode(c.pods.Indexer(), node) {
-		if !controller.IsPodReady(p) {
+		if !p.IsReady() {
 			continue
 		}
 		n := controller.DeepCopy(p)
-		cond := controller.PodCondition(&n.Status, core.PodReady)
+		cond := n.Status.Condition(core.PodReady)
 		cond.Status, cond.LastTransitionTime = core.ConditionFalse, meta.Now()
 		if _, err := c.podsC.UpdateStatus(ctx, n); err != nil && !client.IsNotFound(err) {
 			c.log.Warn("marking pod not ready failed", "pod", informer.Key(p), "err", err)

@@ -152,7 +152,7 @@ func podState(t *testing.T, e *testenv.Env, name string) string {
 		return "gone"
 	}
 	s := "ready"
-	if !controller.IsPodReady(p) {
+	if !p.IsReady() {
 		s = "notready"
 	}
 	if p.DeletionTimestamp != nil {
@@ -201,7 +201,7 @@ func TestUnreachableNode(t *testing.T) {
 		return got == "notready,deleted notready ready", got
 	})
 	p := testenv.Get[core.Pod](t, e, controller.Pods, "default", "intolerant")
-	if c := controller.PodCondition(&p.Status, core.DisruptionTarget); c == nil || c.Reason != "DeletionByTaintManager" {
+	if c := p.Status.Condition(core.DisruptionTarget); c == nil || c.Reason != "DeletionByTaintManager" {
 		t.Errorf("DisruptionTarget condition: %+v", c)
 	}
 	if got := nodeState(t, e, "fine"); got != "ready=True/KubeletReady taints=[]" {

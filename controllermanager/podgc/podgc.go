@@ -173,7 +173,7 @@ func (c *Controller) forceDelete(ctx context.Context, p *core.Pod, cond *core.Po
 	if p.Status.Phase != core.PodSucceeded && p.Status.Phase != core.PodFailed {
 		n := controller.DeepCopy(p)
 		n.Status.Phase = core.PodFailed
-		if cond != nil && controller.PodCondition(&n.Status, cond.Type) == nil {
+		if cond != nil && n.Status.Condition(cond.Type) == nil {
 			cond.LastTransitionTime = meta.Now()
 			n.Status.Conditions = append(n.Status.Conditions, *cond)
 		}

@@ -92,15 +92,7 @@ func (c *Controller) Run(ctx context.Context) {
 
 // owner is the ReplicaSet that controls pod, if it is one of ours.
 func (c *Controller) owner(m *meta.ObjectMeta) *apps.ReplicaSet {
-	ref := controller.ControllerOf(m)
-	if ref == nil || ref.Kind != kind.kind {
-		return nil
-	}
-	rs, ok := c.sets.Indexer().GetByName(m.Namespace, ref.Name)
-	if !ok || rs.UID != ref.UID {
-		return nil
-	}
-	return rs
+	return controller.ResolveControllerRef(m, kind.kind, c.sets.Indexer())
 }
 
 // matching are the ReplicaSets whose selector matches an orphan pod (they may adopt it).
@@ -126,7 +118,7 @@ func (c *Controller) addPod(pod *core.Pod) {
 		c.queue.Enqueue(rs)
 		return
 	}
-	if controller.ControllerOf(&pod.ObjectMeta) != nil {
+	if meta.GetControllerOf(&pod.ObjectMeta) != nil {
 		return
 	}
 	for _, rs := range c.matching(pod) {
@@ -143,7 +135,7 @@ func (c *Controller) updatePod(old, cur *core.Pod) {
 		c.deletePod(cur)
 		return
 	}
-	oldRef, curRef := controller.ControllerOf(&old.ObjectMeta), controller.ControllerOf(&cur.ObjectMeta)
+	oldRef, curRef := meta.GetControllerOf(&old.ObjectMeta), meta.GetControllerOf(&cur.ObjectMeta)
 	if oldRef != nil && (curRef == nil || oldRef.UID != curRef.UID) {
 		if rs := c.owner(&old.ObjectMeta); rs != nil {
 			c.queue.Enqueue(rs)
@@ -152,7 +144,7 @@ func (c *Controller) updatePod(old, cur *core.Pod) {
 	if rs := c.owner(&cur.ObjectMeta); rs != nil {
 		c.queue.Enqueue(rs)
 		// A pod that just became ready becomes available minReadySeconds later: look again then.
-		if !controller.IsPodReady(old) && controller.IsPodReady(cur) && rs.Spec.MinReadySeconds > 0 {
+		if !old.IsReady() && cur.IsReady() && rs.Spec.MinReadySeconds > 0 {
 			c.queue.AddAfter(informer.Key(rs), time.Duration(rs.Spec.MinReadySeconds)*time.Second+time.Second)
 		}
 		return
@@ -191,13 +183,13 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	for _, p := range c.pods.Indexer().ListNamespace(rs.Namespace) {
 		if controller.IsPodActive(p) {
 			active = append(active, p)
-		} else if controller.IsPodTerminating(p) && controller.IsControlledBy(&p.ObjectMeta, rs) {
+		} else if controller.IsPodTerminating(p) && meta.IsControlledBy(&p.ObjectMeta, rs) {
 			terminating = append(terminating, p)
 		}
 	}
 	refs := &controller.RefManager{
 		Client: c.c, Resource: controller.Pods, Owner: rs,
-		OwnerRef: controller.NewControllerRef(rs, kind.apiVersion, kind.kind), Selector: sel,
+		OwnerRef: meta.NewControllerRef(rs, kind.apiVersion, kind.kind), Selector: sel,
 		Recheck: func(ctx context.Context) (meta.Object, error) { return c.rsClient.Get(ctx, rs.Namespace, rs.Name) },
 	}
 	pods, err := controller.Claim(ctx, refs, active)
@@ -230,7 +222,7 @@ func (c *Controller) manage(ctx context.Context, rs *apps.ReplicaSet, pods []*co
 	case diff < 0:
 		n := min(-diff, BurstReplicas)
 		c.exp.ExpectCreations(key, n)
-		ref := controller.NewControllerRef(rs, kind.apiVersion, kind.kind)
+		ref := meta.NewControllerRef(rs, kind.apiVersion, kind.kind)
 		var attempted atomic.Int32
 		_, err := controller.SlowStartBatch(n, controller.SlowStartInitialBatchSize, func() error {
 			attempted.Add(1)
@@ -279,7 +271,7 @@ func (c *Controller) manage(ctx context.Context, rs *apps.ReplicaSet, pods []*co
 // ReplicaSets (same Deployment) count when judging how crowded a node is.
 func (c *Controller) podsToDelete(rs *apps.ReplicaSet, pods []*core.Pod, n int) []*core.Pod {
 	related := pods
-	if ref := controller.ControllerOf(&rs.ObjectMeta); ref != nil {
+	if ref := meta.GetControllerOf(&rs.ObjectMeta); ref != nil {
 		related = nil
 		for _, sibling := range controller.Controlled(c.sets.Indexer(), ref.UID) {
 			related = append(related, controller.Controlled(c.pods.Indexer(), sibling.UID)...)
@@ -299,7 +291,7 @@ func (c *Controller) calculateStatus(rs *apps.ReplicaSet, pods, terminating []*c
 		if templateSel.Matches(labels.Set(p.Labels)) {
 			fully++
 		}
-		if controller.IsPodReady(p) {
+		if p.IsReady() {
 			ready++
 			if controller.IsPodAvailable(p, rs.Spec.MinReadySeconds, now) {
 				available++

@@ -73,7 +73,7 @@ func TestScaleUpAndDown(t *testing.T) {
 		t.Fatalf("pods: %v", testenv.PodNames(pods))
 	}
 	for _, p := range pods {
-		ref := controller.ControllerOf(&p.ObjectMeta)
+		ref := meta.GetControllerOf(&p.ObjectMeta)
 		if !strings.HasPrefix(p.Name, "web-") || ref == nil || ref.UID != rs.UID || ref.Kind != "ReplicaSet" ||
 			ref.BlockOwnerDeletion == nil || !*ref.BlockOwnerDeletion || p.Labels["tier"] != "web" {
 			t.Errorf("pod %s: ownerReferences %+v labels %v", p.Name, p.OwnerReferences, p.Labels)
@@ -139,7 +139,7 @@ func TestAdoptAndRelease(t *testing.T) {
 		pods := e.Pods(t, "default", "app=web")
 		owned := 0
 		for _, p := range pods {
-			if controller.IsControlledBy(&p.ObjectMeta, rs) {
+			if meta.IsControlledBy(&p.ObjectMeta, rs) {
 				owned++
 			}
 		}

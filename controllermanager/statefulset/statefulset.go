@@ -80,7 +80,7 @@ func New(cc *controller.Context) *Controller {
 			c.queue.Enqueue(s)
 			return
 		}
-		if controller.ControllerOf(&p.ObjectMeta) == nil {
+		if meta.GetControllerOf(&p.ObjectMeta) == nil {
 			for _, s := range c.sets.Indexer().ListNamespace(p.Namespace) {
 				if parentName(p.Name) == s.Name {
 					c.queue.Enqueue(s)
@@ -96,7 +96,7 @@ func New(cc *controller.Context) *Controller {
 			}
 			enqueuePod(p)
 			// A pod that became ready becomes available minReadySeconds later.
-			if s := c.owner(p); s != nil && s.Spec.MinReadySeconds > 0 && !controller.IsPodReady(old) && controller.IsPodReady(p) {
+			if s := c.owner(p); s != nil && s.Spec.MinReadySeconds > 0 && !old.IsReady() && p.IsReady() {
 				c.queue.AddAfter(informer.Key(s), time.Duration(s.Spec.MinReadySeconds)*time.Second+time.Second)
 			}
 		},
@@ -106,15 +106,7 @@ func New(cc *controller.Context) *Controller {
 }
 
 func (c *Controller) owner(p *core.Pod) *apps.StatefulSet {
-	ref := controller.ControllerOf(&p.ObjectMeta)
-	if ref == nil || ref.Kind != "StatefulSet" {
-		return nil
-	}
-	s, ok := c.sets.Indexer().GetByName(p.Namespace, ref.Name)
-	if !ok || s.UID != ref.UID {
-		return nil
-	}
-	return s
+	return controller.ResolveControllerRef(&p.ObjectMeta, "StatefulSet", c.sets.Indexer())
 }
 
 // Run works until ctx ends.
@@ -165,7 +157,7 @@ func startOrdinal(set *apps.StatefulSet) int {
 func revisionOf(p *core.Pod) string { return p.Labels[apps.ControllerRevisionHashLabelKey] }
 
 func isRunningAndReady(p *core.Pod) bool {
-	return p.Status.Phase == core.PodRunning && controller.IsPodReady(p)
+	return p.Status.Phase == core.PodRunning && p.IsReady()
 }
 
 func isFinished(p *core.Pod) bool {
@@ -233,7 +225,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 func (c *Controller) claimPods(ctx context.Context, set *apps.StatefulSet, sel labels.Selector) ([]*core.Pod, error) {
 	refs := &controller.RefManager{
 		Client: c.c, Resource: controller.Pods, Owner: set,
-		OwnerRef: controller.NewControllerRef(set, "apps/v1", "StatefulSet"), Selector: sel,
+		OwnerRef: meta.NewControllerRef(set, "apps/v1", "StatefulSet"), Selector: sel,
 		Recheck: func(ctx context.Context) (meta.Object, error) { return c.setClient.Get(ctx, set.Namespace, set.Name) },
 	}
 	// Only pods named as this set's members are its pods.
@@ -249,7 +241,7 @@ func (c *Controller) claimPods(ctx context.Context, set *apps.StatefulSet, sel l
 func (c *Controller) claimRevisions(ctx context.Context, set *apps.StatefulSet, sel labels.Selector) ([]*apps.ControllerRevision, error) {
 	refs := &controller.RefManager{
 		Client: c.c, Resource: controller.ControllerRevisions, Owner: set,
-		OwnerRef: controller.NewControllerRef(set, "apps/v1", "StatefulSet"), Selector: sel,
+		OwnerRef: meta.NewControllerRef(set, "apps/v1", "StatefulSet"), Selector: sel,
 		Recheck: func(ctx context.Context) (meta.Object, error) { return c.setClient.Get(ctx, set.Namespace, set.Name) },
 	}
 	return controller.Claim(ctx, refs, c.revisions.Indexer().ListNamespace(set.Namespace))
@@ -262,7 +254,7 @@ func (c *Controller) resolveRevisions(ctx context.Context, set *apps.StatefulSet
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	h := &controller.History{Client: c.revClient, Owner: set, OwnerRef: controller.NewControllerRef(set, "apps/v1", "StatefulSet"),
+	h := &controller.History{Client: c.revClient, Owner: set, OwnerRef: meta.NewControllerRef(set, "apps/v1", "StatefulSet"),
 		Labels: set.Spec.Template.Labels, Revisions: revs}
 	count := controller.Deref(set.Status.CollisionCount, 0)
 	update, err = h.Update(ctx, data, &count)
@@ -318,7 +310,7 @@ func (r *round) newPod(ord int) *core.Pod {
 			tmpl, rev = r.currentTmpl, r.current
 		}
 	}
-	ref := controller.NewControllerRef(set, "apps/v1", "StatefulSet")
+	ref := meta.NewControllerRef(set, "apps/v1", "StatefulSet")
 	p := controller.PodFromTemplate(tmpl, set.Namespace, "", &ref)
 	p.Name = podName(set, ord)
 	if p.Labels == nil {
@@ -363,7 +355,7 @@ func (r *round) ensureClaims(ord int) error {
 			maps.Copy(claim.Labels, set.Spec.Selector.MatchLabels)
 		}
 		if p := set.Spec.PersistentVolumeClaimRetentionPolicy; p != nil && p.WhenDeleted == apps.DeletePersistentVolumeClaimRetentionPolicyType {
-			ref := controller.NewControllerRef(set, "apps/v1", "StatefulSet")
+			ref := meta.NewControllerRef(set, "apps/v1", "StatefulSet")
 			ref.Controller = nil
 			claim.OwnerReferences = []meta.OwnerReference{ref}
 		}

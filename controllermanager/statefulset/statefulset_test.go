@@ -57,7 +57,7 @@ func watchOrder(t *testing.T, e *testenv.Env, app string) *order {
 			o.created = append(o.created, p.Name)
 			if n := ord(p.Name); n > 0 {
 				prev, ok := inf.Indexer().GetByName("default", fmt.Sprintf("%s-%d", app, n-1))
-				if !ok || !controller.IsPodReady(prev) {
+				if !ok || !prev.IsReady() {
 					o.violations = append(o.violations, p.Name+" created before its predecessor was ready")
 				}
 			}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/meta"
-	"github.com/skiff-sh/skiff/api/resource"
 	"github.com/skiff-sh/skiff/nodeagent/runtime"
 )
 
@@ -28,36 +27,6 @@ func TestExpand(t *testing.T) {
 	for _, tc := range tests {
 		if got := Expand(tc.in, lookup); got != tc.want {
 			t.Errorf("Expand(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestQOSClass(t *testing.T) {
-	rl := func(kv ...string) core.ResourceList {
-		out := core.ResourceList{}
-		for i := 0; i < len(kv); i += 2 {
-			out[core.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
-		}
-		return out
-	}
-	tests := []struct {
-		name string
-		res  []core.ResourceRequirements
-		want core.PodQOSClass
-	}{
-		{"nothing", []core.ResourceRequirements{{}}, core.PodQOSBestEffort},
-		{"limits only equal requests", []core.ResourceRequirements{{Limits: rl("cpu", "1", "memory", "1Gi")}}, core.PodQOSGuaranteed},
-		{"requests equal limits", []core.ResourceRequirements{{Requests: rl("cpu", "1", "memory", "1Gi"), Limits: rl("cpu", "1", "memory", "1Gi")}}, core.PodQOSGuaranteed},
-		{"requests below limits", []core.ResourceRequirements{{Requests: rl("cpu", "500m"), Limits: rl("cpu", "1", "memory", "1Gi")}}, core.PodQOSBurstable},
-		{"one container without", []core.ResourceRequirements{{Limits: rl("cpu", "1", "memory", "1Gi")}, {}}, core.PodQOSBurstable},
-	}
-	for _, tc := range tests {
-		p := &core.Pod{}
-		for _, r := range tc.res {
-			p.Spec.Containers = append(p.Spec.Containers, core.Container{Resources: r})
-		}
-		if got := QOSClass(p); got != tc.want {
-			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
 		}
 	}
 }

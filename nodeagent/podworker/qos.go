@@ -1,47 +1,8 @@
 package podworker
 
-import (
-	"github.com/skiff-sh/skiff/api/core"
-	"github.com/skiff-sh/skiff/api/resource"
-)
+import "github.com/skiff-sh/skiff/api/core"
 
-// QOSClass is Kubernetes' quality-of-service class of a pod: Guaranteed when every
-// container limits cpu and memory and requests the same, BestEffort when no container
-// asks for either, Burstable otherwise.
-func QOSClass(pod *core.Pod) core.PodQOSClass {
-	requests, limits := core.ResourceList{}, core.ResourceList{}
-	guaranteed := true
-	containers := append(append([]core.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...)
-	for _, c := range containers {
-		for _, name := range []core.ResourceName{core.ResourceCPU, core.ResourceMemory} {
-			req, hasReq := c.Resources.Requests[name]
-			lim, hasLim := c.Resources.Limits[name]
-			if hasReq && !req.IsZero() {
-				add(requests, name, req)
-			}
-			if hasLim && !lim.IsZero() {
-				add(limits, name, lim)
-			}
-			// A request defaults to the limit when only the limit is set.
-			if !hasLim || (hasReq && req.Cmp(lim) != 0) {
-				guaranteed = false
-			}
-		}
-	}
-	if len(requests) == 0 && len(limits) == 0 {
-		return core.PodQOSBestEffort
-	}
-	if guaranteed {
-		return core.PodQOSGuaranteed
-	}
-	return core.PodQOSBurstable
-}
-
-func add(l core.ResourceList, name core.ResourceName, q resource.Quantity) {
-	sum := l[name]
-	sum.Add(q)
-	l[name] = sum
-}
+// The QoS class itself is core.GetPodQOS, shared with the API server.
 
 // oomScoreAdj is the OOM score adjustment of a container by QoS class, as the kubelet
 // sets it: Guaranteed pods are killed last, BestEffort first, Burstable in between by how

@@ -179,7 +179,7 @@ func (o *observed) podStatus(pod *core.Pod) core.PodStatus {
 		NominatedNodeName:  old.NominatedNodeName,
 		Message:            old.Message,
 		Reason:             old.Reason,
-		QOSClass:           QOSClass(pod),
+		QOSClass:           core.GetPodQOS(pod),
 	}
 	if o.nodeIP != "" {
 		st.HostIP = o.nodeIP
@@ -236,7 +236,7 @@ func (o *observed) podStatus(pod *core.Pod) core.PodStatus {
 			c = core.PodCondition{Type: t, Status: core.ConditionTrue}
 		}
 		c.LastTransitionTime = meta.Now()
-		if prev := findCondition(old.Conditions, t); prev != nil && prev.Status == c.Status {
+		if prev := old.Condition(t); prev != nil && prev.Status == c.Status {
 			c.LastTransitionTime = prev.LastTransitionTime
 		}
 		conds = append(conds, c)
@@ -250,7 +250,7 @@ func (o *observed) podStatus(pod *core.Pod) core.PodStatus {
 	if terminal {
 		readyReason, readyMsg = "PodCompleted", ""
 	}
-	gatesOK, gateMsg := readinessGates(pod, old.Conditions)
+	gatesOK, gateMsg := readinessGates(pod, &old)
 	set(core.PodReady, len(unready) == 0 && !terminal && gatesOK, readyReason, joinMessages(readyMsg, gateMsg))
 	set(core.ContainersReady, len(unready) == 0 && !terminal, readyReason, readyMsg)
 	own := map[core.PodConditionType]bool{}
@@ -315,20 +315,11 @@ func (o *observed) phase(pod *core.Pod, statuses []core.ContainerStatus, initDon
 	return core.PodPending
 }
 
-func findCondition(conds []core.PodCondition, t core.PodConditionType) *core.PodCondition {
-	for i := range conds {
-		if conds[i].Type == t {
-			return &conds[i]
-		}
-	}
-	return nil
-}
-
 // readinessGates checks the pod's readiness gates against conditions others set.
-func readinessGates(pod *core.Pod, conds []core.PodCondition) (bool, string) {
+func readinessGates(pod *core.Pod, old *core.PodStatus) (bool, string) {
 	var missing, notTrue []string
 	for _, g := range pod.Spec.ReadinessGates {
-		c := findCondition(conds, g.ConditionType)
+		c := old.Condition(g.ConditionType)
 		switch {
 		case c == nil:
 			missing = append(missing, string(g.ConditionType))

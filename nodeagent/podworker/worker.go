@@ -34,6 +34,7 @@ import (
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/client/workqueue"
+	"github.com/skiff-sh/skiff/internal/wait"
 	"github.com/skiff-sh/skiff/nodeagent/logs"
 	"github.com/skiff-sh/skiff/nodeagent/probes"
 	"github.com/skiff-sh/skiff/nodeagent/runtime"
@@ -286,7 +287,7 @@ func (m *Manager) watchRuntime(ctx context.Context) {
 func (m *Manager) housekeeping(ctx context.Context) {
 	// The first round comes at a random point of the period, so that the managers of many
 	// simulated nodes started together do not all resync at once.
-	if !sleepCtx(ctx, time.Duration(rand.Int64N(int64(m.cfg.Resync)))) {
+	if !wait.Sleep(ctx, time.Duration(rand.Int64N(int64(m.cfg.Resync)))) {
 		return
 	}
 	t := time.NewTicker(m.cfg.Resync)
@@ -334,17 +335,6 @@ func (m *Manager) resyncAll(ctx context.Context) {
 		if !known[c.Pod.UID] {
 			m.queue.Add(c.Pod.UID)
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
@@ -598,7 +588,7 @@ func (m *Manager) cgroupParent(pod *core.Pod) string {
 	if m.cfg.CgroupParent == "" {
 		return ""
 	}
-	qos := strings.ToLower(string(QOSClass(pod)))
+	qos := strings.ToLower(string(core.GetPodQOS(pod)))
 	if qos == "guaranteed" {
 		return filepath.Join(m.cfg.CgroupParent, "pod"+pod.UID)
 	}
@@ -776,7 +766,7 @@ func (m *Manager) containerConfig(ctx context.Context, ac *actionContext, c *cor
 		labels[runtime.LabelInit] = "true"
 	}
 	res := resources(c)
-	res.OOMScoreAdj = oomScoreAdj(QOSClass(pod), memoryRequest(pod), m.nodeMemory(), m.cfg.OOMScoreAdjFloor)
+	res.OOMScoreAdj = oomScoreAdj(core.GetPodQOS(pod), memoryRequest(pod), m.nodeMemory(), m.cfg.OOMScoreAdjFloor)
 	cfg := &runtime.ContainerConfig{
 		Pod: ref, Name: c.Name, Attempt: attempt, Image: img.Ref,
 		Command: expand(c.Command), Args: expand(c.Args), Env: env, WorkingDir: c.WorkingDir,

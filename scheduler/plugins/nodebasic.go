@@ -59,7 +59,7 @@ func (NodeUnschedulable) Filter(_ context.Context, _ *fw.CycleState, pod *fw.Pod
 	if !n.Node.Spec.Unschedulable {
 		return nil
 	}
-	if tolerates(pod.Pod.Spec.Tolerations, &unschedulableTaint) {
+	if core.TolerationsTolerateTaint(pod.Pod.Spec.Tolerations, &unschedulableTaint) {
 		return nil
 	}
 	return fw.NewStatus(fw.UnschedulableAndUnresolvable, ReasonUnschedulable)
@@ -138,16 +138,6 @@ func portsOverlap(a, b []fw.HostPort) bool {
 	}
 	for _, hp := range a {
 		if used.Conflicts(hp) {
-			return true
-		}
-	}
-	return false
-}
-
-// tolerates reports whether any toleration tolerates taint.
-func tolerates(tols []core.Toleration, taint *core.Taint) bool {
-	for i := range tols {
-		if tols[i].ToleratesTaint(taint) {
 			return true
 		}
 	}

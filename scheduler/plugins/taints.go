@@ -24,16 +24,8 @@ func (TaintToleration) Filter(_ context.Context, _ *fw.CycleState, pod *fw.PodIn
 
 // untoleratedTaint returns the first NoSchedule/NoExecute taint no toleration tolerates.
 func untoleratedTaint(taints []core.Taint, tols []core.Toleration) *core.Taint {
-	for i := range taints {
-		t := &taints[i]
-		if t.Effect != core.TaintEffectNoSchedule && t.Effect != core.TaintEffectNoExecute {
-			continue
-		}
-		if !tolerates(tols, t) {
-			return t
-		}
-	}
-	return nil
+	t, _ := core.FindMatchingUntoleratedTaint(taints, tols, core.DoNotScheduleTaints)
+	return t
 }
 
 // preferTolerations are the pod's tolerations that can tolerate PreferNoSchedule taints.
@@ -58,7 +50,7 @@ func (TaintToleration) Score(_ context.Context, state *fw.CycleState, _ *fw.PodI
 	var count int64
 	for i := range n.Node.Spec.Taints {
 		t := &n.Node.Spec.Taints[i]
-		if t.Effect == core.TaintEffectPreferNoSchedule && !tolerates(tols, t) {
+		if t.Effect == core.TaintEffectPreferNoSchedule && !core.TolerationsTolerateTaint(tols, t) {
 			count++
 		}
 	}

@@ -120,7 +120,7 @@ func DefaultSelector(pod *core.Pod, l WorkloadLister) labels.Selector {
 		}
 	}
 	sel := labels.SelectorFromSet(set)
-	owner := controllerOf(pod)
+	owner := meta.GetControllerOf(&pod.ObjectMeta)
 	if owner == nil || owner.APIVersion != apps.GroupName+"/"+apps.Version {
 		return sel
 	}
@@ -144,15 +144,6 @@ func DefaultSelector(pod *core.Pod, l WorkloadLister) labels.Selector {
 		}
 	}
 	return sel
-}
-
-func controllerOf(pod *core.Pod) *meta.OwnerReference {
-	for i := range pod.OwnerReferences {
-		if r := &pod.OwnerReferences[i]; r.Controller != nil && *r.Controller {
-			return r
-		}
-	}
-	return nil
 }
 
 func (*PodTopologySpread) Name() string { return PodTopologySpreadName }

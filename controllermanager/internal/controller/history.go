@@ -118,7 +118,7 @@ func (h *History) Update(ctx context.Context, data json.RawMessage, collisionCou
 		if gerr != nil {
 			return nil, gerr
 		}
-		if jsonEqual(existing.Data, data) && IsControlledBy(&existing.ObjectMeta, h.Owner) {
+		if jsonEqual(existing.Data, data) && meta.IsControlledBy(&existing.ObjectMeta, h.Owner) {
 			return existing, nil
 		}
 		// A different revision holds the name: hash again with a higher collision count.

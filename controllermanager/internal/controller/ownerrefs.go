@@ -11,33 +11,6 @@ import (
 	"github.com/skiff-sh/skiff/client/informer"
 )
 
-// NewControllerRef is the owner reference a controller puts on what it creates: controller
-// true (so no other controller adopts it) and blockOwnerDeletion true (so a foreground
-// deletion of the owner waits for it).
-func NewControllerRef(owner meta.Object, apiVersion, kind string) meta.OwnerReference {
-	m := owner.GetObjectMeta()
-	return meta.OwnerReference{
-		APIVersion: apiVersion, Kind: kind, Name: m.Name, UID: m.UID,
-		Controller: Ptr(true), BlockOwnerDeletion: Ptr(true),
-	}
-}
-
-// ControllerOf returns the controller reference of m, or nil.
-func ControllerOf(m *meta.ObjectMeta) *meta.OwnerReference {
-	for i := range m.OwnerReferences {
-		if r := &m.OwnerReferences[i]; r.Controller != nil && *r.Controller {
-			return r
-		}
-	}
-	return nil
-}
-
-// IsControlledBy reports whether owner is m's controller.
-func IsControlledBy(m *meta.ObjectMeta, owner meta.Object) bool {
-	r := ControllerOf(m)
-	return r != nil && r.UID == owner.GetObjectMeta().UID
-}
-
 // RefManager adopts and releases the dependents of one owner, as Kubernetes'
 // ControllerRefManager: an orphan the selector matches is adopted, a dependent whose labels
 // stopped matching is released, and nothing owned by another controller is touched.
@@ -86,7 +59,7 @@ func Claim[PT meta.Object](ctx context.Context, m *RefManager, objs []PT) ([]PT,
 	for _, obj := range objs {
 		om := obj.GetObjectMeta()
 		matches := m.Selector.Matches(labels.Set(om.Labels))
-		if ref := ControllerOf(om); ref != nil {
+		if ref := meta.GetControllerOf(om); ref != nil {
 			if ref.UID != owner.UID {
 				continue // someone else's
 			}
@@ -154,7 +127,7 @@ func IndexByController[T any, PT interface {
 }](inf *informer.Informer[T, PT]) {
 	_ = inf.AddIndexers(map[string]informer.IndexFunc[PT]{
 		ControllerUIDIndex: func(obj PT) []string {
-			if r := ControllerOf(obj.GetObjectMeta()); r != nil {
+			if r := meta.GetControllerOf(obj.GetObjectMeta()); r != nil {
 				return []string{r.UID}
 			}
 			return nil
@@ -167,4 +140,21 @@ func IndexByController[T any, PT interface {
 func Controlled[PT meta.Object](idx *informer.Indexer[PT], uid string) []PT {
 	out, _ := idx.ByIndex(ControllerUIDIndex, uid)
 	return out
+}
+
+// ResolveControllerRef is the object of kind that m's controller reference names, from the
+// cache idx (Kubernetes' resolveControllerRef): nil when m has no controller, the
+// controller is of another kind, or the cached object of that name is another incarnation
+// (a different UID).
+func ResolveControllerRef[PT meta.Object](m *meta.ObjectMeta, kind string, idx *informer.Indexer[PT]) PT {
+	var none PT
+	ref := meta.GetControllerOf(m)
+	if ref == nil || ref.Kind != kind {
+		return none
+	}
+	o, ok := idx.GetByName(m.Namespace, ref.Name)
+	if !ok || o.GetObjectMeta().UID != ref.UID {
+		return none
+	}
+	return o
 }

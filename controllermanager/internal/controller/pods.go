@@ -32,25 +32,9 @@ func FilterActivePods(pods []*core.Pod) []*core.Pod {
 	return out
 }
 
-// PodCondition returns the pod's condition of type t, or nil.
-func PodCondition(st *core.PodStatus, t core.PodConditionType) *core.PodCondition {
-	for i := range st.Conditions {
-		if st.Conditions[i].Type == t {
-			return &st.Conditions[i]
-		}
-	}
-	return nil
-}
-
-// IsPodReady: the pod's Ready condition is True.
-func IsPodReady(p *core.Pod) bool {
-	c := PodCondition(&p.Status, core.PodReady)
-	return c != nil && c.Status == core.ConditionTrue
-}
-
 // IsPodAvailable: ready for at least minReadySeconds at now.
 func IsPodAvailable(p *core.Pod, minReadySeconds int32, now time.Time) bool {
-	c := PodCondition(&p.Status, core.PodReady)
+	c := p.Status.Condition(core.PodReady)
 	if c == nil || c.Status != core.ConditionTrue {
 		return false
 	}
@@ -64,7 +48,7 @@ func IsPodAvailable(p *core.Pod, minReadySeconds int32, now time.Time) bool {
 // NextAvailableIn is how long until a ready pod becomes available (0 if it already is or is
 // not ready), so a controller can requeue exactly then.
 func NextAvailableIn(p *core.Pod, minReadySeconds int32, now time.Time) time.Duration {
-	c := PodCondition(&p.Status, core.PodReady)
+	c := p.Status.Condition(core.PodReady)
 	if minReadySeconds == 0 || c == nil || c.Status != core.ConditionTrue {
 		return 0
 	}
@@ -74,7 +58,7 @@ func NextAvailableIn(p *core.Pod, minReadySeconds int32, now time.Time) time.Dur
 
 // podReadyTime is when the pod last became ready (zero if not ready).
 func podReadyTime(p *core.Pod) time.Time {
-	if c := PodCondition(&p.Status, core.PodReady); c != nil && c.Status == core.ConditionTrue {
+	if c := p.Status.Condition(core.PodReady); c != nil && c.Status == core.ConditionTrue {
 		return c.LastTransitionTime.Time
 	}
 	return time.Time{}
@@ -121,8 +105,8 @@ func RankPodsForDeletion(pods []*core.Pod, related []*core.Pod) {
 		if phaseRank[a.Status.Phase] != phaseRank[b.Status.Phase] {
 			return phaseRank[a.Status.Phase] < phaseRank[b.Status.Phase]
 		}
-		if IsPodReady(a) != IsPodReady(b) {
-			return !IsPodReady(a)
+		if a.IsReady() != b.IsReady() {
+			return !a.IsReady()
 		}
 		if ca, cb := deletionCost(a), deletionCost(b); ca != cb {
 			return ca < cb
@@ -130,7 +114,7 @@ func RankPodsForDeletion(pods []*core.Pod, related []*core.Pod) {
 		if ra, rb := perNode[a.Spec.NodeName], perNode[b.Spec.NodeName]; ra != rb {
 			return ra > rb
 		}
-		if IsPodReady(a) && IsPodReady(b) {
+		if a.IsReady() && b.IsReady() {
 			ta, tb := podReadyTime(a), podReadyTime(b)
 			if !ta.Equal(tb) {
 				return ta.After(tb)

@@ -72,7 +72,7 @@ func (k *Kubelet) handle(ctx context.Context, pods *client.Typed[core.Pod, *core
 		phase = k.Phase(p)
 	}
 	ready := phase == core.PodRunning && (k.Ready == nil || k.Ready(p))
-	if p.Status.Phase == phase && controller.IsPodReady(p) == ready && p.Status.PodIP != "" {
+	if p.Status.Phase == phase && p.IsReady() == ready && p.Status.PodIP != "" {
 		return
 	}
 	n := controller.DeepCopy(p)
@@ -101,7 +101,7 @@ func SetPodPhase(p *core.Pod, phase core.PodPhase, ready bool) {
 		status = core.ConditionTrue
 	}
 	for _, t := range []core.PodConditionType{core.PodReady, core.ContainersReady} {
-		c := controller.PodCondition(&p.Status, t)
+		c := p.Status.Condition(t)
 		if c == nil {
 			p.Status.Conditions = append(p.Status.Conditions, core.PodCondition{Type: t, Status: status, LastTransitionTime: now})
 			continue
