@@ -1,0 +1,396 @@
+package podworker
+
+// Starting a pod's sandbox and containers: the sandbox with its cgroup and pod files, images,
+// container configuration and mounts, restarts with backoff, and lifecycle hooks.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/nodeagent/probes"
+	"github.com/skiff-sh/skiff/nodeagent/runtime"
+)
+
+// newSandbox (re)creates the pod's sandbox; the containers of a dead one are stopped
+// first, as they lost their namespaces.
+func (m *Manager) newSandbox(ctx context.Context, pod *core.Pod, st *podState, old []*runtime.Sandbox, containers []*runtime.Container) (*runtime.Sandbox, error) {
+	attempt := 0
+	if prev := newest(old); prev != nil {
+		attempt = prev.Attempt + 1
+		m.event(pod, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+		for _, c := range containers {
+			if c.State == runtime.ContainerRunning {
+				if err := m.rt.StopContainer(ctx, c.ID, 0, "SIGKILL"); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for _, sb := range old {
+			_ = m.rt.StopPodSandbox(ctx, sb.ID)
+		}
+	}
+	if !pod.Spec.HostNetwork {
+		if err := m.rt.NetworkReady(); err != nil {
+			st.waiting["*"] = core.ContainerStateWaiting{Reason: "ContainerCreating"}
+			return nil, fmt.Errorf("network not ready: %w", err)
+		}
+	}
+	ref := podRef(pod)
+	cfg := &runtime.SandboxConfig{
+		Pod: ref, Attempt: attempt, Hostname: podHostname(pod),
+		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC, HostPID: pod.Spec.HostPID,
+		CgroupParent: m.cgroupParent(pod), Labels: podLabels(pod, m.cfg.NodeName),
+	}
+	if m.cfg.LogDir != "" {
+		cfg.LogDir = PodLogDir(m.cfg.LogDir, ref)
+	}
+	for _, c := range pod.Spec.Containers {
+		cfg.Ports = append(cfg.Ports, c.Ports...)
+	}
+	sb, err := m.rt.RunPodSandbox(ctx, cfg)
+	if err != nil {
+		m.event(pod, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
+		return nil, err
+	}
+	if err := m.writePodFiles(pod, sb); err != nil {
+		return nil, err
+	}
+	if sb.IP != "" {
+		m.mu.Lock()
+		m.podIPs[pod.UID] = sb.IP
+		m.mu.Unlock()
+	}
+	return sb, nil
+}
+
+func (m *Manager) cgroupParent(pod *core.Pod) string {
+	if m.cfg.CgroupParent == "" {
+		return ""
+	}
+	qos := strings.ToLower(string(core.GetPodQOS(pod)))
+	if qos == "guaranteed" {
+		return filepath.Join(m.cfg.CgroupParent, "pod"+pod.UID)
+	}
+	return filepath.Join(m.cfg.CgroupParent, qos, "pod"+pod.UID)
+}
+
+func (m *Manager) podDir(uid string) string { return filepath.Join(m.cfg.RootDir, "pods", uid) }
+
+// writePodFiles writes the pod's managed /etc/hosts and /etc/resolv.conf.
+func (m *Manager) writePodFiles(pod *core.Pod, sb *runtime.Sandbox) error {
+	if m.cfg.RootDir == "" {
+		return nil
+	}
+	dir := m.podDir(pod.UID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	rc, err := resolvConf(pod, m.cfg.DNS)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), rc, 0o644); err != nil {
+		return err
+	}
+	if pod.Spec.HostNetwork {
+		return nil
+	}
+	return os.WriteFile(filepath.Join(dir, "etc-hosts"), hostsFile(pod, sb.IP, m.cfg.DNS.ClusterDomain), 0o644)
+}
+
+// restart starts the next attempt of an exited container, unless it is backing off.
+func (m *Manager) restart(ctx context.Context, ac *actionContext, c *core.Container, cur *runtime.Container, init bool) (time.Duration, error) {
+	key := ac.pod.UID + "/" + c.Name
+	now := time.Now()
+	if wait, delay := m.backoff.wait(key, cur.FinishedAt, now); wait > 0 {
+		msg := fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", delay.Round(time.Second), c.Name, ac.pod.Name, ac.pod.Namespace, ac.pod.UID)
+		ac.st.waiting[c.Name] = core.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: msg}
+		m.event(ac.pod, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)", c.Name, ac.pod.Name, ac.pod.Namespace, ac.pod.UID)
+		return wait, nil
+	}
+	m.backoff.next(key, now)
+	return 0, m.startContainer(ctx, ac, c, cur.Attempt+1, init)
+}
+
+// startCreated deals with a container created but never started (the agent died in
+// between): it is replaced by the same attempt.
+func (m *Manager) startCreated(ctx context.Context, ac *actionContext, c *core.Container, cur *runtime.Container) error {
+	if err := m.rt.RemoveContainer(ctx, cur.ID); err != nil {
+		return err
+	}
+	return m.startContainer(ctx, ac, c, cur.Attempt, cur.Init)
+}
+
+// startContainer pulls the image, resolves the container's config, and creates and
+// starts attempt n. Failures become the container's waiting reason.
+func (m *Manager) startContainer(ctx context.Context, ac *actionContext, c *core.Container, attempt int, init bool) error {
+	pod := ac.pod
+	fail := func(reason string, err error) error {
+		ac.st.waiting[c.Name] = core.ContainerStateWaiting{Reason: reason, Message: err.Error()}
+		m.event(pod, "Warning", "Failed", "Error: %s", reason)
+		return err
+	}
+	img, err := m.ensureImage(ctx, pod, c)
+	if err != nil {
+		reason := "ErrImagePull"
+		if errors.Is(err, runtime.ErrImageNeverPull) {
+			reason = "ErrImageNeverPull"
+		} else if m.pullFailures(pod.UID+"/"+c.Name) > 1 {
+			reason = "ImagePullBackOff"
+		}
+		ac.st.waiting[c.Name] = core.ContainerStateWaiting{Reason: reason, Message: err.Error()}
+		return err
+	}
+	cfg, err := m.containerConfig(ctx, ac, c, attempt, init, img)
+	if err != nil {
+		var ce *configError
+		if errors.As(err, &ce) {
+			return fail("CreateContainerConfigError", err)
+		}
+		return err
+	}
+	id, err := m.rt.CreateContainer(ctx, ac.sandbox.ID, cfg)
+	if err != nil {
+		return fail("CreateContainerError", err)
+	}
+	m.event(pod, "Normal", "Created", "Created container: %s", c.Name)
+	if err := m.rt.StartContainer(ctx, id); err != nil {
+		// The failed attempt is an exited container (StartError, 128): shown waiting while it
+		// is to be restarted (with back-off, by the next syncs), terminated otherwise.
+		m.event(pod, "Warning", "Failed", "Error: %v", err)
+		if shouldRestart(pod.Spec.RestartPolicy, 128) || init && pod.Spec.RestartPolicy != core.RestartPolicyNever {
+			ac.st.waiting[c.Name] = core.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}
+		}
+		return nil
+	}
+	m.event(pod, "Normal", "Started", "Started container %s", c.Name)
+	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
+		if out, err := m.runHook(ctx, pod, c, id, ac.sandbox.IP, c.Lifecycle.PostStart); err != nil {
+			m.event(pod, "Warning", "FailedPostStartHook", "PostStartHook failed: %v %s", err, out)
+			_ = m.rt.StopContainer(ctx, id, 2*time.Second, "")
+		}
+	}
+	// Older attempts stay until the garbage collector (nodeagent/gc) removes all but the
+	// newest dead one of each container (kubectl logs --previous).
+	return nil
+}
+
+// pullFailures counts consecutive failed pulls of a container's image (for ImagePullBackOff).
+func (m *Manager) pullFailures(key string) int {
+	m.backoff.mu.Lock()
+	defer m.backoff.mu.Unlock()
+	if e, ok := m.backoff.entries["pull/"+key]; ok {
+		return int(e.delay/m.backoff.base) + 1
+	}
+	return 0
+}
+
+func (m *Manager) ensureImage(ctx context.Context, pod *core.Pod, c *core.Container) (*runtime.Image, error) {
+	key := "pull/" + pod.UID + "/" + c.Name
+	policy := c.ImagePullPolicy
+	if policy == "" {
+		policy = core.PullIfNotPresent
+	}
+	img, err := m.rt.EnsureImage(ctx, c.Image, policy, nil)
+	if err != nil {
+		m.backoff.next(key, time.Now())
+		m.event(pod, "Warning", "Failed", "Failed to pull image %q: %v", c.Image, err)
+		return nil, err
+	}
+	m.backoff.forget(key)
+	if m.rt.Type() != "sim" {
+		m.event(pod, "Normal", "Pulled", "Container image %q already present on machine", c.Image)
+	}
+	return img, nil
+}
+
+// containerConfig resolves a container's spec for the runtime.
+func (m *Manager) containerConfig(ctx context.Context, ac *actionContext, c *core.Container, attempt int, init bool, img *runtime.Image) (*runtime.ContainerConfig, error) {
+	pod := ac.pod
+	podIP := ac.sandbox.IP
+	if pod.Spec.HostNetwork {
+		podIP = m.cfg.NodeIP()
+	}
+	var services []*core.Service
+	if m.cfg.Services != nil {
+		services = m.cfg.Services()
+	}
+	env, err := makeEnv(ctx, &envContext{
+		pod: pod, podIP: podIP, hostIP: m.cfg.NodeIP(), services: services,
+		objects: m.cfg.Objects, allocatable: m.cfg.Allocatable(),
+	}, c)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := security(pod, c, img.User)
+	if err != nil {
+		return nil, err
+	}
+	lookup := envLookup(env)
+	expand := func(l []string) []string {
+		if l == nil {
+			return nil
+		}
+		out := make([]string, len(l))
+		for i, s := range l {
+			out[i] = Expand(s, lookup)
+		}
+		return out
+	}
+	ref := podRef(pod)
+	labels := podLabels(pod, m.cfg.NodeName)
+	labels[runtime.LabelContainerName] = c.Name
+	labels[runtime.LabelSpecHash] = specHash(c)
+	if init {
+		labels[runtime.LabelInit] = "true"
+	}
+	res := resources(c)
+	res.OOMScoreAdj = oomScoreAdj(core.GetPodQOS(pod), memoryRequest(pod), m.nodeMemory(), m.cfg.OOMScoreAdjFloor)
+	cfg := &runtime.ContainerConfig{
+		Pod: ref, Name: c.Name, Attempt: attempt, Image: img.Ref,
+		Command: expand(c.Command), Args: expand(c.Args), Env: env, WorkingDir: c.WorkingDir,
+		Resources: res, Security: sec, TTY: c.TTY, Stdin: c.Stdin, Labels: labels,
+		TerminationMessagePath: c.TerminationMessagePath,
+	}
+	if c.Lifecycle != nil && c.Lifecycle.StopSignal != nil {
+		cfg.StopSignal = string(*c.Lifecycle.StopSignal)
+	}
+	if m.cfg.LogDir != "" {
+		cfg.LogPath = LogPath(m.cfg.LogDir, ref, c.Name, attempt)
+	}
+	mounts, err := m.mounts(ac, c, attempt)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Mounts = mounts
+	return cfg, nil
+}
+
+func (m *Manager) nodeMemory() int64 {
+	q := m.cfg.Allocatable()[core.ResourceMemory]
+	return q.Value()
+}
+
+// mounts are a container's volume mounts plus the files the agent manages for it.
+func (m *Manager) mounts(ac *actionContext, c *core.Container, attempt int) ([]runtime.Mount, error) {
+	var out []runtime.Mount
+	if m.cfg.RootDir == "" {
+		return nil, nil
+	}
+	for _, vm := range c.VolumeMounts {
+		src, ok := ac.mounts[vm.Name]
+		if !ok {
+			return nil, configErrorf("cannot find volume %q to mount into container %q", vm.Name, c.Name)
+		}
+		mt := src
+		mt.ContainerPath = vm.MountPath
+		mt.ReadOnly = src.ReadOnly || vm.ReadOnly
+		if vm.SubPath != "" || vm.SubPathExpr != "" {
+			sub := vm.SubPath
+			if vm.SubPathExpr != "" {
+				sub = Expand(vm.SubPathExpr, func(string) (string, bool) { return "", false })
+			}
+			if filepath.IsAbs(sub) || strings.Contains(filepath.Clean(sub), "..") {
+				return nil, configErrorf("subPath %q must be a relative path without '..'", sub)
+			}
+			mt.HostPath = filepath.Join(src.HostPath, sub)
+			if _, err := os.Stat(mt.HostPath); os.IsNotExist(err) {
+				if err := os.MkdirAll(mt.HostPath, 0o777); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if vm.MountPropagation != nil {
+			switch *vm.MountPropagation {
+			case core.MountPropagationHostToContainer:
+				mt.Propagation = "rslave"
+			case core.MountPropagationBidirectional:
+				mt.Propagation = "rshared"
+			}
+		}
+		out = append(out, mt)
+	}
+	dir := m.podDir(ac.pod.UID)
+	has := func(p string) bool {
+		for _, mt := range out {
+			if mt.ContainerPath == p {
+				return true
+			}
+		}
+		return false
+	}
+	if !ac.pod.Spec.HostNetwork && !has("/etc/hosts") {
+		out = append(out, runtime.Mount{HostPath: filepath.Join(dir, "etc-hosts"), ContainerPath: "/etc/hosts"})
+	}
+	if !has("/etc/resolv.conf") {
+		out = append(out, runtime.Mount{HostPath: filepath.Join(dir, "resolv.conf"), ContainerPath: "/etc/resolv.conf"})
+	}
+	tmp := c.TerminationMessagePath
+	if tmp == "" {
+		tmp = "/dev/termination-log"
+	}
+	tf := m.terminationFile(ac.pod.UID, c.Name, attempt)
+	if err := os.MkdirAll(filepath.Dir(tf), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(tf, nil, 0o666); err != nil {
+		return nil, err
+	}
+	out = append(out, runtime.Mount{HostPath: tf, ContainerPath: tmp})
+	return out, nil
+}
+
+func (m *Manager) terminationFile(uid, name string, attempt int) string {
+	return filepath.Join(m.podDir(uid), "containers", name, fmt.Sprintf("%d.termination-log", attempt))
+}
+
+// checkRunning restarts a running container whose liveness (or startup) probe failed, or
+// whose spec changed.
+func (m *Manager) checkRunning(ctx context.Context, pod *core.Pod, st *podState, c *core.Container, cur *runtime.Container) {
+	reason := ""
+	if cur.SpecHash != "" && cur.SpecHash != specHash(c) {
+		reason = fmt.Sprintf("Container %s definition changed, will be restarted", c.Name)
+	}
+	if m.cfg.Probes != nil {
+		if r, ok := m.cfg.Probes.Result(cur.ID); ok && r.Unhealthy {
+			reason = r.Message
+		}
+	}
+	if reason == "" {
+		return
+	}
+	m.stopAsync(pod, st, c, cur, m.graceFor(pod, nil), reason)
+}
+
+// runHook runs a lifecycle handler (postStart, preStop).
+func (m *Manager) runHook(ctx context.Context, pod *core.Pod, c *core.Container, id, podIP string, h *core.LifecycleHandler) (string, error) {
+	switch {
+	case h.Exec != nil:
+		ok, out := probes.Exec(ctx, m.rt, id, h.Exec.Command)
+		if !ok {
+			return out, fmt.Errorf("command %q failed", strings.Join(h.Exec.Command, " "))
+		}
+		return out, nil
+	case h.HTTPGet != nil:
+		ok, out := probes.HTTPGet(ctx, h.HTTPGet, podIP, c)
+		if !ok {
+			return out, errors.New("HTTP lifecycle hook failed")
+		}
+		return out, nil
+	case h.Sleep != nil:
+		t := time.NewTimer(time.Duration(h.Sleep.Seconds) * time.Second)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		return "", nil
+	}
+	return "", nil
+}
