@@ -29,7 +29,10 @@ type createOnlyHandler func(ctx context.Context, k *registry.Kind, obj meta.Obje
 
 // createOnlyHandlers lists the handler of each create-only resource, by "group/resource".
 func (s *Server) createOnlyHandlers() map[string]createOnlyHandler {
-	return map[string]createOnlyHandler{}
+	return map[string]createOnlyHandler{
+		"authentication.k8s.io/tokenreviews":       s.tokenReview,
+		"authentication.k8s.io/selfsubjectreviews": s.selfSubjectReview,
+	}
 }
 
 // serveCreateOnly serves every request to a create-only resource.

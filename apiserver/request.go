@@ -98,6 +98,8 @@ func (s *Server) hasSubresource(k *registry.Kind, sub string) bool {
 		return k.Resource == "certificatesigningrequests" && k.Group == certificates.GroupName
 	case "binding", "eviction", subLog, subExec, subAttach, subPortForward:
 		return k.Resource == "pods" && k.Group == ""
+	case subToken:
+		return k.Resource == "serviceaccounts" && k.Group == ""
 	}
 	return false
 }

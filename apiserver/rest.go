@@ -49,6 +49,11 @@ func (s *Server) serveResource(w http.ResponseWriter, req *http.Request, r *requ
 			s.evict(w, req, r)
 			return
 		}
+	case subToken:
+		if r.verb == "create" {
+			s.createToken(w, req, r)
+			return
+		}
 	case subLog, subExec, subAttach, subPortForward:
 		s.serveNodeSubresource(w, req, r)
 		return

@@ -147,6 +147,7 @@ type Server struct {
 	nodeAuthorizer      authz.Authorizer // nil until set up
 	rbacAuthorizer      authz.Authorizer // nil until set up
 	impersonate         func(http.Handler) http.Handler
+	saTokens            *saTokens // ServiceAccount token signer and authenticator (tokens.go)
 }
 
 // New builds a server over store (already connected) and starts its watch caches.
@@ -173,6 +174,9 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 	s.metrics.reg.MustRegister(newCacheCollector(s))
 	s.docs = newOpenAPIDocs(s.reg)
 	if err := s.setUpSecurity(); err != nil {
+		return nil, err
+	}
+	if err := s.setUpTokens(); err != nil {
 		return nil, err
 	}
 	s.handler = s.routes()

@@ -21,15 +21,12 @@ var goTypes = sync.OnceValue(func() map[string]reflect.Type {
 		m[k.APIVersion()+"/"+k.Kind] = k.Type
 	}
 	for key, t := range map[string]reflect.Type{
-		"v1/Binding":                    reflect.TypeFor[core.Binding](),
-		"policy/v1/Eviction":            reflect.TypeFor[policy.Eviction](),
-		"policy/v1/PodDisruptionBudget": reflect.TypeFor[policy.PodDisruptionBudget](),
-		"autoscaling/v1/Scale":          reflect.TypeFor[autoscaling.Scale](),
-		"v1/Status":                     reflect.TypeFor[meta.Status](),
-		// authentication.k8s.io: never stored, each the body of one create call.
-		authentication.APIVersion + "/TokenRequest":      reflect.TypeFor[authentication.TokenRequest](),
-		authentication.APIVersion + "/TokenReview":       reflect.TypeFor[authentication.TokenReview](),
-		authentication.APIVersion + "/SelfSubjectReview": reflect.TypeFor[authentication.SelfSubjectReview](),
+		"v1/Binding":                                reflect.TypeFor[core.Binding](),
+		"policy/v1/Eviction":                        reflect.TypeFor[policy.Eviction](),
+		"policy/v1/PodDisruptionBudget":             reflect.TypeFor[policy.PodDisruptionBudget](),
+		"autoscaling/v1/Scale":                      reflect.TypeFor[autoscaling.Scale](),
+		"v1/Status":                                 reflect.TypeFor[meta.Status](),
+		authentication.APIVersion + "/TokenRequest": reflect.TypeFor[authentication.TokenRequest](),
 	} {
 		if _, ok := m[key]; !ok {
 			m[key] = t

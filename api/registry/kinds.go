@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/skiff-sh/skiff/api/apps"
+	"github.com/skiff-sh/skiff/api/authentication"
 	"github.com/skiff-sh/skiff/api/authorization"
 	"github.com/skiff-sh/skiff/api/batch"
 	"github.com/skiff-sh/skiff/api/certificates"
@@ -105,6 +106,10 @@ func Default() *Registry {
 		with(define[authorization.SelfSubjectAccessReview](authorization.GroupName, "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", false), createOnly),
 		with(define[authorization.SelfSubjectRulesReview](authorization.GroupName, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", false), createOnly),
 		with(define[authorization.SubjectAccessReview](authorization.GroupName, "v1", "SubjectAccessReview", "subjectaccessreviews", false), createOnly),
+		// authentication.k8s.io/v1: questions, never stored (TokenRequest is the body of the
+		// serviceaccounts/token subresource, not a resource of its own)
+		with(define[authentication.TokenReview](authentication.GroupName, "v1", "TokenReview", "tokenreviews", false), createOnly),
+		with(define[authentication.SelfSubjectReview](authentication.GroupName, "v1", "SelfSubjectReview", "selfsubjectreviews", false), createOnly),
 	)
 }
 
