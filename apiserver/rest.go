@@ -27,6 +27,7 @@ import (
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/api/validation"
 	"github.com/skiff-sh/skiff/api/validation/field"
+	"github.com/skiff-sh/skiff/apiserver/admission/noderestriction"
 	"github.com/skiff-sh/skiff/storage"
 )
 
@@ -433,6 +434,10 @@ func (s *Server) create(w http.ResponseWriter, req *http.Request, r *request) {
 			writeError(w, aerr)
 			return
 		}
+		if aerr := s.admitNodeWrite(ctx, noderestriction.Create, k, "", m.Namespace, m.Name, obj, nil); aerr != nil {
+			writeError(w, aerr)
+			return
+		}
 		if errs := validation.Validate(obj, k.Namespaced); len(errs) > 0 {
 			writeError(w, errInvalid(k, m.Name, errs))
 			return
@@ -558,6 +563,9 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 			return nil, aerr
 		}
 		if aerr := s.admitCSRUpdate(ctx, r.subresource, old, n); aerr != nil {
+			return nil, aerr
+		}
+		if aerr := s.admitNodeWrite(ctx, noderestriction.Update, k, r.subresource, r.namespace, r.name, n, old); aerr != nil {
 			return nil, aerr
 		}
 		if svc, ok := n.(*core.Service); ok && r.subresource == "" && !dryRun(req) {
@@ -791,6 +799,9 @@ func (s *Server) deleteObject(ctx context.Context, k *registry.Kind, ns, name st
 			return nil, false, toAPIError(k, name, err)
 		}
 		if aerr := checkPreconditions(k, name, cur, opts.Preconditions); aerr != nil {
+			return nil, false, aerr
+		}
+		if aerr := s.admitNodeWrite(ctx, noderestriction.Delete, k, "", ns, name, nil, cur); aerr != nil {
 			return nil, false, aerr
 		}
 		m := cur.GetObjectMeta()

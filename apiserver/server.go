@@ -173,6 +173,7 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 	}
 	s.metrics.reg.MustRegister(newCacheCollector(s))
 	s.docs = newOpenAPIDocs(s.reg)
+	s.setUpNodeAuthorizer(ctx)
 	if err := s.setUpSecurity(); err != nil {
 		return nil, err
 	}
