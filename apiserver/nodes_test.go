@@ -1,0 +1,97 @@
+package apiserver_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/test/harness"
+)
+
+var (
+	podsRes    = client.Resource{Version: "v1", Resource: "pods", Namespaced: true}
+	secretsRes = client.Resource{Version: "v1", Resource: "secrets", Namespaced: true}
+	nodesRes   = client.Resource{Version: "v1", Resource: "nodes"}
+)
+
+// A node reads the secrets of its own pods only, and writes only its own Node and its own
+// pods' status: the Node authorizer and NodeRestriction over a real TLS server.
+func TestNodeIdentity(t *testing.T) {
+	s := harness.StartServer(t, harness.ServerOptions{})
+	ctx := context.Background()
+	admin := s.Client(t)
+	nodeClient := func(name string) *client.Client {
+		c, err := client.New(s.UserConfig(t, "system:node:"+name, "system:nodes"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	n1 := nodeClient("n1")
+
+	for _, name := range []string{"mine", "theirs"} {
+		if _, err := client.For[core.Secret](admin, secretsRes).Create(ctx, &core.Secret{ObjectMeta: meta.ObjectMeta{Name: name, Namespace: "default"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pod := func(name, node, secret string) *core.Pod {
+		return &core.Pod{ObjectMeta: meta.ObjectMeta{Name: name, Namespace: "default"}, Spec: core.PodSpec{NodeName: node,
+			Containers: []core.Container{{Name: "c", Image: "busybox"}},
+			Volumes:    []core.Volume{{Name: "s", VolumeSource: core.VolumeSource{Secret: &core.SecretVolumeSource{SecretName: secret}}}}}}
+	}
+	pods := client.For[core.Pod](admin, podsRes)
+	for _, p := range []*core.Pod{pod("a", "n1", "mine"), pod("b", "n2", "theirs")} {
+		if _, err := pods.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The graph follows the pod watch: the secret becomes readable shortly after the pod exists.
+	harness.Eventually(t, 10*time.Second, "node n1 reads its pod's secret", func() (bool, string) {
+		_, err := client.For[core.Secret](n1, secretsRes).Get(ctx, "default", "mine")
+		return err == nil, fmt.Sprint(err)
+	})
+	if _, err := client.For[core.Secret](n1, secretsRes).Get(ctx, "default", "theirs"); !client.IsForbidden(err) {
+		t.Errorf("n1 reads n2's pod's secret: %v", err)
+	}
+	if _, err := client.For[core.Secret](n1, secretsRes).List(ctx, "default", client.ListOptions{}); !client.IsForbidden(err) {
+		t.Errorf("n1 lists secrets: %v", err)
+	}
+
+	// Its own Node: yes; another node's: no.
+	nodes := client.For[core.Node](n1, nodesRes)
+	if _, err := nodes.Create(ctx, &core.Node{ObjectMeta: meta.ObjectMeta{Name: "n1", Labels: map[string]string{"kubernetes.io/hostname": "n1"}}}); err != nil {
+		t.Fatalf("n1 registers: %v", err)
+	}
+	if _, err := nodes.Create(ctx, &core.Node{ObjectMeta: meta.ObjectMeta{Name: "n2"}}); !client.IsForbidden(err) {
+		t.Errorf("n1 registers n2: %v", err)
+	}
+	if _, err := nodes.Create(ctx, &core.Node{ObjectMeta: meta.ObjectMeta{Name: "n1x", Labels: map[string]string{"node-restriction.kubernetes.io/trusted": "yes"}}}); !client.IsForbidden(err) {
+		t.Errorf("restricted label: %v", err)
+	}
+	if _, err := client.For[core.Node](admin, nodesRes).Create(ctx, &core.Node{ObjectMeta: meta.ObjectMeta{Name: "n2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nodes.Patch(ctx, "", "n2", client.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`)); !client.IsForbidden(err) {
+		t.Errorf("n1 patches n2: %v", err)
+	}
+	if _, err := nodes.Patch(ctx, "", "n1", client.MergePatchType, []byte(`{"status":{"phase":"Running"}}`), "status"); err != nil {
+		t.Errorf("n1 patches its status: %v", err)
+	}
+
+	// Pod status: only its own pods.
+	np := client.For[core.Pod](n1, podsRes)
+	if _, err := np.Patch(ctx, "default", "a", client.MergePatchType, []byte(`{"status":{"message":"hi"}}`), "status"); err != nil {
+		t.Errorf("n1 patches its pod's status: %v", err)
+	}
+	if _, err := np.Patch(ctx, "default", "b", client.MergePatchType, []byte(`{"status":{"message":"hi"}}`), "status"); !client.IsForbidden(err) {
+		t.Errorf("n1 patches n2's pod's status: %v", err)
+	}
+	if err := np.Delete(ctx, "default", "b", nil); !client.IsForbidden(err) {
+		t.Errorf("n1 deletes n2's pod: %v", err)
+	}
+}
