@@ -230,7 +230,11 @@ func Up(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		if _, err := start(component{name: name, bin: name, args: []string{"--kubeconfig", kc, "--metrics-addr", addr}}); err != nil {
+		args := []string{"--kubeconfig", kc, "--metrics-addr", addr}
+		if name == "skiff-controller-manager" {
+			args = append(args, sec.controllerManagerArgs()...)
+		}
+		if _, err := start(component{name: name, bin: name, args: args}); err != nil {
 			return err
 		}
 	}

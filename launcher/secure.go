@@ -53,6 +53,12 @@ func (p *clusterPKI) apiServerArgs(extraIPs ...net.IP) ([]string, error) {
 	}, nil
 }
 
+// controllerManagerArgs give the controller manager the CA to sign approved
+// CertificateSigningRequests with.
+func (p *clusterPKI) controllerManagerArgs() []string {
+	return []string{"--cluster-signing-cert-file", p.dir.File(pki.CACert), "--cluster-signing-key-file", p.dir.File(pki.CAKey)}
+}
+
 // kubeconfig writes the kubeconfig of identity r (file name name) for server and returns
 // its path; the admin's is the caller's to place.
 func (p *clusterPKI) kubeconfig(path, name, server string, r pki.CertRequest) error {
