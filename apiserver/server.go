@@ -20,6 +20,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/skiff-sh/skiff/api/registry"
+	"github.com/skiff-sh/skiff/apiserver/audit"
 	"github.com/skiff-sh/skiff/apiserver/authn"
 	"github.com/skiff-sh/skiff/apiserver/authz"
 	"github.com/skiff-sh/skiff/storage"
@@ -147,7 +148,8 @@ type Server struct {
 	nodeAuthorizer      authz.Authorizer // nil until set up
 	rbacAuthorizer      authz.Authorizer // nil until set up
 	impersonate         func(http.Handler) http.Handler
-	saTokens            *saTokens // ServiceAccount token signer and authenticator (tokens.go)
+	saTokens            *saTokens  // ServiceAccount token signer and authenticator (tokens.go)
+	auditSink           audit.Sink // nil without an audit log (auditing.go)
 }
 
 // New builds a server over store (already connected) and starts its watch caches.
@@ -180,6 +182,10 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 	if err := s.setUpTokens(); err != nil {
 		return nil, err
 	}
+	s.impersonate = s.impersonation
+	if err := s.setUpAudit(ctx); err != nil {
+		return nil, err
+	}
 	s.handler = s.routes()
 	for _, c := range s.caches {
 		if err := c.WaitReady(ctx); err != nil {
@@ -198,7 +204,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.instrument, s.authenticate, s.impersonateFilter, s.authorize)
+	r.Use(s.audit, s.instrument, s.authenticate, s.impersonateFilter, s.authorize)
 	r.Get("/healthz", s.health)
 	r.Get("/livez", s.health)
 	r.Get("/readyz", s.readyz)

@@ -96,4 +96,3 @@ func (g cacheGetter) Secret(ctx context.Context, ns, name string) (*core.Secret,
 func (g cacheGetter) Node(ctx context.Context, name string) (*core.Node, error) {
 	return getObject[core.Node](ctx, g.s, "", "nodes", "", name)
 }
-
