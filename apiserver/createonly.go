@@ -30,8 +30,12 @@ type createOnlyHandler func(ctx context.Context, k *registry.Kind, obj meta.Obje
 // createOnlyHandlers lists the handler of each create-only resource, by "group/resource".
 func (s *Server) createOnlyHandlers() map[string]createOnlyHandler {
 	return map[string]createOnlyHandler{
-		"authentication.k8s.io/tokenreviews":       s.tokenReview,
-		"authentication.k8s.io/selfsubjectreviews": s.selfSubjectReview,
+		"authentication.k8s.io/tokenreviews":             s.tokenReview,
+		"authentication.k8s.io/selfsubjectreviews":       s.selfSubjectReview,
+		"authorization.k8s.io/subjectaccessreviews":      s.subjectAccessReview, // accessreview.go
+		"authorization.k8s.io/selfsubjectaccessreviews":  s.selfSubjectAccessReview,
+		"authorization.k8s.io/localsubjectaccessreviews": s.localSubjectAccessReview,
+		"authorization.k8s.io/selfsubjectrulesreviews":   s.selfSubjectRulesReview,
 	}
 }
 

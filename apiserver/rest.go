@@ -442,6 +442,10 @@ func (s *Server) create(w http.ResponseWriter, req *http.Request, r *request) {
 			writeError(w, errInvalid(k, m.Name, errs))
 			return
 		}
+		if aerr := s.checkRBACEscalation(ctx, k, obj, nil); aerr != nil { // rbacescalation.go
+			writeError(w, aerr)
+			return
+		}
 		if dryRun(req) {
 			s.writeObject(w, req, http.StatusCreated, k, obj)
 			return
@@ -560,6 +564,9 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 		old = deepCopy(k, cur)
 		n, aerr := fn(cur)
 		if aerr != nil {
+			return nil, aerr
+		}
+		if aerr := s.checkRBACEscalation(ctx, k, n, old); aerr != nil { // rbacescalation.go
 			return nil, aerr
 		}
 		if aerr := s.admitCSRUpdate(ctx, r.subresource, old, n); aerr != nil {

@@ -176,6 +176,7 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 	s.metrics.reg.MustRegister(newCacheCollector(s))
 	s.docs = newOpenAPIDocs(s.reg)
 	s.setUpNodeAuthorizer(ctx)
+	s.setUpRBAC(ctx) // rbac.go
 	if err := s.setUpSecurity(); err != nil {
 		return nil, err
 	}

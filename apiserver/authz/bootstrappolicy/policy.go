@@ -117,6 +117,8 @@ func ClusterRoles() []*rbac.ClusterRole {
 //     statefulset), jobs (cronjob), persistentvolumeclaims (statefulset), endpoints and
 //     endpointslices (endpointslice), serviceaccounts (serviceaccount), leases (leader
 //     election), events.
+//   - escalate on clusterroles, for the clusterrole-aggregation controller, as Kubernetes'
+//     clusterrole-aggregation-controller role.
 func controllerManagerRole() *rbac.ClusterRole {
 	return clusterRole("system:kube-controller-manager", nil, append([]ruleBuilder{
 		verbs("get", "list", "watch", "patch", "update", "delete", "deletecollection").groups("*").resources("*"),
@@ -125,6 +127,8 @@ func controllerManagerRole() *rbac.ClusterRole {
 		verbs("create").groups(batchGroup).resources("jobs"),
 		verbs("create").groups(discoveryGroup).resources("endpointslices"),
 		verbs("create").groups(coordinationGroup).resources("leases"),
+		// The clusterrole-aggregation controller writes rules it does not hold itself.
+		verbs("escalate").groups(rbac.GroupName).resources("clusterroles"),
 	}, eventsRule()...)...)
 }
 

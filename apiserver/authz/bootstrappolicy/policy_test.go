@@ -102,6 +102,8 @@ func TestBootstrapPolicyDecisions(t *testing.T) {
 		{"controller manager creates leases", cm, res("create", "coordination.k8s.io", "leases", "", "kube-system"), true},
 		{"controller manager cannot create secrets", cm, res("create", "", "secrets", "", "default"), false},
 		{"controller manager cannot bind pods", cm, res("create", "", "pods", "binding", "default"), false},
+		{"controller manager aggregates clusterroles", cm, res("escalate", rbacv1.GroupName, "clusterroles", "", ""), true},
+		{"controller manager cannot escalate roles", cm, res("escalate", rbacv1.GroupName, "roles", "", "default"), false},
 		{"controller manager cannot create roles", cm, res("create", rbacv1.GroupName, "clusterroles", "", ""), false},
 		{"proxy watches services", proxy, res("watch", "", "services", "", ""), true},
 		{"proxy watches endpointslices", proxy, res("list", "discovery.k8s.io", "endpointslices", "", ""), true},

@@ -334,3 +334,22 @@ func describeSubject(s *rbacv1.Subject, bindingNamespace string) string {
 	}
 	return fmt.Sprintf("%s %q", s.Kind, s.Name)
 }
+
+// Contains reports whether the index holds an object of obj's kind, namespace and name.
+func (x *Index) Contains(obj meta.Object) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	m := obj.GetObjectMeta()
+	var ok bool
+	switch obj.(type) {
+	case *rbacv1.Role:
+		_, ok = x.roles[nsName(m)]
+	case *rbacv1.ClusterRole:
+		_, ok = x.clusterRoles[m.Name]
+	case *rbacv1.RoleBinding:
+		_, ok = x.roleBindings[nsName(m)]
+	case *rbacv1.ClusterRoleBinding:
+		_, ok = x.clusterRoleBindings[m.Name]
+	}
+	return ok
+}
