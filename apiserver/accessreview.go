@@ -163,4 +163,3 @@ func metadataMustBeEmpty(m *meta.ObjectMeta, keepNamespace bool) field.ErrorList
 	}
 	return nil
 }
-

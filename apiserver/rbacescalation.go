@@ -139,4 +139,3 @@ func onlyGCFieldsChanged(obj, old meta.Object) bool {
 	jb, _ := json.Marshal(mb)
 	return bytes.Equal(ja, jb)
 }
-
