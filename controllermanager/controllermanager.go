@@ -6,8 +6,8 @@
 //
 // The controllers: namespace, garbagecollector, serviceaccount, replicaset, deployment,
 // endpointslice, endpoint, endpointslicemirroring, nodelifecycle (with taint-based eviction),
-// nodeipam, podgc, job (with ttl-after-finished), cronjob, statefulset, daemonset and
-// loadbalancer.
+// nodeipam, podgc, job (with ttl-after-finished), cronjob, statefulset, daemonset,
+// loadbalancer, tokencleaner (expired bootstrap tokens), csrapproving and csrsigning.
 package controllermanager
 
 import (
@@ -46,6 +46,7 @@ import (
 	"github.com/skiff-sh/skiff/controllermanager/replicaset"
 	"github.com/skiff-sh/skiff/controllermanager/serviceaccount"
 	"github.com/skiff-sh/skiff/controllermanager/statefulset"
+	"github.com/skiff-sh/skiff/controllermanager/tokencleaner"
 )
 
 // Config configures a controller manager.
@@ -119,6 +120,7 @@ var controllers = []struct {
 	{statefulset.Name, func(cc *controller.Context, _ *Options) (runner, error) { return statefulset.New(cc), nil }},
 	{daemonset.Name, func(cc *controller.Context, _ *Options) (runner, error) { return daemonset.New(cc), nil }},
 	{loadbalancer.Name, func(cc *controller.Context, _ *Options) (runner, error) { return loadbalancer.New(cc), nil }},
+	{tokencleaner.Name, func(cc *controller.Context, _ *Options) (runner, error) { return tokencleaner.New(cc), nil }},
 	{csrapproving.Name, func(cc *controller.Context, _ *Options) (runner, error) { return csrapproving.New(cc, nil), nil }},
 	{csrsigning.Name, func(cc *controller.Context, o *Options) (runner, error) {
 		if o.CSRSigning.CertFile == "" {

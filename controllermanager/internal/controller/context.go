@@ -65,6 +65,7 @@ var (
 	Services               = client.Resource{Version: "v1", Resource: "services", Namespaced: true}
 	Endpoints              = client.Resource{Version: "v1", Resource: "endpoints", Namespaced: true}
 	ServiceAccounts        = client.Resource{Version: "v1", Resource: "serviceaccounts", Namespaced: true}
+	Secrets                = client.Resource{Version: "v1", Resource: "secrets", Namespaced: true}
 	PersistentVolumeClaims = client.Resource{Version: "v1", Resource: "persistentvolumeclaims", Namespaced: true}
 	Events                 = client.Resource{Version: "v1", Resource: "events", Namespaced: true}
 	ReplicaSets            = client.Resource{Group: apps.GroupName, Version: apps.Version, Resource: "replicasets", Namespaced: true}

@@ -5,6 +5,8 @@ package testenv
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -48,12 +50,20 @@ func New(t testing.TB, wraps ...func(http.Handler) http.Handler) *Env {
 	for _, w := range wraps {
 		h = w(h)
 	}
-	front := httptest.NewServer(actions.wrap(h))
+	// The front serves TLS and asks for client certificates, so the API server behind it
+	// authenticates the controllers as the administrator whose certificate they present.
+	front := httptest.NewUnstartedServer(actions.wrap(h))
+	front.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	front.StartTLS()
 	t.Cleanup(func() {
 		front.CloseClientConnections()
 		front.Close()
 	})
-	c, err := client.New(&client.Config{Host: front.URL})
+	cfg := s.ClientConfig()
+	cfg.Host = front.URL
+	cfg.TLS.CAData = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: front.Certificate().Raw})
+	cfg.TLS.ServerName = ""
+	c, err := client.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
