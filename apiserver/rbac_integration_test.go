@@ -105,8 +105,13 @@ func TestRBACEscalationRefused(t *testing.T) {
 		t.Errorf("escalating role: %d\n%v\nwant\n%s", code, m["message"], want)
 	}
 	// Binding: a role whose rules carol holds is fine; edit is not.
-	carol.must(201, "POST", rbacV1+"/namespaces/default/rolebindings",
-		`{"metadata":{"name":"dave-pods"},"roleRef":{"kind":"Role","name":"pods-only"},"subjects":[{"kind":"User","name":"dave"}]}`)
+	// The escalation check reads the role from the authorizer's index, which may lag the
+	// role's creation by a moment (as Kubernetes' informer-fed check does).
+	harness.Eventually(t, 10*time.Second, "carol may bind pods-only", func() (bool, string) {
+		code, m := carol.do("POST", rbacV1+"/namespaces/default/rolebindings", "",
+			[]byte(`{"metadata":{"name":"dave-pods"},"roleRef":{"kind":"Role","name":"pods-only"},"subjects":[{"kind":"User","name":"dave"}]}`))
+		return code == 201, fmt.Sprint(code, m["message"])
+	})
 	code, m = carol.do("POST", rbacV1+"/namespaces/default/rolebindings", "",
 		[]byte(`{"metadata":{"name":"dave-edit"},"roleRef":{"kind":"ClusterRole","name":"edit"},"subjects":[{"kind":"User","name":"dave"}]}`))
 	if code != 403 || !strings.HasPrefix(fmt.Sprint(m["message"]), `rolebindings.rbac.authorization.k8s.io "dave-edit" is forbidden: user "carol" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:`) {
