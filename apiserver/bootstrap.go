@@ -38,6 +38,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if err := s.bootstrapRBAC(ctx); err != nil { // rbacbootstrap.go
 		return err
 	}
+	if err := s.bootstrapClusterInfo(ctx); err != nil {
+		return err
+	}
 	pcKind, _ := s.reg.Lookup("scheduling.k8s.io", "v1", "priorityclasses")
 	for _, c := range systemPriorityClasses {
 		pc := &scheduling.PriorityClass{TypeMeta: meta.TypeMeta{Kind: "PriorityClass", APIVersion: "scheduling.k8s.io/v1"},

@@ -31,6 +31,7 @@ type Client struct {
 	userAgent string
 	timeout   time.Duration
 	limiter   *tokenbucket.Bucket // nil: unlimited
+	conns     *connTracker        // the open connections (CloseConnections)
 }
 
 // maxRetries bounds how often one request is retried on a 429/5xx that carries
@@ -53,11 +54,13 @@ func New(cfg *Config) (*Client, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("client: bad host %q: scheme must be http or https", cfg.Host)
 	}
-	tr, err := cfg.transport()
+	conns := &connTracker{}
+	tr, err := cfg.trackedTransport(conns)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
+		conns:     conns,
 		base:      strings.TrimRight(u.String(), "/"),
 		http:      &http.Client{Transport: tr}, // no Timeout: it would cut watches
 		token:     cfg.BearerToken,

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -42,6 +43,10 @@ type TLSConfig struct {
 	ServerName string
 	// Insecure skips server verification. For development only.
 	Insecure bool
+	// CertFile and KeyFile, instead of CertData and KeyData, are read at every new
+	// connection (again when the certificate file changes): for a certificate that is
+	// rotated while the program runs (certfiles.go).
+	CertFile, KeyFile string
 }
 
 func (c *TLSConfig) tlsConfig() (*tls.Config, error) {
@@ -63,6 +68,12 @@ func (c *TLSConfig) tlsConfig() (*tls.Config, error) {
 			return nil, fmt.Errorf("client: client certificate: %w", err)
 		}
 		tc.Certificates = []tls.Certificate{cert}
+	} else if c.CertFile != "" {
+		f := &certFiles{certFile: c.CertFile, keyFile: c.KeyFile}
+		if _, err := f.get(nil); err != nil {
+			return nil, err
+		}
+		tc.GetClientCertificate = f.get
 	}
 	return tc, nil
 }
@@ -71,14 +82,29 @@ func (c *TLSConfig) tlsConfig() (*tls.Config, error) {
 // every request and watch), and for plain HTTP enough idle keep-alive connections that
 // many requests in flight do not each pay for a new TCP connection.
 func (c *Config) transport() (*http.Transport, error) {
+	return c.trackedTransport(nil)
+}
+
+// trackedTransport is transport with every connection it dials recorded in t (if not nil).
+func (c *Config) trackedTransport(t *connTracker) (*http.Transport, error) {
 	tc, err := c.TLS.tlsConfig()
 	if err != nil {
 		return nil, err
 	}
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	dial := dialer.DialContext
+	if t != nil {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return t.track(conn), nil
+		}
+	}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
+		DialContext:           dial,
 		TLSClientConfig:       tc,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ForceAttemptHTTP2:     true, // a custom TLS config turns HTTP/2 off unless forced

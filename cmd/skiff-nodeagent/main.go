@@ -28,6 +28,7 @@ import (
 	"github.com/skiff-sh/skiff/client/record"
 	"github.com/skiff-sh/skiff/internal/cli"
 	"github.com/skiff-sh/skiff/nodeagent"
+	"github.com/skiff-sh/skiff/nodeagent/certificate"
 	"github.com/skiff-sh/skiff/nodeagent/logs"
 	"github.com/skiff-sh/skiff/nodeagent/network"
 	"github.com/skiff-sh/skiff/nodeagent/podworker"
@@ -53,6 +54,7 @@ func main() {
 	host, _ := os.Hostname()
 	var (
 		kubeconfig, server, nodeName, rt, nodeIP, labels, taints, reserved string
+		bootstrapKubeconfig, certDir                                       string
 		podCIDR, dataDir, listen, ctrdAddr, clusterDNS, clusterDomain      string
 		simCPU, simMemory, level, format, cgroupParent                     string
 		simNodes, maxPods, workers, port                                   int
@@ -61,6 +63,8 @@ func main() {
 	)
 	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server (default $KUBECONFIG, ~/.kube/config)")
 	flag.StringVar(&server, "server", "", "API server URL (overrides the kubeconfig's)")
+	flag.StringVar(&bootstrapKubeconfig, "bootstrap-kubeconfig", "", "kubeconfig with a bootstrap token: without a valid client certificate in --cert-dir, ask for one (CertificateSigningRequest), write --kubeconfig, and renew it before it expires")
+	flag.StringVar(&certDir, "cert-dir", "", "where the node's client certificate is kept with --bootstrap-kubeconfig (default DATA-DIR/pki)")
 	flag.StringVar(&nodeName, "node-name", strings.ToLower(host), "the Node's name (the prefix of simulated nodes' names)")
 	flag.StringVar(&rt, "runtime", "containerd", "containerd or sim")
 	flag.IntVar(&simNodes, "sim-nodes", 1, "with --runtime sim: how many nodes this process simulates (named NAME-0 ... when more than one)")
@@ -94,7 +98,23 @@ func main() {
 	if err != nil {
 		cli.Fatal("skiff-nodeagent", err)
 	}
-	cfg, err := cli.ClientConfig(kubeconfig, server)
+	ctx, stop := cli.SignalContext()
+	defer stop()
+	var (
+		cfg     *client.Config
+		rotator *certificate.Manager
+	)
+	if bootstrapKubeconfig != "" {
+		if kubeconfig == "" {
+			cli.Fatal("skiff-nodeagent", errors.New("--bootstrap-kubeconfig needs --kubeconfig (the file to write)"))
+		}
+		if certDir == "" {
+			certDir = filepath.Join(nodeDataDir(dataDir, nodeName), "pki")
+		}
+		cfg, rotator, err = bootstrapClient(ctx, bootstrapKubeconfig, kubeconfig, certDir, nodeName, log)
+	} else {
+		cfg, err = cli.ClientConfig(kubeconfig, server)
+	}
 	if err != nil {
 		cli.Fatal("skiff-nodeagent", err)
 	}
@@ -123,8 +143,9 @@ func main() {
 	if base.GC, err = gcCfg(); err != nil {
 		cli.Fatal("skiff-nodeagent", err)
 	}
-	ctx, stop := cli.SignalContext()
-	defer stop()
+	if rotator != nil {
+		go rotator.Run(ctx, c)
+	}
 	switch rt {
 	case "sim":
 		if base.Capacity, err = parseResources("cpu=" + simCPU + ",memory=" + simMemory + ",ephemeral-storage=1Ti"); err != nil {
