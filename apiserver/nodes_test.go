@@ -2,7 +2,9 @@ package apiserver_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +95,35 @@ func TestNodeIdentity(t *testing.T) {
 	}
 	if err := np.Delete(ctx, "default", "b", nil); !client.IsForbidden(err) {
 		t.Errorf("n1 deletes n2's pod: %v", err)
+	}
+}
+
+// cluster-info is readable without credentials and holds the cluster CA; nothing else in
+// kube-public is.
+func TestClusterInfoAnonymous(t *testing.T) {
+	s := harness.StartServer(t, harness.ServerOptions{})
+	ctx := context.Background()
+	anon := s.TokenConfig("")
+	c, err := client.New(anon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms := client.For[core.ConfigMap](c, client.Resource{Version: "v1", Resource: "configmaps", Namespaced: true})
+	cm, err := cms.Get(ctx, "kube-public", "cluster-info")
+	if err != nil {
+		t.Fatalf("anonymous get cluster-info: %v", err)
+	}
+	if !strings.Contains(cm.Data["kubeconfig"], "certificate-authority-data: "+base64.StdEncoding.EncodeToString(s.PKI.CA.CertPEM)) {
+		t.Errorf("cluster-info kubeconfig lacks the CA:\n%s", cm.Data["kubeconfig"])
+	}
+	if _, err := client.For[core.ConfigMap](s.Client(t), client.Resource{Version: "v1", Resource: "configmaps", Namespaced: true}).Create(ctx,
+		&core.ConfigMap{ObjectMeta: meta.ObjectMeta{Name: "other", Namespace: "kube-public"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cms.Get(ctx, "kube-public", "other"); !client.IsForbidden(err) {
+		t.Errorf("anonymous get of another configmap: %v", err)
+	}
+	if _, err := cms.List(ctx, "kube-public", client.ListOptions{}); !client.IsForbidden(err) {
+		t.Errorf("anonymous list: %v", err)
 	}
 }

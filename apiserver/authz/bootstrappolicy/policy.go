@@ -129,6 +129,12 @@ func controllerManagerRole() *rbac.ClusterRole {
 		verbs("create").groups(coordinationGroup).resources("leases"),
 		// The clusterrole-aggregation controller writes rules it does not hold itself.
 		verbs("escalate").groups(rbac.GroupName).resources("clusterroles"),
+		// csrapproving asks whether a requester may have its node certificate, and approves
+		// node client requests; csrsigning issues the built-in signers' certificates.
+		verbs("create").groups(authorizationGroup).resources("subjectaccessreviews"),
+		verbs("approve").groups(certificatesGroup).resources("signers").names("kubernetes.io/kube-apiserver-client-kubelet"),
+		verbs("sign").groups(certificatesGroup).resources("signers").names("kubernetes.io/kube-apiserver-client-kubelet",
+			"kubernetes.io/kube-apiserver-client", "kubernetes.io/kubelet-serving"),
 	}, eventsRule()...)...)
 }
 
