@@ -13,6 +13,7 @@ import (
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/apiserver/audit"
 	"github.com/skiff-sh/skiff/apiserver/authn"
+	"github.com/skiff-sh/skiff/apiserver/authz"
 )
 
 // The audit filter is the outermost: it sees every request, including those refused with
@@ -68,6 +69,19 @@ func addAuditAnnotation(ctx context.Context, key, value string) {
 		}
 		r.annotations[key] = value
 		r.mu.Unlock()
+	}
+}
+
+// annotateAuthorization records the authorization decision in the audit events, under
+// Kubernetes' annotation keys.
+func annotateAuthorization(ctx context.Context, d authz.Decision, reason string) {
+	decision := "forbid"
+	if d == authz.Allow {
+		decision = "allow"
+	}
+	addAuditAnnotation(ctx, "authorization.k8s.io/decision", decision)
+	if reason != "" {
+		addAuditAnnotation(ctx, "authorization.k8s.io/reason", reason)
 	}
 }
 

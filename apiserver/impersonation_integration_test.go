@@ -65,7 +65,7 @@ func TestImpersonationAndAudit(t *testing.T) {
 		switch {
 		case ev.ImpersonatedUser != nil && ev.ImpersonatedUser.Username == "bob" && ev.Verb == "create" &&
 			ev.ObjectRef != nil && ev.ObjectRef.Resource == "selfsubjectreviews" && ev.ResponseStatus.Code == 201:
-			sawAdminAsBob = ev.User.Username != "bob"
+			sawAdminAsBob = ev.User.Username != "bob" && ev.Annotations["authorization.k8s.io/decision"] == "allow"
 		case ev.User.Username == "jane" && ev.Verb == "list" && ev.ObjectRef != nil && ev.ObjectRef.Resource == "pods" &&
 			ev.ResponseStatus.Code == 403:
 			sawJaneRefused = true

@@ -47,7 +47,8 @@ func (s *Server) setUpSecurity() error {
 		if err != nil {
 			return err
 		}
-		s.tokenAuthenticators = append(s.tokenAuthenticators, tf)
+		// Static tokens carry no audience: they are for this server's audiences only.
+		s.tokenAuthenticators = append(s.tokenAuthenticators, authn.AudienceAgnostic(s.cfg.APIAudiences, tf))
 	}
 	// Token authenticators added by other parts of the server (ServiceAccount tokens,
 	// bootstrap tokens) are read at request time, so they may be added after this.
@@ -143,6 +144,7 @@ func (s *Server) authorize(next http.Handler) http.Handler {
 		a := requestAttributes(req)
 		a.User = u
 		d, reason, err := s.authorizer.Authorize(req.Context(), a)
+		annotateAuthorization(req.Context(), d, reason)
 		if d == authz.Allow {
 			next.ServeHTTP(w, req)
 			return
