@@ -199,3 +199,12 @@ func (s *Indexer[PT]) remove(key string) (old PT, existed bool) {
 	delete(s.items, key)
 	return old, true
 }
+
+// Add stores obj (replacing what its key held), without telling any handler: for tests and
+// fakes that prepare a cache and then call a controller's sync directly, as Kubernetes'
+// controller tests fill their informers' stores. An informer's own indexer is otherwise
+// written by the informer alone.
+func (s *Indexer[PT]) Add(obj PT) { s.set(Key(obj), obj) }
+
+// Delete removes obj's key, without telling any handler (see Add).
+func (s *Indexer[PT]) Delete(obj PT) { s.remove(Key(obj)) }

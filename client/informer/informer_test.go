@@ -60,15 +60,14 @@ func (l *eventLog) expect(t *testing.T, want ...string) {
 	}
 }
 
-// quiet checks that no further event arrives for a little while.
-func (l *eventLog) quiet(t *testing.T) {
+// quiet checks that no further event came from what happened so far, without waiting and
+// hoping: it writes and deletes a sentinel object and expects those to be the very next
+// events (the watch delivers in order, so anything unexpected would arrive first). The
+// sentinel costs two resourceVersions.
+func (l *eventLog) quiet(t *testing.T, f *fakeAPI) {
 	t.Helper()
-	time.Sleep(50 * time.Millisecond)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.events) > 0 {
-		t.Fatalf("unexpected events %q", l.events)
-	}
+	f.do(func() { f.put("ns", "zz-sentinel", "s"); f.del("ns", "zz-sentinel") })
+	l.expect(t, "add ns/zz-sentinel s", "delete ns/zz-sentinel s")
 }
 
 // start runs a fast-retrying informer over f until the test ends and waits for its sync.
@@ -111,7 +110,7 @@ func TestListThenWatch(t *testing.T) {
 	}
 	f.do(func() { f.put("ns1", "a", "x2"); f.del("ns1", "b"); f.put("ns2", "d", "w") })
 	log.expect(t, "update ns1/a x->x2", "delete ns1/b y", "add ns2/d w")
-	log.quiet(t)
+	log.quiet(t, f)
 
 	idx := inf.Indexer()
 	if keys := idx.ListKeys(); !slices.Equal(keys, []string{"ns1/a", "ns2/c", "ns2/d"}) {
@@ -123,8 +122,8 @@ func TestListThenWatch(t *testing.T) {
 	if n := len(idx.ListNamespace("ns2")); n != 2 {
 		t.Errorf("ns2 holds %d objects, want 2", n)
 	}
-	if rv := inf.LastSyncResourceVersion(); rv != "7" {
-		t.Errorf("LastSyncResourceVersion = %q, want 7", rv)
+	if rv := inf.LastSyncResourceVersion(); rv != "9" { // 7, and quiet's sentinel
+		t.Errorf("LastSyncResourceVersion = %q, want 9", rv)
 	}
 
 	f.mu.Lock()
@@ -149,7 +148,7 @@ func TestResumeAfterDroppedWatch(t *testing.T) {
 	// rv 3 and get the change from the server's history, without a relist.
 	f.do(func() { f.dropLocked(); f.put("ns", "b", "y") })
 	log.expect(t, "add ns/b y")
-	log.quiet(t)
+	log.quiet(t, f)
 
 	lists, _ := f.counts()
 	if lists != 1 {
@@ -185,7 +184,7 @@ func TestRelistOnGone(t *testing.T) {
 				f.compact()
 			})
 			log.expect(t, "update ns/b y->y2", "add ns/c z", "delete ns/a x")
-			log.quiet(t)
+			log.quiet(t, f)
 
 			log.mu.Lock()
 			gone := log.last["ns/a"]

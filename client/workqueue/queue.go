@@ -27,11 +27,14 @@ package workqueue
 import (
 	"sync"
 	"time"
+
+	"github.com/skiff-sh/skiff/internal/clock"
 )
 
 // Queue is a deduplicating, delaying, rate-limited work queue. Safe for concurrent use.
 type Queue[K comparable] struct {
 	limiter RateLimiter[K]
+	clock   clock.Clock
 
 	mu         sync.Mutex
 	cond       *sync.Cond
@@ -52,11 +55,18 @@ func New[K comparable]() *Queue[K] {
 func NewWithRateLimiter[K comparable](rl RateLimiter[K]) *Queue[K] {
 	q := &Queue[K]{
 		limiter:    rl,
+		clock:      clock.Real{},
 		dirty:      map[K]struct{}{},
 		processing: map[K]struct{}{},
 		waiting:    map[K]time.Time{},
 	}
 	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+// WithClock makes AddAfter wait on c instead of the wall clock (tests step a clock.Fake).
+func (q *Queue[K]) WithClock(c clock.Clock) *Queue[K] {
+	q.clock = c
 	return q
 }
 
@@ -138,14 +148,14 @@ func (q *Queue[K]) AddAfter(item K, d time.Duration) {
 	if q.shutdown {
 		return
 	}
-	readyAt := time.Now().Add(d)
+	readyAt := q.clock.Now().Add(d)
 	if at, ok := q.waiting[item]; ok && !at.After(readyAt) {
 		return
 	}
 	q.waiting[item] = readyAt
 	// One timer per call; a timer superseded by an earlier AddAfter finds a different
 	// readyAt when it fires and does nothing.
-	time.AfterFunc(d, func() {
+	q.clock.AfterFunc(d, func() {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		if at, ok := q.waiting[item]; ok && at.Equal(readyAt) {

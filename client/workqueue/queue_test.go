@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/skiff-sh/skiff/internal/clock"
 )
 
 // getAsync calls Get in a goroutine; the result arrives on the channel.
@@ -194,7 +196,8 @@ func TestShutDownEndsDrain(t *testing.T) {
 }
 
 func TestAddAfter(t *testing.T) {
-	q := New[string]()
+	clk := clock.NewFake(time.Unix(1000, 0))
+	q := New[string]().WithClock(clk)
 	defer q.ShutDown()
 
 	q.AddAfter("now", 0)
@@ -204,38 +207,39 @@ func TestAddAfter(t *testing.T) {
 	q.Get()
 	q.Done("now")
 
-	start := time.Now()
 	q.AddAfter("late", 50*time.Millisecond)
+	clk.Step(49 * time.Millisecond)
 	if q.Len() != 0 {
 		t.Fatal("AddAfter added before its time")
 	}
-	item, _ := q.Get()
-	if item != "late" || time.Since(start) < 45*time.Millisecond {
-		t.Fatalf("got %q after %v", item, time.Since(start))
+	clk.Step(time.Millisecond)
+	if q.Len() != 1 {
+		t.Fatal("AddAfter did not add when its time came")
 	}
+	item, _ := q.Get()
 	q.Done(item)
 
 	// The earlier of two delays wins, and the item arrives once.
-	start = time.Now()
 	q.AddAfter("x", time.Hour)
 	q.AddAfter("x", 20*time.Millisecond)
 	q.AddAfter("x", 40*time.Millisecond) // later than the pending one: ignored
-	item, _ = q.Get()
-	if item != "x" || time.Since(start) > time.Second {
-		t.Fatalf("got %q after %v", item, time.Since(start))
+	clk.Step(20 * time.Millisecond)
+	if item, _ := q.Get(); item != "x" {
+		t.Fatalf("got %q, want x", item)
 	}
-	q.Done(item)
-	time.Sleep(60 * time.Millisecond) // past the superseded 40ms timer
+	q.Done("x")
+	clk.Step(time.Hour) // past the superseded timers
 	if q.Len() != 0 {
 		t.Fatalf("Len = %d: a superseded delay fired", q.Len())
 	}
 }
 
 func TestAddAfterShutDown(t *testing.T) {
-	q := New[string]()
+	clk := clock.NewFake(time.Unix(1000, 0))
+	q := New[string]().WithClock(clk)
 	q.AddAfter("x", 10*time.Millisecond)
 	q.ShutDown()
-	time.Sleep(30 * time.Millisecond)
+	clk.Step(time.Second)
 	if q.Len() != 0 {
 		t.Fatal("a delayed item arrived after ShutDown")
 	}
