@@ -19,6 +19,11 @@ const usage = `usage:
   skiff down [--data-dir DIR]              stop the cluster started from DIR
   skiff image import [--data-dir DIR] FILE...
                                            load image archives (docker save / OCI) into every node
+  skiff token create [--ttl 24h] [--print-join-command] [--data-dir DIR]
+                                           make a bootstrap token for joining nodes
+  skiff join HOST:PORT --token ID.SECRET --discovery-token-ca-cert-hash sha256:HEX [--node-name N]
+             [--data-dir DIR] [-- NODE-AGENT-FLAGS...]
+                                           join this machine to a cluster as a node
 `
 
 func main() {
@@ -70,6 +75,14 @@ func main() {
 		if err := launcher.ImportImages(*dir, *binDir, fs.Args(), os.Stdout); err != nil {
 			cli.Fatal("skiff image import", err)
 		}
+	case "token":
+		if len(os.Args) < 3 || os.Args[2] != "create" {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		tokenCreate(os.Args[3:])
+	case "join":
+		joinNode(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/internal/cli"
+	"github.com/skiff-sh/skiff/nodeagent/join"
+)
+
+// tokenCreate is `skiff token create`: a bootstrap token for joining nodes, made with the
+// cluster's admin kubeconfig.
+func tokenCreate(args []string) {
+	fs := flag.NewFlagSet("token create", flag.ExitOnError)
+	dir := fs.String("data-dir", "", "the cluster's data dir, whose kubeconfig is used (default ~/.skiff)")
+	kubeconfig := fs.String("kubeconfig", "", "admin kubeconfig (default DATA-DIR/kubeconfig)")
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid (0: forever)")
+	description := fs.String("description", "", "a note on what the token is for")
+	printJoin := fs.Bool("print-join-command", false, "print the whole `skiff join` command, not just the token")
+	fs.Parse(args)
+	kc := *kubeconfig
+	if kc == "" {
+		d := *dir
+		if d == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				cli.Fatal("skiff token create", err)
+			}
+			d = filepath.Join(home, ".skiff")
+		}
+		kc = filepath.Join(d, "kubeconfig")
+	}
+	cfg, err := client.LoadKubeconfig(kc, "")
+	if err != nil {
+		cli.Fatal("skiff token create", err)
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		cli.Fatal("skiff token create", err)
+	}
+	ctx, stop := cli.SignalContext()
+	defer stop()
+	token, err := join.CreateToken(ctx, c, *ttl, *description)
+	if err != nil {
+		cli.Fatal("skiff token create", err)
+	}
+	if !*printJoin {
+		fmt.Println(token)
+		return
+	}
+	cmd, err := join.JoinCommand(ctx, c, token)
+	if err != nil {
+		cli.Fatal("skiff token create", err)
+	}
+	fmt.Println(cmd)
+}
