@@ -210,6 +210,8 @@ func (s *Server) routes() http.Handler {
 	r.Get("/livez", s.health)
 	r.Get("/readyz", s.readyz)
 	r.Get("/version", s.version)
+	r.Get(openIDConfigPath, s.openIDConfiguration)
+	r.Get(openIDKeysPath, s.openIDKeys)
 	r.Handle("/metrics", s.metrics.handler())
 	r.Get("/api", s.apiVersions)
 	r.Get("/apis", s.apiGroups)

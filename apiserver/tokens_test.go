@@ -2,9 +2,13 @@ package apiserver_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"net/http"
 	"slices"
 	"strings"
@@ -180,4 +184,59 @@ func errString(err error) string {
 		return "no error"
 	}
 	return err.Error()
+}
+
+// TestServiceAccountIssuerDiscovery: the OpenID discovery document names the issuer and
+// the key set, and the key set's key verifies a token the server issued.
+func TestServiceAccountIssuerDiscovery(t *testing.T) {
+	srv := harness.StartServer(t, harness.ServerOptions{})
+	kubectl := &harness.Kubectl{Kubeconfig: srv.Kubeconfig}
+	kubectl.Run(t, "create", "serviceaccount", "robot")
+	token := strings.TrimSpace(kubectl.Run(t, "create", "token", "robot"))
+	hc := srv.HTTPClient(t)
+	get := func(path string, out any) {
+		t.Helper()
+		resp, err := hc.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var doc struct {
+		Issuer  string   `json:"issuer"`
+		JWKSURI string   `json:"jwks_uri"`
+		Algs    []string `json:"id_token_signing_alg_values_supported"`
+	}
+	get("/.well-known/openid-configuration", &doc)
+	if doc.Issuer != apiserver.DefaultServiceAccountIssuer || !strings.HasSuffix(doc.JWKSURI, "/openid/v1/jwks") ||
+		!slices.Equal(doc.Algs, []string{"ES256"}) {
+		t.Errorf("discovery document %+v", doc)
+	}
+	var set struct {
+		Keys []struct{ Kid, Kty, Crv, X, Y string }
+	}
+	get("/openid/v1/jwks", &set)
+	parts := strings.Split(token, ".")
+	hb, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	var h struct{ Kid string }
+	json.Unmarshal(hb, &h)
+	if len(set.Keys) != 1 || set.Keys[0].Kid != h.Kid || set.Keys[0].Crv != "P-256" {
+		t.Fatalf("key set %+v, token kid %q", set, h.Kid)
+	}
+	num := func(s string) *big.Int {
+		b, _ := base64.RawURLEncoding.DecodeString(s)
+		return new(big.Int).SetBytes(b)
+	}
+	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: num(set.Keys[0].X), Y: num(set.Keys[0].Y)}
+	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if len(sig) != 64 || !ecdsa.Verify(pub, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+		t.Errorf("the published key does not verify the token")
+	}
 }
