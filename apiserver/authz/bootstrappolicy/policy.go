@@ -118,7 +118,9 @@ func ClusterRoles() []*rbac.ClusterRole {
 //     endpointslices (endpointslice), serviceaccounts (serviceaccount), leases (leader
 //     election), events.
 //   - escalate on clusterroles, for the clusterrole-aggregation controller, as Kubernetes'
-//     clusterrole-aggregation-controller role.
+//     clusterrole-aggregation-controller role; approve and sign on the built-in signers and
+//     SubjectAccessReviews for the CSR controllers (whose /approval and /status writes the
+//     first rule covers), as Kubernetes' csrapproving and csrsigning roles.
 func controllerManagerRole() *rbac.ClusterRole {
 	return clusterRole("system:kube-controller-manager", nil, append([]ruleBuilder{
 		verbs("get", "list", "watch", "patch", "update", "delete", "deletecollection").groups("*").resources("*"),
