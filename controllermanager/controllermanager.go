@@ -7,7 +7,8 @@
 // The controllers: namespace, garbagecollector, serviceaccount, replicaset, deployment,
 // endpointslice, endpoint, endpointslicemirroring, nodelifecycle (with taint-based eviction),
 // nodeipam, podgc, job (with ttl-after-finished), cronjob, statefulset, daemonset,
-// loadbalancer, tokencleaner (expired bootstrap tokens), csrapproving and csrsigning.
+// loadbalancer, tokencleaner (expired bootstrap tokens), clusterrole-aggregation,
+// csrapproving and csrsigning.
 package controllermanager
 
 import (
@@ -30,6 +31,7 @@ import (
 	"github.com/skiff-sh/skiff/client/informer"
 	"github.com/skiff-sh/skiff/client/leaderelection"
 	"github.com/skiff-sh/skiff/client/record"
+	"github.com/skiff-sh/skiff/controllermanager/clusterroleaggregation"
 	"github.com/skiff-sh/skiff/controllermanager/cronjob"
 	"github.com/skiff-sh/skiff/controllermanager/csrapproving"
 	"github.com/skiff-sh/skiff/controllermanager/csrsigning"
@@ -121,6 +123,7 @@ var controllers = []struct {
 	{daemonset.Name, func(cc *controller.Context, _ *Options) (runner, error) { return daemonset.New(cc), nil }},
 	{loadbalancer.Name, func(cc *controller.Context, _ *Options) (runner, error) { return loadbalancer.New(cc), nil }},
 	{tokencleaner.Name, func(cc *controller.Context, _ *Options) (runner, error) { return tokencleaner.New(cc), nil }},
+	{clusterroleaggregation.Name, func(cc *controller.Context, _ *Options) (runner, error) { return clusterroleaggregation.New(cc), nil }},
 	{csrapproving.Name, func(cc *controller.Context, _ *Options) (runner, error) { return csrapproving.New(cc, nil), nil }},
 	{csrsigning.Name, func(cc *controller.Context, o *Options) (runner, error) {
 		if o.CSRSigning.CertFile == "" {
