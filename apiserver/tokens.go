@@ -45,7 +45,7 @@ func (s *Server) setUpTokens() error {
 	g := cacheGetter{s}
 	if len(keys) > 0 {
 		t.authn = &serviceaccount.Authenticator{Issuers: []string{s.cfg.ServiceAccountIssuer}, Keys: keys,
-			Audiences: s.cfg.APIAudiences, Getter: g}
+			Audiences: s.cfg.APIAudiences, Getter: g, Legacy: true}
 		s.tokenAuthenticators = append(s.tokenAuthenticators, t.authn)
 	}
 	s.tokenAuthenticators = append(s.tokenAuthenticators,

@@ -51,6 +51,9 @@ type Authenticator struct {
 	// context asks for others (authn.WithAudiences).
 	Audiences []string
 	Getter    Getter
+	// Legacy accepts the long-lived tokens kept in kubernetes.io/service-account-token
+	// Secrets (legacy.go).
+	Legacy bool
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 }
@@ -85,7 +88,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Result
 	if err := json.Unmarshal(t.payload, &c); err != nil {
 		return nil, false, nil
 	}
-	if !slices.Contains(a.Issuers, c.Issuer) {
+	legacy := c.Issuer == LegacyIssuer && a.Legacy
+	if !legacy && !slices.Contains(a.Issuers, c.Issuer) {
 		return nil, false, nil
 	}
 	verified := false
@@ -98,9 +102,25 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Result
 	if !verified {
 		return nil, false, ErrSignature
 	}
+	now := time.Now()
+	if a.Now != nil {
+		now = a.Now()
+	}
 	want, ok := authn.AudiencesFrom(ctx)
 	if !ok {
 		want = a.Audiences
+	}
+	if legacy {
+		// No audience of its own: meant for the API server's, like other audience-less tokens.
+		auds := authn.Intersect(a.Audiences, want)
+		if len(auds) == 0 {
+			return nil, false, nil
+		}
+		u, err := a.validateLegacy(ctx, token, t.payload, now)
+		if err != nil {
+			return nil, false, err
+		}
+		return &Result{User: u, Audiences: auds}, true, nil
 	}
 	auds := authn.Intersect(c.Audience, want)
 	if len(auds) == 0 {
@@ -108,10 +128,6 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Result
 	}
 	if c.Kubernetes == nil {
 		return nil, false, errors.New("service account token has no kubernetes.io claim")
-	}
-	now := time.Now()
-	if a.Now != nil {
-		now = a.Now()
 	}
 	if err := checkTimes(&c, now); err != nil {
 		return nil, false, err
