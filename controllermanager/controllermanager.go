@@ -4,7 +4,7 @@
 // holding the Lease runs them. It serves /metrics (queue depth, reconcile latency and
 // errors per controller), /healthz and /debug/pprof.
 //
-// The controllers: namespace, garbagecollector, serviceaccount, replicaset, deployment,
+// The controllers: namespace, garbagecollector, serviceaccount, serviceaccount-token, replicaset, deployment,
 // endpointslice, endpoint, endpointslicemirroring, nodelifecycle (with taint-based eviction),
 // nodeipam, podgc, job (with ttl-after-finished), cronjob, statefulset, daemonset,
 // loadbalancer, tokencleaner (expired bootstrap tokens), clusterrole-aggregation,
@@ -47,6 +47,7 @@ import (
 	"github.com/skiff-sh/skiff/controllermanager/podgc"
 	"github.com/skiff-sh/skiff/controllermanager/replicaset"
 	"github.com/skiff-sh/skiff/controllermanager/serviceaccount"
+	"github.com/skiff-sh/skiff/controllermanager/serviceaccounttoken"
 	"github.com/skiff-sh/skiff/controllermanager/statefulset"
 	"github.com/skiff-sh/skiff/controllermanager/tokencleaner"
 )
@@ -87,6 +88,8 @@ type Options struct {
 	PodGC         podgc.Options
 	Job           job.Options
 	CSRSigning    csrsigning.Options
+	// ServiceAccountToken: without a signing key the controller does not run.
+	ServiceAccountToken serviceaccounttoken.Options
 }
 
 // ErrLostLeadership is returned by Run when another replica took the Lease: the process
@@ -107,6 +110,14 @@ var controllers = []struct {
 	{namespace.Name, func(cc *controller.Context, _ *Options) (runner, error) { return namespace.New(cc), nil }},
 	{garbagecollector.Name, func(cc *controller.Context, _ *Options) (runner, error) { return garbagecollector.New(cc), nil }},
 	{serviceaccount.Name, func(cc *controller.Context, _ *Options) (runner, error) { return serviceaccount.New(cc), nil }},
+	{serviceaccounttoken.Name, func(cc *controller.Context, o *Options) (runner, error) {
+		if o.ServiceAccountToken.SigningKey == nil {
+			// As kube-controller-manager: no key, no token controller (token secrets stay empty).
+			cc.Logger(serviceaccounttoken.Name).Warn("skipping the service account token controller: no --service-account-private-key-file")
+			return idle{}, nil
+		}
+		return serviceaccounttoken.New(cc, o.ServiceAccountToken)
+	}},
 	{replicaset.Name, func(cc *controller.Context, _ *Options) (runner, error) { return replicaset.New(cc), nil }},
 	{deployment.Name, func(cc *controller.Context, _ *Options) (runner, error) { return deployment.New(cc), nil }},
 	{endpointslice.Name, func(cc *controller.Context, _ *Options) (runner, error) { return endpointslice.New(cc), nil }},

@@ -11,6 +11,7 @@ import (
 	"time"
 	_ "time/tzdata" // CronJob time zones must work on hosts without a zoneinfo database
 
+	"github.com/skiff-sh/skiff/apiserver/authn/serviceaccount"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/controllermanager"
 	"github.com/skiff-sh/skiff/internal/cli"
@@ -48,6 +49,7 @@ func main() {
 	flag.StringVar(&o.CSRSigning.CertFile, "cluster-signing-cert-file", "", "CA certificate (PEM) that signs approved CertificateSigningRequests of the built-in signers (the cluster CA)")
 	flag.StringVar(&o.CSRSigning.KeyFile, "cluster-signing-key-file", "", "its private key (PEM)")
 	flag.DurationVar(&o.CSRSigning.Duration, "cluster-signing-duration", 365*24*time.Hour, "the longest validity of a signed certificate (a request's expirationSeconds may shorten it)")
+	saKeyFile := flag.String("service-account-private-key-file", "", "PEM private key the tokens of service-account-token Secrets are signed with (the API server's ServiceAccount signing key)")
 	flag.Float64Var(&qps, "kube-api-qps", 0, "requests per second to the API server; 0 means unlimited")
 	flag.IntVar(&burst, "kube-api-burst", 0, "burst of requests to the API server (with --kube-api-qps)")
 	flag.StringVar(&level, "log-level", "info", "debug, info, warn or error")
@@ -68,6 +70,13 @@ func main() {
 	// Unthrottled by default: the controllers' queues pace their work, and a client limit
 	// would cap how fast a large rollout can go.
 	cc.QPS, cc.Burst = float32(qps), burst
+	if *saKeyFile != "" {
+		if o.ServiceAccountToken.SigningKey, err = serviceaccount.LoadSigningKey(*saKeyFile); err != nil {
+			cli.Fatal(prog, err)
+		}
+		// Token secrets carry the CA the controller manager trusts the API server with.
+		o.ServiceAccountToken.RootCA = cc.TLS.CAData
+	}
 	cc.UserAgent = prog
 	c, err := client.New(cc)
 	if err != nil {
