@@ -171,3 +171,48 @@ func anonClient(t *testing.T, s *harness.Server) *http.Client {
 	}
 	return hc
 }
+
+// TestAccessReviews: the review kinds' validation and answers.
+func TestAccessReviews(t *testing.T) {
+	admin, s := newAPI(t, harness.ServerOptions{})
+	const authzV1 = "/apis/authorization.k8s.io/v1"
+	bad := admin.must(422, "POST", authzV1+"/subjectaccessreviews", `{"spec":{"resourceAttributes":{"verb":"get","resource":"pods"}}}`)
+	if !strings.Contains(fmt.Sprint(bad["message"]), "spec.user: Invalid value: \"\": at least one of user or group must be specified") {
+		t.Errorf("SAR without user: %v", bad["message"])
+	}
+	bad = admin.must(422, "POST", authzV1+"/selfsubjectaccessreviews",
+		`{"spec":{"resourceAttributes":{"verb":"get","resource":"pods"},"nonResourceAttributes":{"verb":"get","path":"/api"}}}`)
+	if !strings.Contains(fmt.Sprint(bad["message"]), "cannot be specified in combination with resourceAttributes") {
+		t.Errorf("SSAR with both: %v", bad["message"])
+	}
+	// A group alone is a subject; system:masters may do anything.
+	sar := admin.must(201, "POST", authzV1+"/subjectaccessreviews",
+		`{"spec":{"groups":["system:masters"],"nonResourceAttributes":{"verb":"get","path":"/metrics"}}}`)
+	if get(sar, "status", "allowed") != true {
+		t.Errorf("masters group: %v", sar["status"])
+	}
+	// LocalSubjectAccessReview: the namespace of the path, the attributes and metadata agree.
+	admin.must(201, "POST", rbacV1+"/namespaces/kube-public/rolebindings",
+		`{"metadata":{"name":"frank-views"},"roleRef":{"kind":"ClusterRole","name":"view"},"subjects":[{"kind":"User","name":"frank"}]}`)
+	harness.Eventually(t, 10*time.Second, "frank may list configmaps in kube-public", func() (bool, string) {
+		l := admin.must(201, "POST", authzV1+"/namespaces/kube-public/localsubjectaccessreviews",
+			`{"spec":{"user":"frank","resourceAttributes":{"namespace":"kube-public","verb":"list","resource":"configmaps"}}}`)
+		return get(l, "status", "allowed") == true, fmt.Sprint(l["status"])
+	})
+	bad = admin.must(422, "POST", authzV1+"/namespaces/kube-public/localsubjectaccessreviews",
+		`{"spec":{"user":"frank","resourceAttributes":{"namespace":"default","verb":"list","resource":"configmaps"}}}`)
+	if !strings.Contains(fmt.Sprint(bad["message"]), "must match metadata.namespace") {
+		t.Errorf("local SAR of another namespace: %v", bad["message"])
+	}
+	// Rules of a user in a namespace; an administrator holds everything.
+	frank := userAPI(t, s, "frank")
+	rr := frank.must(201, "POST", authzV1+"/selfsubjectrulesreviews", `{"spec":{"namespace":"kube-public"}}`)
+	if !strings.Contains(fmt.Sprint(get(rr, "status", "resourceRules")), "configmaps") || get(rr, "status", "incomplete") != false {
+		t.Errorf("frank's rules: %v", rr["status"])
+	}
+	rr = admin.must(201, "POST", authzV1+"/selfsubjectrulesreviews", `{"spec":{"namespace":"default"}}`)
+	if !strings.Contains(fmt.Sprint(get(rr, "status", "resourceRules")), "map[apiGroups:[*] resources:[*] verbs:[*]]") {
+		t.Errorf("admin's rules: %v", rr["status"])
+	}
+	admin.must(400, "POST", authzV1+"/selfsubjectrulesreviews", `{"spec":{}}`)
+}
