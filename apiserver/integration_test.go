@@ -24,6 +24,7 @@ type api struct {
 	t    *testing.T
 	base string
 	hc   *http.Client
+	srv  *harness.Server // the server, when the test started one (its PKI issues node certificates)
 }
 
 func (a *api) do(method, path, contentType string, body []byte) (int, map[string]any) {
@@ -68,7 +69,7 @@ func (a *api) must(want int, method, path string, body string) map[string]any {
 
 func newAPI(t *testing.T, o harness.ServerOptions) (*api, *harness.Server) {
 	s := harness.StartServer(t, o)
-	return &api{t: t, base: s.URL, hc: s.HTTPClient(t)}, s
+	return &api{t: t, base: s.URL, hc: s.HTTPClient(t), srv: s}, s
 }
 
 func get(m map[string]any, path ...string) any {

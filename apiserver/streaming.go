@@ -169,16 +169,7 @@ func (s *Server) nodeEndpoint(ctx context.Context, pod *core.Pod, sub string) (*
 	if host == "" || port <= 0 {
 		return nil, errBadRequest(fmt.Sprintf("node %s has no address and port for its node agent", node.Name))
 	}
-	return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, strconv.Itoa(int(port)))}, nil
-}
-
-// nodeTransport is a connection to a node agent, used once: these requests are few
-// and long-lived, so there is nothing to gain from keeping connections.
-func nodeTransport() *http.Transport {
-	return &http.Transport{
-		DialContext:       (&net.Dialer{Timeout: nodeDialTimeout}).DialContext,
-		DisableKeepAlives: true, ResponseHeaderTimeout: time.Minute,
-	}
+	return &url.URL{Scheme: s.nodeScheme(), Host: net.JoinHostPort(host, strconv.Itoa(int(port)))}, nil
 }
 
 func errNodeUnreachable(err error) *apiError {
@@ -192,7 +183,11 @@ func (s *Server) proxyLog(w http.ResponseWriter, req *http.Request, target *url.
 		writeError(w, errInternal(err))
 		return
 	}
-	tr := nodeTransport()
+	tr, err := s.nodeTransport()
+	if err != nil {
+		writeError(w, errInternal(err))
+		return
+	}
 	defer tr.CloseIdleConnections()
 	resp, err := tr.RoundTrip(out)
 	if err != nil {
@@ -244,7 +239,11 @@ func nodeError(code int, msg string) *apiError {
 // once it has switched protocols; an answer that is not an upgrade (a Status from the
 // node agent) is passed on as it is.
 func (s *Server) relayStream(w http.ResponseWriter, req *http.Request, target *url.URL) {
-	tr := nodeTransport()
+	tr, err := s.nodeTransport()
+	if err != nil {
+		writeError(w, errInternal(err))
+		return
+	}
 	defer tr.CloseIdleConnections()
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {

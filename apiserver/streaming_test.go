@@ -3,12 +3,13 @@ package apiserver_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/nodeagent/runtime"
 	"github.com/skiff-sh/skiff/nodeagent/server"
+	"github.com/skiff-sh/skiff/pki"
 	"github.com/skiff-sh/skiff/test/harness"
 )
 
@@ -81,9 +83,27 @@ func startNode(t *testing.T, a *api, name string) *fakeRuntime {
 			Spec: core.PodSpec{Containers: []core.Container{{Name: "c"}, {Name: "a"}, {Name: "b"}}}}
 		return p
 	}}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	port := ts.Listener.Addr().(*net.TCPAddr).Port
+	// As a real node: HTTPS with a serving certificate of the cluster CA, open only to the
+	// API server's client certificate.
+	certPEM, keyPEM, err := a.srv.PKI.CA.Issue(pki.NodeServing(name, net.IPv4(127, 0, 0, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(a.srv.PKI.CA.Cert)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Listener, srv.TLS = l, &server.TLS{Certificate: &pair, ClientCAs: pool}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go srv.Run(ctx)
+	port := l.Addr().(*net.TCPAddr).Port
 	registerNode(t, a, name, port)
 	return rt
 }

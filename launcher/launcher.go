@@ -295,11 +295,18 @@ func nodeComponents(o Options, nw *nodeNetwork, sec *clusterPKI, server string) 
 		if err != nil {
 			return nil, err
 		}
+		// The node agent's port serves HTTPS with a certificate of the cluster CA for the
+		// node's address, and lets in only the API server's client certificate.
+		servingCert, servingKey, err := sec.nodeServing(name, net.ParseIP(nw.nodeIP(i)))
+		if err != nil {
+			return nil, err
+		}
 		inNode := func(bin string, args ...string) (string, []string) { return nw.enter(i, bin, args...) }
 		out = append(out,
 			component{name: "skiff-nodeagent-" + name, bin: "skiff-nodeagent", wrap: inNode,
 				args: []string{"--kubeconfig", kubeconfig, "--node-name", name, "--data-dir", nodeDataDir(o, i),
-					"--node-ip", nw.nodeIP(i)}},
+					"--node-ip", nw.nodeIP(i), "--tls-cert-file", servingCert, "--tls-private-key-file", servingKey,
+					"--client-ca-file", sec.dir.File(pki.CACert)}},
 			// The proxy's metrics and health ports are on the node's own loopback.
 			component{name: "skiff-proxy-" + name, bin: "skiff-proxy", wrap: inNode,
 				args: []string{"--kubeconfig", proxyKC, "--node-name", name}})

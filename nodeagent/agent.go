@@ -54,6 +54,9 @@ type Config struct {
 	// what the Node advertises as its kubelet endpoint.
 	Addr string
 	Port int
+	// TLS makes the streaming server serve HTTPS to the API server only (server.TLS); nil
+	// serves plain HTTP to anyone.
+	TLS *server.TLS
 
 	HeartbeatInterval    time.Duration // default 10s
 	StatusReportInterval time.Duration // default 1m
@@ -235,7 +238,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.cfg.Addr != "" && !a.cfg.Sim {
 		srv := &server.Server{
 			Addr: a.cfg.Addr, Runtime: a.rt, LogDir: filepath.Join(a.cfg.RootDir, "logs"),
-			Pods: a.findPod, Log: a.log,
+			Pods: a.findPod, Log: a.log, TLS: a.cfg.TLS,
 		}
 		wg.Go(func() {
 			if err := srv.Run(ctx); err != nil {

@@ -55,6 +55,7 @@ func main() {
 	var (
 		kubeconfig, server, nodeName, rt, nodeIP, labels, taints, reserved string
 		bootstrapKubeconfig, certDir                                       string
+		serving                                                            servingOptions
 		podCIDR, dataDir, listen, ctrdAddr, clusterDNS, clusterDomain      string
 		simCPU, simMemory, level, format, cgroupParent                     string
 		simNodes, maxPods, workers, port                                   int
@@ -64,6 +65,9 @@ func main() {
 	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server (default $KUBECONFIG, ~/.kube/config)")
 	flag.StringVar(&server, "server", "", "API server URL (overrides the kubeconfig's)")
 	flag.StringVar(&bootstrapKubeconfig, "bootstrap-kubeconfig", "", "kubeconfig with a bootstrap token: without a valid client certificate in --cert-dir, ask for one (CertificateSigningRequest), write --kubeconfig, and renew it before it expires")
+	flag.StringVar(&serving.certFile, "tls-cert-file", "", "serving certificate of the node agent's port (PEM); with --client-ca-file only the API server may use logs/exec/attach/port-forward")
+	flag.StringVar(&serving.keyFile, "tls-private-key-file", "", "its key")
+	flag.StringVar(&serving.clientCAFile, "client-ca-file", "", "CA client certificates are verified against (the cluster CA; default with --bootstrap-kubeconfig: the kubeconfig's)")
 	flag.StringVar(&certDir, "cert-dir", "", "where the node's client certificate is kept with --bootstrap-kubeconfig (default DATA-DIR/pki)")
 	flag.StringVar(&nodeName, "node-name", strings.ToLower(host), "the Node's name (the prefix of simulated nodes' names)")
 	flag.StringVar(&rt, "runtime", "containerd", "containerd or sim")
@@ -162,7 +166,11 @@ func main() {
 		}
 		err = nodeagent.RunSimNodes(ctx, base, nodeagent.SimNodeNames(nodeName, simNodes), sim.Options{ExitDelay: simExit})
 	case "containerd":
-		err = runContainerd(ctx, base, c, dataDir, ctrdAddr, listen, cgroupParent, events, routes)
+		serving.nodeName, serving.log, serving.clientCAData = nodeName, log, cfg.TLS.CAData
+		if bootstrapKubeconfig != "" && serving.certFile == "" {
+			serving.requestServing, serving.certDir = true, certDir
+		}
+		err = runContainerd(ctx, base, c, dataDir, ctrdAddr, listen, cgroupParent, events, routes, serving)
 	default:
 		err = fmt.Errorf("--runtime: want containerd or sim, got %q", rt)
 	}
@@ -171,7 +179,7 @@ func main() {
 	}
 }
 
-func runContainerd(ctx context.Context, base nodeagent.Config, c *client.Client, dataDir, addr, listen, cgroupParent string, events, routes bool) error {
+func runContainerd(ctx context.Context, base nodeagent.Config, c *client.Client, dataDir, addr, listen, cgroupParent string, events, routes bool, serving servingOptions) error {
 	if dataDir == "" {
 		dataDir = filepath.Join("/var/lib/skiff/nodes", base.NodeName)
 	}
@@ -205,6 +213,11 @@ func runContainerd(ctx context.Context, base nodeagent.Config, c *client.Client,
 	case "-":
 	default:
 		base.Addr = listen
+	}
+	if base.Addr != "" {
+		if base.TLS, err = servingTLS(ctx, serving, c, base.NodeIP); err != nil {
+			return err
+		}
 	}
 	if routes {
 		r := &network.Routes{Self: base.NodeName, Log: base.Log}

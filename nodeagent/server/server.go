@@ -16,6 +16,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,10 @@ type Server struct {
 	Log  *slog.Logger
 	// Listener, if set, is used instead of listening on Addr (tests).
 	Listener net.Listener
+	// TLS, if set, serves HTTPS and lets only the API server's client certificate (and
+	// system:masters) use the paths (auth.go). Nil serves plain HTTP to anyone: for tests
+	// and the sim runtime only.
+	TLS *TLS
 }
 
 // Handler is the server's HTTP handler.
@@ -64,7 +69,12 @@ func (s *Server) Run(ctx context.Context) error {
 			return fmt.Errorf("node agent server: %w", err)
 		}
 	}
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	h := s.Handler()
+	if s.TLS != nil {
+		h = authorize(h)
+		l = tls.NewListener(l, s.TLS.config())
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

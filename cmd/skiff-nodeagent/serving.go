@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/skiff-sh/skiff/api/certificates"
+	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/nodeagent/certificate"
+	"github.com/skiff-sh/skiff/nodeagent/server"
+	"github.com/skiff-sh/skiff/pki"
+)
+
+// servingOptions say how the node agent's port is secured.
+type servingOptions struct {
+	certFile, keyFile string // --tls-cert-file, --tls-private-key-file
+	clientCAFile      string // --client-ca-file
+	clientCAData      []byte // the cluster CA from the kubeconfig, when no file is given
+	certDir           string // where a requested certificate is kept (joined nodes)
+	nodeName          string
+	requestServing    bool // ask for a kubelet-serving certificate (joined nodes)
+	log               *slog.Logger
+}
+
+// servingFile is a joined node's serving certificate and key, under --cert-dir.
+const servingFile = "node-serving-current.pem"
+
+// servingTLS builds the port's TLS: the serving certificate given on the command line (the
+// launcher issues one for its nodes), or for a joined node one asked for through a
+// kubernetes.io/kubelet-serving CertificateSigningRequest (approved for the node's own
+// name and reported addresses, signed by the cluster CA, so the API server verifies it like
+// the others); client certificates are verified against the cluster CA. Nil (plain HTTP)
+// only when none of this is configured.
+func servingTLS(ctx context.Context, o servingOptions, c *client.Client, nodeIP string) (*server.TLS, error) {
+	caPEM := o.clientCAData
+	if o.clientCAFile != "" {
+		b, err := os.ReadFile(o.clientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--client-ca-file: %w", err)
+		}
+		caPEM = b
+	}
+	if o.certFile == "" && !o.requestServing {
+		if o.clientCAFile != "" {
+			return nil, errors.New("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
+		}
+		o.log.Warn("serving logs and exec over plain HTTP to anyone: no --tls-cert-file (development only)")
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("no client CA: give --client-ca-file (the cluster CA)")
+	}
+	t := &server.TLS{ClientCAs: pool}
+	if o.certFile != "" {
+		pair, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("serving certificate: %w", err)
+		}
+		t.Certificate = &pair
+		return t, nil
+	}
+	file := filepath.Join(o.certDir, servingFile)
+	if pair, err := tls.LoadX509KeyPair(file, file); err == nil && validFor(pair, 24*time.Hour) {
+		t.Certificate = &pair
+		return t, nil
+	}
+	pair, err := requestServing(ctx, c, o.nodeName, nodeIP, file)
+	if err != nil {
+		// Serve anyway, with a certificate the API server will not accept: the node runs
+		// pods, and logs/exec say why they fail.
+		o.log.Warn("no serving certificate from the cluster; using a self-signed one (kubectl logs/exec to this node will fail until one is approved)", "err", err)
+		if pair, err = selfSigned(o.nodeName, nodeIP); err != nil {
+			return nil, err
+		}
+	}
+	t.Certificate = &pair
+	return t, nil
+}
+
+func validFor(pair tls.Certificate, d time.Duration) bool {
+	c, err := x509.ParseCertificate(pair.Certificate[0])
+	return err == nil && time.Until(c.NotAfter) > d
+}
+
+// requestServing asks for the node's serving certificate and keeps it in file.
+func requestServing(ctx context.Context, c *client.Client, nodeName, nodeIP, file string) (tls.Certificate, error) {
+	key, err := pki.NewKey()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.CertificateRequest{
+		Subject:  pkix.Name{CommonName: certificates.NodeUserPrefix + nodeName, Organization: []string{certificates.NodesGroup}},
+		DNSNames: []string{nodeName},
+	}
+	if ip := net.ParseIP(nodeIP); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	certPEM, err := certificate.Request(ctx, c, key, tmpl, certificates.KubeletServingSignerName,
+		[]certificates.KeyUsage{certificates.UsageDigitalSignature, certificates.UsageServerAuth}, 0)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := pki.EncodeKey(key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	data := append(append([]byte{}, certPEM...), keyPEM...)
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
+}
+
+// selfSigned is the kubelet's fallback serving certificate.
+func selfSigned(nodeName, nodeIP string) (tls.Certificate, error) {
+	key, err := pki.NewKey()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: nodeName + "@self-signed"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, DNSNames: []string{nodeName}}
+	if ip := net.ParseIP(nodeIP); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	}
+	der, err := x509.CreateCertificate(nil, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
