@@ -46,6 +46,9 @@ func ClusterRoles() []*rbac.ClusterRole {
 			verbs("get").urls("/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/")),
 		clusterRole("system:public-info-viewer", nil,
 			verbs("get").urls("/healthz", "/livez", "/readyz", "/version", "/version/")),
+		// ServiceAccount issuer discovery: the keys that verify ServiceAccount tokens.
+		clusterRole("system:service-account-issuer-discovery", nil,
+			verbs("get").urls("/.well-known/openid-configuration", "/.well-known/openid-configuration/", "/openid/v1/jwks", "/openid/v1/jwks/")),
 		// Asking what one may do (kubectl auth can-i).
 		clusterRole("system:basic-user", nil,
 			verbs("create").groups(authorizationGroup).resources("selfsubjectaccessreviews", "selfsubjectrulesreviews"),
@@ -202,6 +205,7 @@ func ClusterRoleBindings() []*rbac.ClusterRoleBinding {
 		clusterRoleBinding("system:discovery", "system:discovery", groups("system:authenticated", "system:unauthenticated")),
 		clusterRoleBinding("system:public-info-viewer", "system:public-info-viewer", groups("system:authenticated", "system:unauthenticated")),
 		clusterRoleBinding("system:basic-user", "system:basic-user", groups("system:authenticated")),
+		clusterRoleBinding("system:service-account-issuer-discovery", "system:service-account-issuer-discovery", groups("system:serviceaccounts")),
 		clusterRoleBinding("system:kube-controller-manager", "system:kube-controller-manager", users(ControllerManagerUser)),
 		clusterRoleBinding("system:kube-scheduler", "system:kube-scheduler", users(SchedulerUser)),
 		clusterRoleBinding("system:node-proxier", "system:node-proxier", users(ProxyUser)),

@@ -69,6 +69,8 @@ func TestBootstrapPolicyDecisions(t *testing.T) {
 		allow bool
 	}{
 		{"masters do anything", user("root", "system:masters"), res("delete", "", "nodes", "", ""), true},
+		{"service accounts read the issuer's keys", user("system:serviceaccount:ns:sa", "system:serviceaccounts"), path("get", "/openid/v1/jwks"), true},
+		{"users do not read the issuer's keys", user("jane"), path("get", "/openid/v1/jwks"), false},
 		{"view reads pods", user("view-user"), res("list", "", "pods", "", "team"), true},
 		{"view reads logs", user("view-user"), res("get", "", "pods", "log", "team"), true},
 		{"view cannot read secrets", user("view-user"), res("get", "", "secrets", "", "team"), false},
