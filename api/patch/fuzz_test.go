@@ -30,3 +30,15 @@ func FuzzJSONPatch(f *testing.F) {
 		}
 	})
 }
+
+func FuzzMergePatch(f *testing.F) {
+	f.Add(`{"a":{"b":1,"c":[1,2]},"d":"x"}`, `{"a":{"b":null,"c":[3]},"e":{"f":null}}`)
+	f.Add(`[1,2]`, `{"a":1}`)
+	f.Add(`{}`, `null`)
+	f.Fuzz(func(t *testing.T, original, patch string) {
+		out, err := MergePatch([]byte(original), []byte(patch))
+		if err == nil && !json.Valid(out) {
+			t.Fatalf("invalid JSON result %q", out)
+		}
+	})
+}
