@@ -12,9 +12,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/skiff-sh/skiff/api/certificates"
+	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/nodeagent/certificate"
 	"github.com/skiff-sh/skiff/nodeagent/server"
@@ -75,17 +77,72 @@ func servingTLS(ctx context.Context, o servingOptions, c *client.Client, nodeIP 
 		t.Certificate = &pair
 		return t, nil
 	}
-	pair, err := requestServing(ctx, c, o.nodeName, nodeIP, file)
+	// Serve at once with a self-signed certificate (the kubelet's default), and swap in
+	// the cluster-signed one when it is issued: the request can only be approved once the
+	// Node is registered with its addresses, which happens after this.
+	self, err := selfSigned(o.nodeName, nodeIP)
 	if err != nil {
-		// Serve anyway, with a certificate the API server will not accept: the node runs
-		// pods, and logs/exec say why they fail.
-		o.log.Warn("no serving certificate from the cluster; using a self-signed one (kubectl logs/exec to this node will fail until one is approved)", "err", err)
-		if pair, err = selfSigned(o.nodeName, nodeIP); err != nil {
-			return nil, err
+		return nil, err
+	}
+	h := &certHolder{}
+	h.set(&self)
+	t.GetCertificate = h.get
+	go func() {
+		for ctx.Err() == nil {
+			pair, err := requestServing(ctx, c, o.nodeName, nodeIP, file)
+			if err == nil {
+				h.set(&pair)
+				o.log.Info("serving certificate issued by the cluster")
+				return
+			}
+			if ctx.Err() == nil {
+				o.log.Warn("serving certificate request; retrying (kubectl logs/exec to this node fail until it is issued)", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(30 * time.Second):
+			}
+		}
+	}()
+	return t, nil
+}
+
+// certHolder is the serving certificate in use, replaced when a new one is issued.
+type certHolder struct {
+	mu   sync.Mutex
+	cert *tls.Certificate
+}
+
+func (h *certHolder) set(c *tls.Certificate) {
+	h.mu.Lock()
+	h.cert = c
+	h.mu.Unlock()
+}
+
+func (h *certHolder) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cert, nil
+}
+
+// waitRegistered waits until the Node reports nodeIP among its addresses, which the
+// approver checks the request's addresses against.
+func waitRegistered(ctx context.Context, c *client.Client, nodeName, nodeIP string) error {
+	nodes := client.For[core.Node](c, client.Resource{Version: "v1", Resource: "nodes"})
+	for {
+		if n, err := nodes.Get(ctx, "", nodeName); err == nil {
+			for _, a := range n.Status.Addresses {
+				if a.Address == nodeIP {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
 		}
 	}
-	t.Certificate = &pair
-	return t, nil
 }
 
 func validFor(pair tls.Certificate, d time.Duration) bool {
@@ -105,6 +162,9 @@ func requestServing(ctx context.Context, c *client.Client, nodeName, nodeIP, fil
 	}
 	if ip := net.ParseIP(nodeIP); ip != nil {
 		tmpl.IPAddresses = []net.IP{ip}
+	}
+	if err := waitRegistered(ctx, c, nodeName, nodeIP); err != nil {
+		return tls.Certificate{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

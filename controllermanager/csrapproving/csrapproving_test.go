@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/skiff-sh/skiff/api/certificates"
+	"github.com/skiff-sh/skiff/api/core"
 )
 
 // grants allows "user subresource" pairs and records what was asked.
@@ -33,6 +34,53 @@ func request(t *testing.T, tmpl x509.CertificateRequest) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}
+
+func noNodes(string) (*core.Node, bool) { return nil, false }
+
+func TestDecideServing(t *testing.T) {
+	nodes := func(name string) (*core.Node, bool) {
+		if name != "n1" {
+			return nil, false
+		}
+		return &core.Node{Status: core.NodeStatus{Addresses: []core.NodeAddress{
+			{Type: core.NodeInternalIP, Address: "10.0.0.5"}, {Type: core.NodeHostName, Address: "n1.lan"}}}}, true
+	}
+	subject := pkix.Name{CommonName: "system:node:n1", Organization: []string{"system:nodes"}}
+	usages := []certificates.KeyUsage{"digital signature", "server auth"}
+	for _, tc := range []struct {
+		name   string
+		user   string
+		groups []string
+		tmpl   x509.CertificateRequest
+		want   bool
+	}{
+		{"own name and address", "system:node:n1", []string{"system:nodes"},
+			x509.CertificateRequest{Subject: subject, DNSNames: []string{"n1", "n1.lan"}, IPAddresses: []net.IP{net.ParseIP("10.0.0.5")}}, true},
+		{"an address it does not report", "system:node:n1", []string{"system:nodes"},
+			x509.CertificateRequest{Subject: subject, IPAddresses: []net.IP{net.ParseIP("10.0.0.6")}}, false},
+		{"another name", "system:node:n1", []string{"system:nodes"},
+			x509.CertificateRequest{Subject: subject, DNSNames: []string{"kubernetes.default"}}, false},
+		{"asked by someone else", "system:bootstrap:abcdef", []string{"system:bootstrappers"},
+			x509.CertificateRequest{Subject: subject, DNSNames: []string{"n1"}}, false},
+		{"claiming to be in system:nodes without being a node", "system:node:n1", []string{"system:authenticated"},
+			x509.CertificateRequest{Subject: subject, DNSNames: []string{"n1"}}, false},
+		{"a node that does not exist", "system:node:n9", []string{"system:nodes"},
+			x509.CertificateRequest{Subject: pkix.Name{CommonName: "system:node:n9", Organization: []string{"system:nodes"}}, DNSNames: []string{"n9"}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			csr := &certificates.CertificateSigningRequest{Spec: certificates.CertificateSigningRequestSpec{
+				Request: request(t, tc.tmpl), SignerName: certificates.KubeletServingSignerName, Usages: usages,
+				Username: tc.user, Groups: tc.groups}}
+			cond, err := Decide(context.Background(), &grants{}, nodes, csr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (cond != nil) != tc.want {
+				t.Errorf("approved = %v, want %v", cond != nil, tc.want)
+			}
+		})
+	}
 }
 
 func TestDecide(t *testing.T) {
@@ -72,7 +120,7 @@ func TestDecide(t *testing.T) {
 			[]certificates.KeyUsage{"digital signature", "client auth", "server auth"}, "", nil},
 		{"SANs on a client certificate", "system:bootstrap:abcdef", certificates.KubeAPIServerClientKubeletSignerName,
 			x509.CertificateRequest{Subject: node("system:node:n1").Subject, IPAddresses: []net.IP{net.IPv4(10, 0, 0, 1)}}, clientUsages, "", nil},
-		{"serving certificates are never auto-approved", "system:node:n1", certificates.KubeletServingSignerName,
+		{"serving certificates need the node's addresses", "system:node:n1", certificates.KubeletServingSignerName,
 			x509.CertificateRequest{Subject: node("system:node:n1").Subject, DNSNames: []string{"n1"}},
 			[]certificates.KeyUsage{"digital signature", "server auth"}, "", nil},
 	} {
@@ -80,7 +128,7 @@ func TestDecide(t *testing.T) {
 			g := &grants{allow: allow}
 			csr := &certificates.CertificateSigningRequest{Spec: certificates.CertificateSigningRequestSpec{
 				Request: request(t, tc.tmpl), SignerName: tc.signer, Usages: tc.usages, Username: tc.user}}
-			cond, err := Decide(context.Background(), g, csr)
+			cond, err := Decide(context.Background(), g, noNodes, csr)
 			if err != nil {
 				t.Fatal(err)
 			}
