@@ -186,7 +186,6 @@ func podRow(pod *core.Pod, now time.Time) meta.TableRow {
 	return row
 }
 
-
 var podTemplatePrinter = printer([]meta.TableColumnDefinition{
 	nameColumn,
 	column("Containers", "string", "Names of each container in the template."),
