@@ -17,6 +17,11 @@ import (
 // before validation.
 func (s *Server) admit(ctx context.Context, k *registry.Kind, obj meta.Object) *apiError {
 	if p, ok := obj.(*core.Pod); ok {
+		if s.admissionEnabled(ServiceAccountAdmissionPlugin) {
+			if err := admitServiceAccount(ctx, p, s.lookupServiceAccount); err != nil {
+				return errForbidden(k, p.Name, err.Error())
+			}
+		}
 		addDefaultTolerations(p)
 		return s.admitPriority(ctx, k, p)
 	}

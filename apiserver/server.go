@@ -89,6 +89,10 @@ type Config struct {
 	// AuditLogPath is the file the audit log is appended to, one JSON Event a line
 	// ("-" is standard output, empty none).
 	AuditLogPath string
+	// DisableAdmissionPlugins turns admission plugins off by name, as kube-apiserver's
+	// --disable-admission-plugins: "ServiceAccount" for a server without a controller manager
+	// to create the default accounts (the test harness's bare servers).
+	DisableAdmissionPlugins []string
 }
 
 func (c *Config) setDefaults() {
@@ -155,6 +159,9 @@ type Server struct {
 // New builds a server over store (already connected) and starts its watch caches.
 func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, error) {
 	cfg.setDefaults()
+	if err := checkAdmissionPlugins(cfg.DisableAdmissionPlugins); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, reg: registry.Default(), caches: map[*registry.Kind]*watchcache.Cache{}}
 	s.metrics = newMetrics()
 	s.store = instrumentStore(store, s.metrics)

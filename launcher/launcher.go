@@ -201,6 +201,11 @@ func Up(ctx context.Context, o Options) error {
 		}
 	}()
 
+	if o.isDisabled("controller-manager") {
+		// Nothing would create the default ServiceAccounts, and the ServiceAccount admission
+		// plugin would refuse every pod.
+		apiArgs = append(apiArgs, "--disable-admission-plugins", "ServiceAccount")
+	}
 	api, err := start(component{name: "skiff-apiserver", bin: "skiff-apiserver",
 		args: append([]string{"--listen", listen, "--data-dir", filepath.Join(o.DataDir, "etcd")}, apiArgs...)})
 	if err != nil {

@@ -74,6 +74,22 @@ func TestObject(t *testing.T) {
 					"terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}]}, "status": {}}`,
 		},
 		{
+			name: "pod: serviceAccount is the old name of serviceAccountName",
+			obj:  &core.Pod{},
+			in:   `{"spec": {"serviceAccount": "robot", "containers": []}}`,
+			want: `{"metadata": {}, "spec": {"containers": [], "restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
+				"serviceAccountName": "robot", "serviceAccount": "robot",
+				"securityContext": {}, "schedulerName": "default-scheduler", "enableServiceLinks": true}, "status": {}}`,
+		},
+		{
+			name: "pod: serviceAccountName wins over serviceAccount",
+			obj:  &core.Pod{},
+			in:   `{"spec": {"serviceAccountName": "new", "serviceAccount": "old", "containers": []}}`,
+			want: `{"metadata": {}, "spec": {"containers": [], "restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
+				"serviceAccountName": "new", "serviceAccount": "new",
+				"securityContext": {}, "schedulerName": "default-scheduler", "enableServiceLinks": true}, "status": {}}`,
+		},
+		{
 			name: "deployment",
 			obj:  &apps.Deployment{},
 			in: `{"metadata": {"name": "web"}, "spec": {"selector": {"matchLabels": {"app": "web"}},

@@ -69,6 +69,12 @@ func PodSpec(spec *core.PodSpec) {
 	if spec.SchedulerName == "" {
 		spec.SchedulerName = core.DefaultSchedulerName
 	}
+	// serviceAccount is the old name of serviceAccountName: the new one wins, and both read
+	// the same afterwards (Kubernetes' v1 conversion).
+	if spec.ServiceAccountName == "" {
+		spec.ServiceAccountName = spec.DeprecatedServiceAccount
+	}
+	spec.DeprecatedServiceAccount = spec.ServiceAccountName
 	for i := range spec.Volumes {
 		volume(&spec.Volumes[i])
 	}

@@ -34,6 +34,7 @@ func main() {
 	audiences := flag.String("api-audiences", "", "comma-separated audiences tokens must be meant for (default: the issuer)")
 	flag.StringVar(&cfg.AuditLogPath, "audit-log-path", "", "append one JSON audit event per request to this file (- for stdout)")
 	flag.BoolVar(&cfg.Insecure, "insecure", false, "serve plain HTTP with no authentication or authorization (loopback only; tests and benchmarks)")
+	disabled := flag.String("disable-admission-plugins", "", `comma-separated admission plugins to turn off ("ServiceAccount" for a server without a controller manager)`)
 	flag.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	flag.StringVar(&format, "log-format", "text", "text or json")
 	flag.Parse()
@@ -46,6 +47,9 @@ func main() {
 	}
 	if *audiences != "" {
 		cfg.APIAudiences = strings.Split(*audiences, ",")
+	}
+	if *disabled != "" {
+		cfg.DisableAdmissionPlugins = strings.Split(*disabled, ",")
 	}
 	if etcd != "" {
 		cfg.EtcdServers = strings.Split(etcd, ",")

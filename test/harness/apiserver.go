@@ -59,7 +59,10 @@ func (a *APIServer) Start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append(append([]string{"--listen", "127.0.0.1:" + strconv.Itoa(a.Port)}, a.sec.args()...), a.Args...)
+	// A bare API server has no controller manager to create default ServiceAccounts, so the
+	// ServiceAccount admission plugin would refuse every pod.
+	args := append(append([]string{"--listen", "127.0.0.1:" + strconv.Itoa(a.Port), "--disable-admission-plugins", "ServiceAccount"},
+		a.sec.args()...), a.Args...)
 	cmd := exec.Command(filepath.Join(Binaries(t), "skiff-apiserver"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

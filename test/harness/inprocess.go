@@ -66,6 +66,10 @@ func StartServer(t testing.TB, o ServerOptions) *Server {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := apiserver.Config{
 		WatchHistory: o.WatchHistory, BookmarkInterval: o.BookmarkInterval, MaxRequestBytes: o.MaxRequestBytes, Logger: logger,
+		// No controller manager creates default ServiceAccounts here, so pods could not be
+		// created with the ServiceAccount plugin on (Kubernetes' integration servers turn it
+		// off the same way).
+		DisableAdmissionPlugins: []string{apiserver.ServiceAccountAdmissionPlugin},
 	}
 	sec.configure(&cfg)
 	if o.Configure != nil {
