@@ -4,11 +4,11 @@
 // holding the Lease runs them. It serves /metrics (queue depth, reconcile latency and
 // errors per controller), /healthz and /debug/pprof.
 //
-// The controllers: namespace, garbagecollector, serviceaccount, serviceaccount-token, replicaset, deployment,
-// endpointslice, endpoint, endpointslicemirroring, nodelifecycle (with taint-based eviction),
-// nodeipam, podgc, job (with ttl-after-finished), cronjob, statefulset, daemonset,
-// loadbalancer, tokencleaner (expired bootstrap tokens), clusterrole-aggregation,
-// csrapproving and csrsigning.
+// The controllers: namespace, garbagecollector, serviceaccount, serviceaccount-token,
+// root-ca-cert-publisher, replicaset, deployment, endpointslice, endpoint,
+// endpointslicemirroring, nodelifecycle (with taint-based eviction), nodeipam, podgc, job
+// (with ttl-after-finished), cronjob, statefulset, daemonset, loadbalancer, tokencleaner
+// (expired bootstrap tokens), clusterrole-aggregation, csrapproving and csrsigning.
 package controllermanager
 
 import (
@@ -46,6 +46,7 @@ import (
 	"github.com/skiff-sh/skiff/controllermanager/nodelifecycle"
 	"github.com/skiff-sh/skiff/controllermanager/podgc"
 	"github.com/skiff-sh/skiff/controllermanager/replicaset"
+	"github.com/skiff-sh/skiff/controllermanager/rootcacertpublisher"
 	"github.com/skiff-sh/skiff/controllermanager/serviceaccount"
 	"github.com/skiff-sh/skiff/controllermanager/serviceaccounttoken"
 	"github.com/skiff-sh/skiff/controllermanager/statefulset"
@@ -90,6 +91,7 @@ type Options struct {
 	CSRSigning    csrsigning.Options
 	// ServiceAccountToken: without a signing key the controller does not run.
 	ServiceAccountToken serviceaccounttoken.Options
+	RootCA              rootcacertpublisher.Options
 }
 
 // ErrLostLeadership is returned by Run when another replica took the Lease: the process
@@ -117,6 +119,9 @@ var controllers = []struct {
 			return idle{}, nil
 		}
 		return serviceaccounttoken.New(cc, o.ServiceAccountToken)
+	}},
+	{rootcacertpublisher.Name, func(cc *controller.Context, o *Options) (runner, error) {
+		return rootcacertpublisher.New(cc, o.RootCA), nil
 	}},
 	{replicaset.Name, func(cc *controller.Context, _ *Options) (runner, error) { return replicaset.New(cc), nil }},
 	{deployment.Name, func(cc *controller.Context, _ *Options) (runner, error) { return deployment.New(cc), nil }},

@@ -14,6 +14,7 @@ import (
 	"github.com/skiff-sh/skiff/apiserver/authn/serviceaccount"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/controllermanager"
+	"github.com/skiff-sh/skiff/controllermanager/rootcacertpublisher"
 	"github.com/skiff-sh/skiff/internal/cli"
 )
 
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&o.CSRSigning.KeyFile, "cluster-signing-key-file", "", "its private key (PEM)")
 	flag.DurationVar(&o.CSRSigning.Duration, "cluster-signing-duration", 365*24*time.Hour, "the longest validity of a signed certificate (a request's expirationSeconds may shorten it)")
 	saKeyFile := flag.String("service-account-private-key-file", "", "PEM private key the tokens of service-account-token Secrets are signed with (the API server's ServiceAccount signing key)")
+	rootCAFile := flag.String("root-ca-file", "", "PEM CA bundle published as ca.crt in every namespace's kube-root-ca.crt ConfigMap and in token Secrets (default: the CA of --kubeconfig)")
 	flag.Float64Var(&qps, "kube-api-qps", 0, "requests per second to the API server; 0 means unlimited")
 	flag.IntVar(&burst, "kube-api-burst", 0, "burst of requests to the API server (with --kube-api-qps)")
 	flag.StringVar(&level, "log-level", "info", "debug, info, warn or error")
@@ -70,12 +72,20 @@ func main() {
 	// Unthrottled by default: the controllers' queues pace their work, and a client limit
 	// would cap how fast a large rollout can go.
 	cc.QPS, cc.Burst = float32(qps), burst
+	// The CA pods are given to verify the API server with: --root-ca-file, else the one the
+	// controller manager trusts it with (kube-controller-manager's fallback).
+	rootCA := cc.TLS.CAData
+	if *rootCAFile != "" {
+		if rootCA, err = rootcacertpublisher.ReadRootCA(*rootCAFile); err != nil {
+			cli.Fatal(prog, err)
+		}
+	}
+	o.RootCA.RootCA = rootCA
 	if *saKeyFile != "" {
 		if o.ServiceAccountToken.SigningKey, err = serviceaccount.LoadSigningKey(*saKeyFile); err != nil {
 			cli.Fatal(prog, err)
 		}
-		// Token secrets carry the CA the controller manager trusts the API server with.
-		o.ServiceAccountToken.RootCA = cc.TLS.CAData
+		o.ServiceAccountToken.RootCA = rootCA
 	}
 	cc.UserAgent = prog
 	c, err := client.New(cc)
