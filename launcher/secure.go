@@ -54,11 +54,11 @@ func (p *clusterPKI) apiServerArgs(extraIPs ...net.IP) ([]string, error) {
 }
 
 // controllerManagerArgs give the controller manager the CA to sign approved
-// CertificateSigningRequests with, and the ServiceAccount key to sign the tokens of
-// service-account-token Secrets with.
+// CertificateSigningRequests with, the ServiceAccount key to sign the tokens of
+// service-account-token Secrets with, and the CA certificate to publish as kube-root-ca.crt.
 func (p *clusterPKI) controllerManagerArgs() []string {
 	return []string{"--cluster-signing-cert-file", p.dir.File(pki.CACert), "--cluster-signing-key-file", p.dir.File(pki.CAKey),
-		"--service-account-private-key-file", p.dir.File(pki.SAKey)}
+		"--service-account-private-key-file", p.dir.File(pki.SAKey), "--root-ca-file", p.dir.File(pki.CACert)}
 }
 
 // kubeconfig writes the kubeconfig of identity r (file name name) for server and returns
