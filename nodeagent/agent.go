@@ -27,6 +27,7 @@ import (
 	"github.com/skiff-sh/skiff/nodeagent/probes"
 	"github.com/skiff-sh/skiff/nodeagent/runtime"
 	"github.com/skiff-sh/skiff/nodeagent/server"
+	"github.com/skiff-sh/skiff/nodeagent/token"
 	"github.com/skiff-sh/skiff/nodeagent/volumes"
 )
 
@@ -218,6 +219,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		wcfg.RootDir = a.cfg.RootDir
 		vm := volumes.New(a.cfg.RootDir, newObjects(a.cfg.Client), a.cfg.NodeIP)
 		vm.Allocatable = wcfg.Allocatable
+		vm.Tokens = token.New(requestToken(a.cfg.Client), nil)
 		wcfg.Volumes = vm
 	}
 	a.workers = podworker.New(wcfg)

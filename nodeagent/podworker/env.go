@@ -50,12 +50,11 @@ func makeEnv(ctx context.Context, ec *envContext, c *core.Container) ([]string, 
 		}
 		env[k] = v
 	}
-	if ec.pod.Spec.EnableServiceLinks == nil || *ec.pod.Spec.EnableServiceLinks {
-		for k, v := range serviceEnv(ec.services, ec.pod.Namespace) {
-			put(k, v)
-		}
-		sort.Strings(order) // map order is random; keep the result stable
+	links := ec.pod.Spec.EnableServiceLinks == nil || *ec.pod.Spec.EnableServiceLinks
+	for k, v := range serviceEnv(ec.services, ec.pod.Namespace, links) {
+		put(k, v)
 	}
+	sort.Strings(order) // map order is random; keep the result stable
 	for _, from := range c.EnvFrom {
 		data, err := envFromData(ctx, ec, from)
 		if err != nil {
@@ -228,12 +227,15 @@ func validEnvName(s string) bool {
 	return true
 }
 
-// serviceEnv is the Docker-links-style variables of the services visible to a pod: those
-// of its namespace, plus the "kubernetes" service of the default namespace.
-func serviceEnv(services []*core.Service, namespace string) map[string]string {
+// serviceEnv is the Docker-links-style variables of the services visible to a pod: the
+// "kubernetes" service of the default namespace always (KUBERNETES_SERVICE_HOST and _PORT are
+// how client-go's InClusterConfig finds the API server, so the kubelet sets them even with
+// enableServiceLinks false), and, with links, those of the pod's namespace.
+func serviceEnv(services []*core.Service, namespace string, links bool) map[string]string {
 	env := map[string]string{}
 	for _, svc := range services {
-		if svc.Namespace != namespace && !(svc.Namespace == core.NamespaceDefault && svc.Name == "kubernetes") {
+		master := svc.Namespace == core.NamespaceDefault && svc.Name == "kubernetes"
+		if !master && !(links && svc.Namespace == namespace) {
 			continue
 		}
 		ip := svc.Spec.ClusterIP

@@ -153,7 +153,14 @@ func TestServiceEnv(t *testing.T) {
 		Spec: core.ServiceSpec{ClusterIP: "10.96.0.11", Ports: []core.ServicePort{{Name: "db", Port: 6379, Protocol: core.ProtocolTCP}}}}
 	other := &core.Service{ObjectMeta: meta.ObjectMeta{Name: "elsewhere", Namespace: "other"},
 		Spec: core.ServiceSpec{ClusterIP: "10.96.0.12", Ports: []core.ServicePort{{Port: 80}}}}
-	env := serviceEnv([]*core.Service{svc, other}, "ns")
+	master := &core.Service{ObjectMeta: meta.ObjectMeta{Name: "kubernetes", Namespace: "default"},
+		Spec: core.ServiceSpec{ClusterIP: "10.96.0.1", Ports: []core.ServicePort{{Name: "https", Port: 443, Protocol: core.ProtocolTCP}}}}
+	// Without service links only the API server's variables are set.
+	if env := serviceEnv([]*core.Service{svc, other, master}, "ns", false); len(env) == 0 ||
+		env["KUBERNETES_SERVICE_HOST"] != "10.96.0.1" || env["KUBERNETES_SERVICE_PORT"] != "443" || env["REDIS_MASTER_SERVICE_HOST"] != "" {
+		t.Errorf("enableServiceLinks false: %v", env)
+	}
+	env := serviceEnv([]*core.Service{svc, other, master}, "ns", true)
 	want := map[string]string{
 		"REDIS_MASTER_SERVICE_HOST":       "10.96.0.11",
 		"REDIS_MASTER_SERVICE_PORT":       "6379",
@@ -161,6 +168,9 @@ func TestServiceEnv(t *testing.T) {
 		"REDIS_MASTER_PORT":               "tcp://10.96.0.11:6379",
 		"REDIS_MASTER_PORT_6379_TCP":      "tcp://10.96.0.11:6379",
 		"REDIS_MASTER_PORT_6379_TCP_ADDR": "10.96.0.11",
+		"KUBERNETES_SERVICE_HOST":         "10.96.0.1",
+		"KUBERNETES_SERVICE_PORT":         "443",
+		"KUBERNETES_SERVICE_PORT_HTTPS":   "443",
 	}
 	for k, v := range want {
 		if env[k] != v {

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/skiff-sh/skiff/api/authentication"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/nodeagent/fieldpath"
@@ -43,6 +44,16 @@ type Manager struct {
 	nodeIP  string
 	// Allocatable is the node's, for resourceFieldRef limits a container does not set.
 	Allocatable func() core.ResourceList
+	// Tokens issues the ServiceAccount tokens of serviceAccountToken projections; without
+	// it such a volume fails to set up.
+	Tokens Tokens
+}
+
+// Tokens issues bound ServiceAccount tokens (nodeagent/token's Manager, over TokenRequest).
+type Tokens interface {
+	Token(ctx context.Context, namespace, name string, tr *authentication.TokenRequest) (*authentication.TokenRequest, error)
+	// ForgetPod drops what is kept for the pod uid once its volumes are gone.
+	ForgetPod(uid string)
 }
 
 // New returns a Manager keeping volumes under root/pods.
@@ -123,6 +134,9 @@ func (m *Manager) setup(ctx context.Context, pod *core.Pod, v *core.Volume) (run
 
 // Teardown unmounts and removes a pod's volumes (host paths are left alone).
 func (m *Manager) Teardown(_ context.Context, uid string) error {
+	if m.Tokens != nil {
+		m.Tokens.ForgetPod(uid)
+	}
 	dir := m.volumesDir(uid)
 	entries, _ := filepath.Glob(filepath.Join(dir, "empty-dir", "*"))
 	for _, e := range entries {
@@ -335,15 +349,39 @@ func (m *Manager) projectedFiles(ctx context.Context, pod *core.Pod, p *core.Pro
 		case s.DownwardAPI != nil:
 			err = merge(m.downwardFiles(pod, s.DownwardAPI.Items, def))
 		case s.ServiceAccountToken != nil:
-			// skiff's API server issues no tokens yet: the file exists, empty, so that
-			// programs that read it at start-up find it.
-			out[s.ServiceAccountToken.Path] = file{nil, 0o600 & def}
+			err = merge(m.tokenFile(ctx, pod, s.ServiceAccountToken, def))
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// tokenFile is a serviceAccountToken projection: a token of the pod's ServiceAccount for the
+// projection's audience (none: the API server's own), bound to the pod so that it stops
+// working when the pod is deleted, in a file of the volume's default mode. Each setup asks
+// Tokens, which answers from its cache until the token is due for refresh; the atomic write
+// then swaps the new token in.
+func (m *Manager) tokenFile(ctx context.Context, pod *core.Pod, p *core.ServiceAccountTokenProjection, def os.FileMode) (map[string]file, error) {
+	if m.Tokens == nil {
+		return nil, fmt.Errorf("no ServiceAccount token issuer for the serviceAccountToken projection")
+	}
+	var auds []string
+	if p.Audience != "" {
+		auds = []string{p.Audience}
+	}
+	tr, err := m.Tokens.Token(ctx, pod.Namespace, pod.Spec.ServiceAccountName, &authentication.TokenRequest{
+		Spec: authentication.TokenRequestSpec{
+			Audiences:         auds,
+			ExpirationSeconds: p.ExpirationSeconds,
+			BoundObjectRef:    &authentication.BoundObjectReference{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]file{p.Path: {[]byte(tr.Status.Token), def}}, nil
 }
 
 func (m *Manager) claimPath(ctx context.Context, ns, name string) (string, error) {
