@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -37,7 +38,7 @@ func startWith(t *testing.T, cfg apiserver.Config) *api {
 	}
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
-	return &api{t: t, base: hs.URL}
+	return &api{t: t, base: hs.URL, hc: http.DefaultClient}
 }
 
 const saPod = `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "%s"},
