@@ -13,6 +13,7 @@ import (
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/api/validation/field"
+	"github.com/skiff-sh/skiff/apiserver/authn"
 	"github.com/skiff-sh/skiff/apiserver/authn/serviceaccount"
 )
 
@@ -25,6 +26,10 @@ const (
 	defaultTokenExpirationSeconds = 3600
 	minTokenExpirationSeconds     = 600
 	maxTokenExpirationSeconds     = 1 << 32
+	// warnOnlyTokenExpirationSeconds is the odd duration node agents ask for, so that the
+	// server can tell their tokens from others and extend them.
+	warnOnlyTokenExpirationSeconds = 60*60 + 7
+	extendedTokenExpiration        = 365 * 24 * time.Hour
 )
 
 // tokenRequestKind decodes a TokenRequest body like any kind's (unknown fields per
@@ -95,10 +100,24 @@ func (s *Server) createToken(w http.ResponseWriter, req *http.Request, r *reques
 		*tr.Spec.ExpirationSeconds = max
 	}
 	exp := time.Duration(*tr.Spec.ExpirationSeconds) * time.Second
-	claims, err := serviceaccount.NewClaims(sa, binding, tr.Spec.Audiences, now, exp)
+	tokenExp := exp
+	// A node agent's kube-api-access token (pod-bound, 3607 s, for this server): as
+	// Kubernetes (--service-account-extend-token-expiration, on by default), it stays valid
+	// for a year so that a pod outliving an agent that failed to refresh it keeps working;
+	// the agent still refreshes it by the hour it was told.
+	extended := binding.Pod != nil && *tr.Spec.ExpirationSeconds == warnOnlyTokenExpirationSeconds &&
+		len(authn.Intersect(tr.Spec.Audiences, s.cfg.APIAudiences)) == len(tr.Spec.Audiences)
+	if extended {
+		tokenExp = extendedTokenExpiration
+	}
+	claims, err := serviceaccount.NewClaims(sa, binding, tr.Spec.Audiences, now, tokenExp)
 	if err != nil {
 		writeError(w, errInternal(err))
 		return
+	}
+	if extended {
+		warn := serviceaccount.NewNumericDate(now.Add(exp))
+		claims.Kubernetes.WarnAfter = &warn
 	}
 	token, err := s.saTokens.signer.Sign(claims)
 	if err != nil {

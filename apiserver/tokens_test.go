@@ -159,6 +159,17 @@ func TestServiceAccountTokens(t *testing.T) {
 		!slices.Equal(u.Extra["authentication.kubernetes.io/pod-uid"], []string{pod.UID}) {
 		t.Errorf("whoami with the pod-bound token: %+v %v", u, err)
 	}
+	// A node agent's 3607 s pod token lasts a year, warning after the hour; others do not.
+	c = claims(t, strings.TrimSpace(kubectl.Run(t, "create", "token", "robot", "--duration", "3607s",
+		"--bound-object-kind", "Pod", "--bound-object-name", "web")))
+	k8s, _ := c["kubernetes.io"].(map[string]any)
+	if c["exp"].(float64)-c["iat"].(float64) != 365*24*3600 || k8s["warnafter"].(float64)-c["iat"].(float64) != 3607 {
+		t.Errorf("extended token claims %v", c)
+	}
+	c = claims(t, strings.TrimSpace(kubectl.Run(t, "create", "token", "robot", "--duration", "3607s")))
+	if c["exp"].(float64)-c["iat"].(float64) != 3607 {
+		t.Errorf("an unbound 3607 s token lasts %v s", c["exp"].(float64)-c["iat"].(float64))
+	}
 	zero := int64(0)
 	if err := admin.Do(ctx, http.MethodDelete, "/api/v1/namespaces/default/pods/web", &meta.DeleteOptions{GracePeriodSeconds: &zero}, nil); err != nil {
 		t.Fatal(err)
