@@ -90,7 +90,9 @@ func (a *Authorizer) Run(ctx context.Context) {
 	}
 }
 
-// WaitSynced waits until every feed has been loaded once.
+// WaitSynced waits until every feed has been loaded once: the index then holds at least
+// what each watch cache held when the authorizer started watching it (later changes follow
+// as events).
 func (a *Authorizer) WaitSynced(ctx context.Context) error {
 	select {
 	case <-a.synced:
