@@ -32,6 +32,10 @@ type Options struct {
 	DataDir string
 	// Port is the API server's port on 127.0.0.1 (default 6443).
 	Port int
+	// AdvertiseAddress is an address of this machine the API server also listens on (with
+	// Port), first: what cluster-info tells joining nodes, so machines elsewhere can
+	// `skiff join` (default: loopback only, or the node bridge with containerd nodes).
+	AdvertiseAddress string
 	// Nodes is how many nodes to start; 0 runs the control plane alone.
 	Nodes int
 	// Runtime of the nodes: "containerd" (real containers, each node in a network namespace
@@ -147,6 +151,14 @@ func Up(ctx context.Context, o Options) error {
 		listen = fmt.Sprintf("%s:%d,%s", nw.hostIP(), o.Port, listen)
 		nodeServer = fmt.Sprintf("https://%s:%d", nw.hostIP(), o.Port)
 		extraIPs = append(extraIPs, net.ParseIP(nw.hostIP()))
+	}
+	if o.AdvertiseAddress != "" {
+		ip := net.ParseIP(o.AdvertiseAddress)
+		if ip == nil {
+			return fmt.Errorf("--advertise-address %q is not an IP address", o.AdvertiseAddress)
+		}
+		listen = net.JoinHostPort(ip.String(), strconv.Itoa(o.Port)) + "," + listen
+		extraIPs = append(extraIPs, ip)
 	}
 	apiArgs, err := sec.apiServerArgs(extraIPs...)
 	if err != nil {

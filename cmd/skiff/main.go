@@ -15,6 +15,7 @@ import (
 
 const usage = `usage:
   skiff up   [--data-dir DIR] [--port N] [--nodes N] [--runtime containerd|sim] [--disable C,...]
+             [--advertise-address IP]
                                            start a cluster in the foreground (Ctrl-C stops it)
   skiff down [--data-dir DIR]              stop the cluster started from DIR
   skiff image import [--data-dir DIR] FILE...
@@ -37,6 +38,7 @@ func main() {
 		var o launcher.Options
 		fs.StringVar(&o.DataDir, "data-dir", "", "cluster state, logs and kubeconfig (default ~/.skiff)")
 		fs.IntVar(&o.Port, "port", 6443, "API server port on 127.0.0.1")
+		fs.StringVar(&o.AdvertiseAddress, "advertise-address", "", "an IP of this machine the API server also listens on, for nodes that `skiff join` from elsewhere")
 		fs.IntVar(&o.Nodes, "nodes", 1, "how many nodes to start (0: the control plane alone)")
 		fs.StringVar(&o.Runtime, "runtime", "containerd", "the nodes' runtime: containerd (real containers, needs root) or sim (simulated)")
 		fs.StringVar(&o.BinDir, "bin-dir", "", "where the skiff-* binaries are (default: next to skiff, then $PATH)")
