@@ -553,9 +553,9 @@ func ImportImages(dataDir, binDir string, files []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	nodes, _ := filepath.Glob(filepath.Join(o.DataDir, "nodes", "*", "runtime.json"))
-	if len(nodes) == 0 {
-		return fmt.Errorf("no containerd node has run from %s (start one with skiff up --data-dir %s)", o.DataDir, o.DataDir)
+	nodes, err := startedNodes(o.DataDir, importWait, out)
+	if err != nil {
+		return err
 	}
 	for _, n := range nodes {
 		dir := filepath.Dir(n)
