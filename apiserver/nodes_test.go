@@ -41,15 +41,22 @@ func TestNodeIdentity(t *testing.T) {
 		}
 	}
 	pod := func(name, node, secret string) *core.Pod {
-		return &core.Pod{ObjectMeta: meta.ObjectMeta{Name: name, Namespace: "default"}, Spec: core.PodSpec{NodeName: node,
+		return &core.Pod{ObjectMeta: meta.ObjectMeta{Name: name, Namespace: "default"}, Spec: core.PodSpec{NodeName: node, ServiceAccountName: "default",
 			Containers: []core.Container{{Name: "c", Image: "busybox"}},
 			Volumes:    []core.Volume{{Name: "s", VolumeSource: core.VolumeSource{Secret: &core.SecretVolumeSource{SecretName: secret}}}}}}
 	}
+	sas := client.For[core.ServiceAccount](admin, client.Resource{Version: "v1", Resource: "serviceaccounts", Namespaced: true})
+	if _, err := sas.Create(ctx, &core.ServiceAccount{ObjectMeta: meta.ObjectMeta{Name: "default", Namespace: "default"}}); err != nil && !client.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
 	pods := client.For[core.Pod](admin, podsRes)
+	uids := map[string]string{}
 	for _, p := range []*core.Pod{pod("a", "n1", "mine"), pod("b", "n2", "theirs")} {
-		if _, err := pods.Create(ctx, p); err != nil {
+		created, err := pods.Create(ctx, p)
+		if err != nil {
 			t.Fatal(err)
 		}
+		uids[p.Name] = created.UID
 	}
 
 	// The graph follows the pod watch: the secret becomes readable shortly after the pod exists.
@@ -62,6 +69,25 @@ func TestNodeIdentity(t *testing.T) {
 	}
 	if _, err := client.For[core.Secret](n1, secretsRes).List(ctx, "default", client.ListOptions{}); !client.IsForbidden(err) {
 		t.Errorf("n1 lists secrets: %v", err)
+	}
+
+	// ServiceAccount tokens: only bound to one of its own pods.
+	n1sas := client.For[core.ServiceAccount](n1, client.Resource{Version: "v1", Resource: "serviceaccounts", Namespaced: true})
+	nodeToken := func(pod string) error {
+		body := map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": map[string]any{}}
+		if pod != "" {
+			body["spec"] = map[string]any{"boundObjectRef": map[string]any{"kind": "Pod", "apiVersion": "v1", "name": pod, "uid": uids[pod]}}
+		}
+		return n1sas.Client().Do(ctx, "POST", "/api/v1/namespaces/default/serviceaccounts/default/token", body, nil)
+	}
+	if err := nodeToken("a"); err != nil {
+		t.Errorf("n1 token for its pod: %v", err)
+	}
+	if err := nodeToken("b"); !client.IsForbidden(err) {
+		t.Errorf("n1 token bound to n2's pod: %v", err)
+	}
+	if err := nodeToken(""); !client.IsForbidden(err) {
+		t.Errorf("n1 unbound token: %v", err)
 	}
 
 	// Its own Node: yes; another node's: no.

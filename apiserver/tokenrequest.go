@@ -13,6 +13,7 @@ import (
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/api/validation/field"
+	"github.com/skiff-sh/skiff/apiserver/admission/noderestriction"
 	"github.com/skiff-sh/skiff/apiserver/authn"
 	"github.com/skiff-sh/skiff/apiserver/authn/serviceaccount"
 )
@@ -88,6 +89,11 @@ func (s *Server) createToken(w http.ResponseWriter, req *http.Request, r *reques
 	tr.Status = authentication.TokenRequestStatus{}
 	if errs := validateTokenRequest(tr); len(errs) > 0 {
 		writeError(w, errInvalid(tokenRequestKind, "", errs))
+		return
+	}
+	// A node gets tokens only bound to one of its own pods (NodeRestriction).
+	if aerr := s.admitNodeWrite(ctx, noderestriction.Create, r.kind, "token", r.namespace, r.name, tr, nil); aerr != nil {
+		writeError(w, aerr)
 		return
 	}
 	binding, aerr := s.tokenBinding(req, r, tr.Spec.BoundObjectRef)
