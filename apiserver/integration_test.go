@@ -400,22 +400,26 @@ func TestPaginationConsistentUnderWrites(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		a.must(201, "POST", cms, cm(fmt.Sprintf("p%03d", i), "x"))
 	}
+	// The writer starts once the first page has fixed the snapshot (resourceVersion) every
+	// later page must be read at.
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
+	startWriter := func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				// Writers add objects before and after every key and delete existing ones.
+				a.do("POST", cms, "", []byte(cm(fmt.Sprintf("p%03d-new%d", i%50, i), "x")))
+				a.do("DELETE", cms+fmt.Sprintf("/p%03d", (i*7)%50), "", nil)
 			}
-			// Writers add objects before and after every key and delete existing ones.
-			a.do("POST", cms, "", []byte(cm(fmt.Sprintf("p%03d-new%d", i%50, i), "x")))
-			a.do("DELETE", cms+fmt.Sprintf("/p%03d", (i*7)%50), "", nil)
-		}
-	}()
+		}()
+	}
 	var names []string
 	var rv string
 	cont := ""
@@ -427,6 +431,7 @@ func TestPaginationConsistentUnderWrites(t *testing.T) {
 		m := a.must(200, "GET", path, "")
 		if page == 0 {
 			rv = get(m, "metadata", "resourceVersion").(string)
+			startWriter()
 		} else if got := get(m, "metadata", "resourceVersion").(string); got != rv {
 			t.Fatalf("page %d read at %s, first page at %s", page, got, rv)
 		}
