@@ -118,8 +118,8 @@ func ClusterRoles() []*rbac.ClusterRole {
 //   - Creation is granted per kind, for what the controllers make: pods (replicaset, job,
 //     daemonset, statefulset), replicasets (deployment), controllerrevisions (daemonset,
 //     statefulset), jobs (cronjob), persistentvolumeclaims (statefulset), endpoints and
-//     endpointslices (endpointslice), serviceaccounts (serviceaccount), leases (leader
-//     election), events.
+//     endpointslices (endpointslice), serviceaccounts (serviceaccount), configmaps
+//     (root-ca-cert-publisher's kube-root-ca.crt), leases (leader election), events.
 //   - escalate on clusterroles, for the clusterrole-aggregation controller, as Kubernetes'
 //     clusterrole-aggregation-controller role; approve and sign on the built-in signers and
 //     SubjectAccessReviews for the CSR controllers (whose /approval and /status writes the
@@ -127,7 +127,7 @@ func ClusterRoles() []*rbac.ClusterRole {
 func controllerManagerRole() *rbac.ClusterRole {
 	return clusterRole("system:kube-controller-manager", nil, append([]ruleBuilder{
 		verbs("get", "list", "watch", "patch", "update", "delete", "deletecollection").groups("*").resources("*"),
-		verbs("create").groups(legacyGroup).resources("pods", "endpoints", "serviceaccounts", "persistentvolumeclaims"),
+		verbs("create").groups(legacyGroup).resources("pods", "endpoints", "serviceaccounts", "persistentvolumeclaims", "configmaps"),
 		verbs("create").groups(appsGroup).resources("replicasets", "controllerrevisions"),
 		verbs("create").groups(batchGroup).resources("jobs"),
 		verbs("create").groups(discoveryGroup).resources("endpointslices"),
