@@ -142,7 +142,9 @@ func TestAdmitServiceAccountReusesVolume(t *testing.T) {
 		Volumes:    []core.Volume{{Name: "kube-api-access-abcde", VolumeSource: core.VolumeSource{Projected: ServiceAccountTokenVolumeSource()}}},
 		Containers: []core.Container{{Name: "a"}},
 	}}
-	lookup := func(context.Context, string, string) (*core.ServiceAccount, error) { return &core.ServiceAccount{}, nil }
+	lookup := func(context.Context, string, string) (*core.ServiceAccount, error) {
+		return &core.ServiceAccount{}, nil
+	}
 	if err := admitServiceAccount(context.Background(), p, lookup); err != nil {
 		t.Fatal(err)
 	}
