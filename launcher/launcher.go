@@ -229,6 +229,7 @@ func Up(ctx context.Context, o Options) error {
 	// The control plane's /metrics listen on free ports (the defaults would collide between
 	// clusters on one machine); DIR/metrics lists where.
 	var metrics strings.Builder
+	var cm *process
 	fmt.Fprintf(&metrics, "skiff-apiserver %s/metrics\n", server)
 	for _, name := range []string{"skiff-controller-manager", "skiff-scheduler"} {
 		if o.isDisabled(strings.TrimPrefix(name, "skiff-")) {
@@ -251,8 +252,20 @@ func Up(ctx context.Context, o Options) error {
 		if name == "skiff-controller-manager" {
 			args = append(args, sec.controllerManagerArgs()...)
 		}
-		if _, err := start(component{name: name, bin: name, args: args}); err != nil {
+		proc, err := start(component{name: name, bin: name, args: args})
+		if err != nil {
 			return err
+		}
+		if name == "skiff-controller-manager" {
+			cm = proc
+		}
+	}
+	if cm != nil {
+		// The ServiceAccount admission plugin refuses pods until their namespace's default
+		// account exists, and the controller manager creates it a moment after it starts: a
+		// pod created as soon as skiff says it is up must not race that.
+		if err := waitReady(ctx, adminHTTP, server+"/api/v1/namespaces/default/serviceaccounts/default", 60*time.Second, cm); err != nil {
+			return fmt.Errorf("the default ServiceAccount: %w", err)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(o.DataDir, "metrics"), []byte(metrics.String()), 0o644); err != nil {
