@@ -88,7 +88,9 @@ func runJoin(ctx context.Context, server, token string, pins []string, nodeName,
 			agent.stop()
 			return err
 		}
-		if p, err := startChild(ctx, binDir, "skiff-proxy", logs, []string{"--kubeconfig", kubeconfig, "--node-name", nodeName}); err == nil {
+		if p, err := startChild(ctx, binDir, "skiff-proxy", logs, []string{"--kubeconfig", kubeconfig, "--node-name", nodeName,
+			// A node may not create Services: kube-dns is the control plane's to make.
+			"--dns-service=false"}); err == nil {
 			children = append(children, p)
 		} else {
 			fmt.Fprintf(os.Stderr, "skiff join: not starting the proxy: %v\n", err)
