@@ -41,6 +41,11 @@ type serviceAccountLookup func(ctx context.Context, namespace, name string) (*co
 // mounts a projected volume with a bound token, the cluster CA and the namespace at
 // ServiceAccountTokenMountPath in every container. The error is the message of the 403.
 func admitServiceAccount(ctx context.Context, p *core.Pod, lookup serviceAccountLookup) error {
+	if _, mirror := p.Annotations[core.MirrorPodAnnotationKey]; mirror {
+		// A node's copy of a static pod is never changed (the node would see a different
+		// spec and delete it), and may not carry credentials the node could not give it.
+		return validateMirrorPod(p)
+	}
 	if p.Spec.ServiceAccountName == "" {
 		p.Spec.ServiceAccountName = p.Spec.DeprecatedServiceAccount
 	}
@@ -63,6 +68,64 @@ func admitServiceAccount(ctx context.Context, p *core.Pod, lookup serviceAccount
 		p.Spec.ImagePullSecrets = append([]core.LocalObjectReference(nil), sa.ImagePullSecrets...)
 	}
 	return nil
+}
+
+// validateMirrorPod is the plugin's rule for mirror pods, with Kubernetes' messages.
+func validateMirrorPod(p *core.Pod) error {
+	if p.Spec.ServiceAccountName != "" {
+		return errors.New("a mirror pod may not reference service accounts")
+	}
+	if referencesSecrets(p) {
+		return errors.New("a mirror pod may not reference secrets")
+	}
+	for _, v := range p.Spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, src := range v.Projected.Sources {
+			if src.ServiceAccountToken != nil {
+				return errors.New("a mirror pod may not use ServiceAccountToken volume projections")
+			}
+		}
+	}
+	return nil
+}
+
+// referencesSecrets reports whether the pod names a Secret: image pull secrets, secret
+// volumes and projections, env and envFrom of any container.
+func referencesSecrets(p *core.Pod) bool {
+	if len(p.Spec.ImagePullSecrets) > 0 {
+		return true
+	}
+	for _, v := range p.Spec.Volumes {
+		if v.Secret != nil {
+			return true
+		}
+		if v.Projected != nil {
+			for _, src := range v.Projected.Sources {
+				if src.Secret != nil {
+					return true
+				}
+			}
+		}
+	}
+	containers := append(append([]core.Container{}, p.Spec.InitContainers...), p.Spec.Containers...)
+	for _, ec := range p.Spec.EphemeralContainers {
+		containers = append(containers, core.Container(ec.EphemeralContainerCommon))
+	}
+	for _, c := range containers {
+		for _, e := range c.EnvFrom {
+			if e.SecretRef != nil {
+				return true
+			}
+		}
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // automount is the pod's automountServiceAccountToken if set, else the account's, else true.

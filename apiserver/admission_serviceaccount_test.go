@@ -164,3 +164,49 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// Mirror pods are left as they are and may carry no credentials (Kubernetes' messages).
+func TestAdmitServiceAccountMirrorPods(t *testing.T) {
+	lookup := func(context.Context, string, string) (*core.ServiceAccount, error) {
+		t.Error("a mirror pod's account was looked up")
+		return nil, storage.ErrNotFound
+	}
+	mirror := func(tweak func(*core.Pod)) *core.Pod {
+		p := &core.Pod{ObjectMeta: meta.ObjectMeta{Namespace: "ns", Name: "static-node1",
+			Annotations: map[string]string{core.MirrorPodAnnotationKey: "hash"}},
+			Spec: core.PodSpec{Containers: []core.Container{{Name: "c"}}}}
+		if tweak != nil {
+			tweak(p)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name string
+		pod  *core.Pod
+		err  string
+	}{
+		{name: "plain", pod: mirror(nil)},
+		{name: "account", pod: mirror(func(p *core.Pod) { p.Spec.ServiceAccountName = "default" }),
+			err: "a mirror pod may not reference service accounts"},
+		{name: "secret volume", pod: mirror(func(p *core.Pod) {
+			p.Spec.Volumes = []core.Volume{{Name: "s", VolumeSource: core.VolumeSource{Secret: &core.SecretVolumeSource{SecretName: "x"}}}}
+		}), err: "a mirror pod may not reference secrets"},
+		{name: "secret env", pod: mirror(func(p *core.Pod) {
+			p.Spec.Containers[0].Env = []core.EnvVar{{Name: "P", ValueFrom: &core.EnvVarSource{SecretKeyRef: &core.SecretKeySelector{Key: "k"}}}}
+		}), err: "a mirror pod may not reference secrets"},
+		{name: "token projection", pod: mirror(func(p *core.Pod) {
+			p.Spec.Volumes = []core.Volume{{Name: "t", VolumeSource: core.VolumeSource{Projected: &core.ProjectedVolumeSource{
+				Sources: []core.VolumeProjection{{ServiceAccountToken: &core.ServiceAccountTokenProjection{Path: "token"}}}}}}}
+		}), err: "a mirror pod may not use ServiceAccountToken volume projections"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := admitServiceAccount(context.Background(), tc.pod, lookup)
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || err.Error() != tc.err) {
+				t.Fatalf("err = %v, want %q", err, tc.err)
+			}
+			if tc.err == "" && (tc.pod.Spec.ServiceAccountName != "" || len(tc.pod.Spec.Volumes) != 0) {
+				t.Errorf("mirror pod changed: %+v", tc.pod.Spec)
+			}
+		})
+	}
+}
