@@ -25,6 +25,7 @@ type fakeLeases struct {
 	leases map[string]coordination.Lease
 	fail   bool // answer everything with 500
 	writes []coordination.Lease
+	reads  int // GETs answered, each one candidate's look at the lease
 }
 
 func newFake(t *testing.T) (*fakeLeases, *client.Client) {
@@ -58,6 +59,7 @@ func (f *fakeLeases) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodGet:
+		f.reads++
 		l, ok := f.leases[name]
 		if !ok {
 			status(w, 404, meta.ReasonNotFound)
@@ -96,6 +98,14 @@ func (f *fakeLeases) get(name string) coordination.Lease {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.leases[name]
+}
+
+// progress is how many reads and writes the fake has answered: tests wait for the
+// candidates to have taken a number of turns, rather than for a stretch of wall time.
+func (f *fakeLeases) progress() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reads + len(f.writes)
 }
 
 // firstWriteBy is the lease as holder id first wrote it.
@@ -266,12 +276,15 @@ func TestFailoverAfterRelease(t *testing.T) {
 	waitLeading(t, a, 2*time.Second)
 	b := run(t, c, cfgB)
 
-	// b follows: it sees a as leader and does not lead while a renews.
+	// b follows: it sees a as leader and does not lead while a renews — over many of b's
+	// attempts and a's renewals, counted, not timed.
 	eventually(t, "b to see a", func() bool { return b.le.Leader() == "a" })
+	from := f.progress()
+	eventually(t, "20 more lease reads and renewals", func() bool { return f.progress() >= from+20 })
 	select {
 	case <-b.leading:
 		t.Fatal("b leads while a holds the lease")
-	case <-time.After(1500 * time.Millisecond): // a's renewals keep it
+	default:
 	}
 
 	// a steps down and releases: b takes over without waiting out the lease.
@@ -318,7 +331,7 @@ func TestTakeoverAfterExpiry(t *testing.T) {
 }
 
 func TestOnlyOneLeads(t *testing.T) {
-	_, c := newFake(t)
+	f, c := newFake(t)
 	var leaders atomic.Int32
 	var maxLeaders atomic.Int32
 	var wg sync.WaitGroup
@@ -342,7 +355,9 @@ func TestOnlyOneLeads(t *testing.T) {
 		wg.Go(func() { le.Run(ctx) })
 	}
 	eventually(t, "a leader", func() bool { return leaders.Load() == 1 })
-	time.Sleep(1500 * time.Millisecond)
+	// Let the followers try many times (counted at the fake, not timed) while one leads.
+	from := f.progress()
+	eventually(t, "50 more lease reads and writes", func() bool { return f.progress() >= from+50 })
 	cancel()
 	wg.Wait()
 	if m := maxLeaders.Load(); m != 1 {
