@@ -4,10 +4,14 @@
 # fetches a page from each pod, through the Service's ClusterIP, by DNS name from inside a
 # pod (kubectl exec), and shows a pod's log. Stop it with: bin/skiff down --data-dir .skiff
 #
-# As root the nodes run real containers (containerd, each node in its own network namespace);
-# otherwise the nodes are simulated (--runtime sim) and pods run without processes.
+# On a fresh Debian machine it first installs what is missing (scripts/install-deps.sh: the
+# Debian packages, as root, and kubectl). As root the nodes run real containers (containerd,
+# each node in its own network namespace); otherwise the nodes are simulated (--runtime sim)
+# and pods run without processes.
 set -euo pipefail
 cd "$(dirname "$0")"
+scripts/install-deps.sh
+export PATH=$PWD/bin:$PATH # where install-deps.sh puts kubectl when not root
 go build -o bin/ ./cmd/...
 # A fresh cluster every time: stop the one a previous run left, and start from empty data.
 bin/skiff down --data-dir .skiff 2>/dev/null || true
