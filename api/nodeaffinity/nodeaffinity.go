@@ -37,7 +37,9 @@ func GetRequiredNodeAffinity(pod *core.Pod) RequiredNodeAffinity {
 func (r RequiredNodeAffinity) Err() error { return r.err }
 
 // Empty reports whether the pod constrains nodes not at all.
-func (r RequiredNodeAffinity) Empty() bool { return len(r.labels) == 0 && r.terms == nil && r.err == nil }
+func (r RequiredNodeAffinity) Empty() bool {
+	return len(r.labels) == 0 && r.terms == nil && r.err == nil
+}
 
 // Match reports whether node has every nodeSelector label and satisfies the required
 // affinity; a pod whose affinity does not compile matches no node, with the reason.
