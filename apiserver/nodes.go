@@ -19,24 +19,44 @@ import (
 // and NodeRestriction admission on every write a node makes.
 
 // setUpNodeAuthorizer makes the Node authorizer and keeps its graph current from the pod
-// watch cache until ctx ends. Call it before setUpSecurity, which puts it in the chain.
+// and claim watch caches until ctx ends. Call it before setUpSecurity, which puts it in the
+// chain.
 func (s *Server) setUpNodeAuthorizer(ctx context.Context) {
 	g := node.NewGraph()
 	s.nodeAuthorizer = node.New(g)
+	log := s.log.With("component", "node-authorizer")
 	podKind, _ := s.reg.Lookup("", "v1", "pods")
-	go feedGraph(ctx, s.caches[podKind], g, s.log.With("component", "node-authorizer"))
+	go follow(ctx, s.caches[podKind], g.Reset, func(t string, o meta.Object) {
+		if p, ok := o.(*core.Pod); ok {
+			if t == meta.Deleted {
+				g.DeletePod(p)
+			} else {
+				g.SetPod(p)
+			}
+		}
+	}, log)
+	pvcKind, _ := s.reg.Lookup("", "v1", "persistentvolumeclaims")
+	go follow(ctx, s.caches[pvcKind], g.ResetClaims, func(t string, o meta.Object) {
+		if c, ok := o.(*core.PersistentVolumeClaim); ok {
+			if t == meta.Deleted {
+				g.DeleteClaim(c)
+			} else {
+				g.SetClaim(c)
+			}
+		}
+	}, log)
 }
 
-// feedGraph follows the pod cache: the whole state first, then every change. A watcher
-// cut off (slow, or the cache relisted) starts over from a fresh state.
-func feedGraph(ctx context.Context, c *watchcache.Cache, g *node.Graph, log interface{ Warn(string, ...any) }) {
+// follow feeds a watch cache to apply: the whole state first (after reset), then every
+// change. A watcher cut off (slow, or the cache relisted) starts over from a fresh state.
+func follow(ctx context.Context, c *watchcache.Cache, reset func(), apply func(string, meta.Object), log interface{ Warn(string, ...any) }) {
 	for ctx.Err() == nil {
 		w, err := c.Watch(ctx, 0, nil, watchcache.WatchOptions{SendInitialState: true})
 		if err != nil {
 			if errors.Is(err, watchcache.ErrCacheStopped) || ctx.Err() != nil {
 				return
 			}
-			log.Warn("pod watch for the node graph", "err", err)
+			log.Warn("watch for the node graph", "err", err)
 			select {
 			case <-ctx.Done():
 				return
@@ -44,21 +64,14 @@ func feedGraph(ctx context.Context, c *watchcache.Cache, g *node.Graph, log inte
 			}
 			continue
 		}
-		g.Reset()
+		reset()
 		for ev := range w.ResultChan() {
-			p, ok := ev.Object.(*core.Pod)
-			if !ok {
-				continue
-			}
-			switch ev.Type {
-			case meta.Added, meta.Modified:
-				g.SetPod(p)
-			case meta.Deleted:
-				g.DeletePod(p)
+			if ev.Type == meta.Added || ev.Type == meta.Modified || ev.Type == meta.Deleted {
+				apply(ev.Type, ev.Object)
 			}
 		}
 		if err := w.Err(); err != nil && ctx.Err() == nil {
-			log.Warn("pod watch for the node graph ended; starting over", "err", err)
+			log.Warn("watch for the node graph ended; starting over", "err", err)
 		}
 	}
 }

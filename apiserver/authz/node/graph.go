@@ -18,6 +18,11 @@ type Graph struct {
 	edges map[Ref]map[string]int
 	// podsByNode holds the pods bound to each node, by "ns/name", with their uid.
 	podsByNode map[string]map[string]string
+	// claimsOfPV lists the claims bound to each PersistentVolume (from the claims'
+	// spec.volumeName), and pvOfClaim the reverse: a node reads a volume through a claim of
+	// its pods.
+	claimsOfPV map[string]map[Ref]bool
+	pvOfClaim  map[Ref]string
 }
 
 type podEntry struct {
@@ -39,6 +44,62 @@ func (g *Graph) Reset() {
 	g.pods = map[string]podEntry{}
 	g.edges = map[Ref]map[string]int{}
 	g.podsByNode = map[string]map[string]string{}
+	g.claimsOfPV = map[string]map[Ref]bool{}
+	g.pvOfClaim = map[Ref]string{}
+}
+
+// ResetClaims forgets the claims (the claim watch is starting over).
+func (g *Graph) ResetClaims() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.claimsOfPV = map[string]map[Ref]bool{}
+	g.pvOfClaim = map[Ref]string{}
+}
+
+// SetClaim records which PersistentVolume a claim is bound to.
+func (g *Graph) SetClaim(c *core.PersistentVolumeClaim) {
+	r := Ref{PVC, c.Namespace, c.Name}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.removeClaimLocked(r)
+	if pv := c.Spec.VolumeName; pv != "" {
+		g.pvOfClaim[r] = pv
+		if g.claimsOfPV[pv] == nil {
+			g.claimsOfPV[pv] = map[Ref]bool{}
+		}
+		g.claimsOfPV[pv][r] = true
+	}
+}
+
+// DeleteClaim forgets a claim.
+func (g *Graph) DeleteClaim(c *core.PersistentVolumeClaim) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.removeClaimLocked(Ref{PVC, c.Namespace, c.Name})
+}
+
+func (g *Graph) removeClaimLocked(r Ref) {
+	pv, ok := g.pvOfClaim[r]
+	if !ok {
+		return
+	}
+	delete(g.pvOfClaim, r)
+	delete(g.claimsOfPV[pv], r)
+	if len(g.claimsOfPV[pv]) == 0 {
+		delete(g.claimsOfPV, pv)
+	}
+}
+
+// VolumeRelated reports whether a pod bound to node uses a claim bound to PersistentVolume pv.
+func (g *Graph) VolumeRelated(node, pv string) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	for r := range g.claimsOfPV[pv] {
+		if g.edges[r][node] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func podKey(p *core.Pod) string { return p.Namespace + "/" + p.Name }

@@ -6,7 +6,8 @@
 //     pods, evictions, events, its Lease in kube-node-lease (by name), and
 //     CertificateSigningRequests (to renew its certificate);
 //   - get (and list/watch by name) of a Secret, ConfigMap, PersistentVolumeClaim or
-//     ServiceAccount only while a pod bound to the node refers to it, and ServiceAccount
+//     ServiceAccount only while a pod bound to the node refers to it, get of a
+//     PersistentVolume bound to such a claim, and ServiceAccount
 //     tokens (serviceaccounts/token) only for the accounts its pods run as — a Graph built
 //     from the pod watch.
 //
@@ -83,6 +84,14 @@ func (z *Authorizer) Authorize(_ context.Context, a authz.Attributes) (authz.Dec
 	switch {
 	case a.APIGroup == "" && (res == Secret || res == ConfigMap || res == PVC || res == ServiceAccount):
 		return z.readReferenced(node, a)
+	case a.APIGroup == "" && res == "persistentvolumes":
+		if a.Verb != "get" || a.Name == "" {
+			return authz.NoOpinion, "can only get individual persistentvolumes", nil
+		}
+		if z.graph.VolumeRelated(node, a.Name) {
+			return authz.Allow, "", nil
+		}
+		return authz.NoOpinion, fmt.Sprintf("no relationship found between node '%s' and this object", node), nil
 	case a.APIGroup == "" && res == "serviceaccounts/token":
 		if a.Verb != "create" {
 			return authz.NoOpinion, "can only create tokens", nil

@@ -129,3 +129,31 @@ func TestGraphFollowsPods(t *testing.T) {
 		t.Fatal("Reset kept edges")
 	}
 }
+
+func TestPersistentVolumeThroughClaim(t *testing.T) {
+	g := NewGraph()
+	z := New(g)
+	g.SetPod(webPod("n1")) // uses claim app/data
+	get := func(node, pv string) authz.Decision {
+		d, _, _ := z.Authorize(context.Background(), authz.Attributes{User: nodeUser(node), Verb: "get", ResourceRequest: true, Resource: "persistentvolumes", Name: pv})
+		return d
+	}
+	if get("n1", "pv-1") != authz.NoOpinion {
+		t.Fatal("volume readable before any claim is bound to it")
+	}
+	claim := &core.PersistentVolumeClaim{ObjectMeta: meta.ObjectMeta{Name: "data", Namespace: "app"}, Spec: core.PersistentVolumeClaimSpec{VolumeName: "pv-1"}}
+	g.SetClaim(claim)
+	if get("n1", "pv-1") != authz.Allow {
+		t.Error("n1 cannot read the volume of its pod's claim")
+	}
+	if get("n2", "pv-1") != authz.NoOpinion {
+		t.Error("n2 reads n1's volume")
+	}
+	if get("n1", "pv-2") != authz.NoOpinion {
+		t.Error("n1 reads an unrelated volume")
+	}
+	g.DeleteClaim(claim)
+	if get("n1", "pv-1") != authz.NoOpinion {
+		t.Error("volume still readable after its claim went")
+	}
+}
