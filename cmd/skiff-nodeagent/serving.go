@@ -73,27 +73,40 @@ func servingTLS(ctx context.Context, o servingOptions, c *client.Client, nodeIP 
 		return t, nil
 	}
 	file := filepath.Join(o.certDir, servingFile)
-	if pair, err := tls.LoadX509KeyPair(file, file); err == nil && validFor(pair, 24*time.Hour) {
-		t.Certificate = &pair
-		return t, nil
-	}
-	// Serve at once with a self-signed certificate (the kubelet's default), and swap in
-	// the cluster-signed one when it is issued: the request can only be approved once the
-	// Node is registered with its addresses, which happens after this.
-	self, err := selfSigned(o.nodeName, nodeIP)
-	if err != nil {
-		return nil, err
-	}
+	// Serve at once, with the certificate kept from a previous run or else a self-signed
+	// one (the kubelet's default), and swap in a cluster-signed one when it is issued: the
+	// request can only be approved once the Node is registered with its addresses, which
+	// happens after this. Like the client certificate, it is renewed at 70-90 % of its
+	// lifetime.
 	h := &certHolder{}
-	h.set(&self)
+	var issued *x509.Certificate
+	if pair, err := tls.LoadX509KeyPair(file, file); err == nil && validFor(pair, time.Hour) {
+		h.set(&pair)
+		issued, _ = x509.ParseCertificate(pair.Certificate[0])
+	} else {
+		self, err := selfSigned(o.nodeName, nodeIP)
+		if err != nil {
+			return nil, err
+		}
+		h.set(&self)
+	}
 	t.GetCertificate = h.get
 	go func() {
+		rotation := &certificate.Manager{}
 		for ctx.Err() == nil {
+			if issued != nil {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Until(rotation.RotationDeadline(issued))):
+				}
+			}
 			pair, err := requestServing(ctx, c, o.nodeName, nodeIP, file)
 			if err == nil {
 				h.set(&pair)
-				o.log.Info("serving certificate issued by the cluster")
-				return
+				issued, _ = x509.ParseCertificate(pair.Certificate[0])
+				o.log.Info("serving certificate issued by the cluster", "expires", issued.NotAfter)
+				continue
 			}
 			if ctx.Err() == nil {
 				o.log.Warn("serving certificate request; retrying (kubectl logs/exec to this node fail until it is issued)", "err", err)
