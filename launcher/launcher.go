@@ -181,7 +181,7 @@ func Up(ctx context.Context, o Options) error {
 	var apiWG, wg sync.WaitGroup
 	errc := make(chan error, 4+2*o.Nodes)
 	start := func(c component) (*process, error) {
-		bin, err := findBinary(o.BinDir, c.bin)
+		bin, err := FindBinary(o.BinDir, c.bin)
 		if err != nil {
 			return nil, err
 		}
@@ -421,7 +421,7 @@ const serviceCIDR = "10.96.0.0/12"
 // cleanupNodes removes the containers and network of every containerd node once its agent
 // has stopped: the Pods stay in the API and are recreated by the next skiff up.
 func cleanupNodes(o Options, nw *nodeNetwork) {
-	bin, err := findBinary(o.BinDir, "skiff-nodeagent")
+	bin, err := FindBinary(o.BinDir, "skiff-nodeagent")
 	if err != nil {
 		o.Logger.Error("cannot clean up nodes", "err", err)
 		return
@@ -486,7 +486,8 @@ func Down(dataDir string, timeout time.Duration) error {
 	return nil
 }
 
-func findBinary(binDir, name string) (string, error) {
+// FindBinary finds a skiff program: in binDir, next to the running executable, then in $PATH.
+func FindBinary(binDir, name string) (string, error) {
 	dirs := []string{binDir}
 	if exe, err := os.Executable(); err == nil {
 		dirs = append(dirs, filepath.Dir(exe))
@@ -562,7 +563,7 @@ func ImportImages(dataDir, binDir string, files []string, out io.Writer) error {
 		}
 		files[i] = abs
 	}
-	bin, err := findBinary(o.BinDir, "skiff-nodeagent")
+	bin, err := FindBinary(o.BinDir, "skiff-nodeagent")
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/skiff-sh/skiff/launcher"
+
 	"github.com/skiff-sh/skiff/internal/cli"
 	"github.com/skiff-sh/skiff/nodeagent/join"
 )
@@ -116,7 +118,7 @@ type child struct {
 }
 
 func startChild(ctx context.Context, binDir, name, logDir string, args []string) (*child, error) {
-	bin, err := findBinary(binDir, name)
+	bin, err := launcher.FindBinary(binDir, name)
 	if err != nil {
 		return nil, err
 	}
@@ -167,21 +169,4 @@ func waitFile(ctx context.Context, path string, agent *child) error {
 		case <-tick.C:
 		}
 	}
-}
-
-func findBinary(binDir, name string) (string, error) {
-	dirs := []string{binDir}
-	if exe, err := os.Executable(); err == nil {
-		dirs = append(dirs, filepath.Dir(exe))
-	}
-	for _, d := range dirs {
-		if d == "" {
-			continue
-		}
-		p := filepath.Join(d, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p, nil
-		}
-	}
-	return exec.LookPath(name)
 }

@@ -1,0 +1,204 @@
+package apiserver
+
+// get and list: single objects and collections, with label and field selection.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+
+	"github.com/skiff-sh/skiff/api/fields"
+	"github.com/skiff-sh/skiff/api/labels"
+	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/registry"
+	"github.com/skiff-sh/skiff/storage"
+)
+
+// get answers one object: from the watch cache for resourceVersion=0, else a consistent etcd read.
+func (s *Server) get(w http.ResponseWriter, req *http.Request, r *request) {
+	k := r.kind
+	var obj meta.Object
+	if req.URL.Query().Get("resourceVersion") == "0" {
+		o, ok := s.caches[k].Get(k.Key(r.namespace, r.name))
+		if !ok {
+			writeError(w, errNotFound(k, r.name))
+			return
+		}
+		obj = o
+	} else {
+		obj = k.New()
+		if err := s.store.Get(req.Context(), k.Key(r.namespace, r.name), obj); err != nil {
+			writeError(w, toAPIError(k, r.name, err))
+			return
+		}
+	}
+	if r.subresource != "" && r.subresource != "status" && r.subresource != subApproval {
+		writeError(w, errMethodNotAllowed("get is not supported on "+r.subresource))
+		return
+	}
+	s.writeObject(w, req, http.StatusOK, k, obj)
+}
+
+// selection is a request's namespace, label and field selectors as one predicate.
+type selection struct {
+	namespace string
+	label     labels.Selector
+	field     fields.Selector
+}
+
+func (s *Server) parseSelection(k *registry.Kind, ns string, q map[string][]string) (*selection, *apiError) {
+	sel := &selection{namespace: ns, label: labels.Everything(), field: fields.Everything()}
+	if v := first(q["labelSelector"]); v != "" {
+		ls, err := labels.Parse(v)
+		if err != nil {
+			return nil, errBadRequest(err.Error())
+		}
+		sel.label = ls
+	}
+	if v := first(q["fieldSelector"]); v != "" {
+		fs, err := fields.Parse(v)
+		if err != nil {
+			return nil, errBadRequest(err.Error())
+		}
+		if err := fields.ValidateFields(fs, k.SupportsField); err != nil {
+			return nil, errBadRequest(err.Error())
+		}
+		sel.field = fs
+	}
+	return sel, nil
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+func (sel *selection) matches(k *registry.Kind, obj meta.Object) bool {
+	m := obj.GetObjectMeta()
+	if sel.namespace != "" && m.Namespace != sel.namespace {
+		return false
+	}
+	if !sel.label.Empty() && !sel.label.Matches(labels.Set(m.Labels)) {
+		return false
+	}
+	if !sel.field.Empty() && !sel.field.Matches(fields.Set(k.SelectableFields(obj))) {
+		return false
+	}
+	return true
+}
+
+func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
+	k := r.kind
+	q := req.URL.Query()
+	sel, aerr := s.parseSelection(k, r.namespace, q)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	match := func(o meta.Object) bool { return sel.matches(k, o) }
+	rvParam, limit := q.Get("resourceVersion"), int64(0)
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, errBadRequest("invalid limit: "+v))
+			return
+		}
+		limit = n
+	}
+	var items []meta.Object
+	var lm meta.ListMeta
+	ctx := req.Context()
+	exact := q.Get("resourceVersionMatch") == "Exact"
+	if limit > 0 || q.Get("continue") != "" || (exact && rvParam != "" && rvParam != "0") {
+		// Pages come from etcd: the continue token pins every page to one revision.
+		opts := storage.ListOptions{Limit: limit, Continue: q.Get("continue"), Predicate: match}
+		if rvParam != "" && rvParam != "0" && exact {
+			rv, err := strconv.ParseInt(rvParam, 10, 64)
+			if err != nil {
+				writeError(w, errBadRequest("invalid resourceVersion: "+rvParam))
+				return
+			}
+			opts.ResourceVersion = rv
+		}
+		res, err := s.store.List(ctx, k.Prefix(r.namespace), k.New, opts)
+		if err != nil {
+			writeError(w, toAPIError(k, "", err))
+			return
+		}
+		items, lm.Continue, lm.RemainingItemCount = res.Items, res.Continue, res.RemainingItemCount
+		lm.ResourceVersion = strconv.FormatInt(res.ResourceVersion, 10)
+	} else {
+		// Whole lists come from the watch cache. Without a resourceVersion the read must be
+		// consistent, so the cache is first brought up to etcd's current revision.
+		c := s.caches[k]
+		if rvParam == "" {
+			rev, err := s.store.CurrentRevision(ctx)
+			if err != nil {
+				writeError(w, toAPIError(k, "", err))
+				return
+			}
+			if err := c.WaitUntilFresh(ctx, rev); err != nil {
+				writeError(w, toAPIError(k, "", err))
+				return
+			}
+		} else if rvParam != "0" {
+			rv, err := strconv.ParseInt(rvParam, 10, 64)
+			if err != nil {
+				writeError(w, errBadRequest("invalid resourceVersion: "+rvParam))
+				return
+			}
+			if err := c.WaitUntilFresh(ctx, rv); err != nil {
+				writeError(w, toAPIError(k, "", err))
+				return
+			}
+		}
+		var rv int64
+		items, rv = c.List(match)
+		sortByKey(items)
+		lm.ResourceVersion = strconv.FormatInt(rv, 10)
+	}
+	if wantsTable(req) {
+		s.writeTable(w, req, k, items, lm)
+		return
+	}
+	writeList(w, k, items, lm)
+}
+
+func sortByKey(items []meta.Object) {
+	sort.Slice(items, func(i, j int) bool {
+		a, b := items[i].GetObjectMeta(), items[j].GetObjectMeta()
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+}
+
+// writeList streams a list without building a typed list value: each item is encoded once.
+func writeList(w http.ResponseWriter, k *registry.Kind, items []meta.Object, lm meta.ListMeta) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	lmJSON, _ := json.Marshal(&lm)
+	buf := make([]byte, 0, 64<<10)
+	buf = fmt.Appendf(buf, `{"kind":%q,"apiVersion":%q,"metadata":%s,"items":[`, k.ListKind(), k.APIVersion(), lmJSON)
+	for i, it := range items {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		b, err := json.Marshal(it)
+		if err != nil {
+			b = []byte("null")
+		}
+		buf = append(buf, b...)
+		if len(buf) > 32<<10 {
+			w.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	buf = append(buf, "]}\n"...)
+	w.Write(buf)
+}
