@@ -27,7 +27,7 @@ func TestServingCertificateRequested(t *testing.T) {
 	csrs := client.For[certificates.CertificateSigningRequest](admin,
 		client.Resource{Group: certificates.GroupName, Version: "v1", Resource: "certificatesigningrequests"})
 	var signer atomic.Value // the last request's signer
-	go func() { // the controller manager's part, for any request
+	go func() {             // the controller manager's part, for any request
 		for ctx.Err() == nil {
 			if list, err := csrs.List(ctx, "", client.ListOptions{}); err == nil {
 				for i := range list.Items {
