@@ -28,15 +28,7 @@ func (s *Server) create(w http.ResponseWriter, req *http.Request, r *request) {
 		writeError(w, errMethodNotAllowed("create is not supported on "+r.subresource))
 		return
 	}
-	body, aerr := s.readBody(w, req)
-	if aerr == nil {
-		body, aerr = toJSON(req, body)
-	}
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	obj, aerr := s.decodeObject(w, req, k, body)
+	obj, aerr := s.readObject(w, req, k)
 	if aerr != nil {
 		writeError(w, aerr)
 		return

@@ -51,15 +51,7 @@ func (s *Server) serveCreateOnly(w http.ResponseWriter, req *http.Request, r *re
 		writeError(w, newStatus(http.StatusNotFound, meta.ReasonNotFound, "the server could not find the requested resource", nil))
 		return
 	}
-	body, aerr := s.readBody(w, req)
-	if aerr == nil {
-		body, aerr = toJSON(req, body)
-	}
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	obj, aerr := s.decodeObject(w, req, k, body)
+	obj, aerr := s.readObject(w, req, k)
 	if aerr != nil {
 		writeError(w, aerr)
 		return

@@ -33,6 +33,25 @@ func (s *Server) readBody(w http.ResponseWriter, req *http.Request) ([]byte, *ap
 	return body, nil
 }
 
+// readJSON reads a request body (refusing one over the size limit) as JSON: YAML and
+// protobuf bodies are converted.
+func (s *Server) readJSON(w http.ResponseWriter, req *http.Request) ([]byte, *apiError) {
+	body, aerr := s.readBody(w, req)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return toJSON(req, body)
+}
+
+// readObject reads a request body and decodes it as an object of kind k.
+func (s *Server) readObject(w http.ResponseWriter, req *http.Request, k *registry.Kind) (meta.Object, *apiError) {
+	body, aerr := s.readJSON(w, req)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return s.decodeObject(w, req, k, body)
+}
+
 // toJSON turns a YAML body into JSON; JSON passes through.
 func toJSON(req *http.Request, body []byte) ([]byte, *apiError) {
 	ct := req.Header.Get("Content-Type")

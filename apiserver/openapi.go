@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"reflect"
 
+	"net/http"
+	"strings"
+
 	"github.com/skiff-sh/skiff/api/autoscaling"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/policy"
-	"net/http"
-	"strings"
 
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/apiserver/openapi"

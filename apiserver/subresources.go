@@ -105,10 +105,7 @@ var scaleKind = &registry.Kind{Kind: "Scale", Type: reflect.TypeFor[autoscaling.
 // bind assigns a pod to a node (pods/binding): it sets spec.nodeName, once.
 func (s *Server) bind(w http.ResponseWriter, req *http.Request, r *request) {
 	k := r.kind
-	body, aerr := s.readBody(w, req)
-	if aerr == nil {
-		body, aerr = toJSON(req, body)
-	}
+	body, aerr := s.readJSON(w, req)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
@@ -165,10 +162,7 @@ func setPodCondition(st *core.PodStatus, c core.PodCondition) {
 
 // evict deletes a pod through pods/eviction (PodDisruptionBudgets are not checked yet).
 func (s *Server) evict(w http.ResponseWriter, req *http.Request, r *request) {
-	body, aerr := s.readBody(w, req)
-	if aerr == nil {
-		body, aerr = toJSON(req, body)
-	}
+	body, aerr := s.readJSON(w, req)
 	if aerr != nil {
 		writeError(w, aerr)
 		return

@@ -48,14 +48,7 @@ func (s *Server) createToken(w http.ResponseWriter, req *http.Request, r *reques
 		writeError(w, newStatus(http.StatusNotFound, meta.ReasonNotFound, "the server could not find the requested resource", nil))
 		return
 	}
-	body, aerr := s.readBody(w, req)
-	if aerr == nil {
-		body, aerr = toJSON(req, body)
-	}
-	var obj meta.Object
-	if aerr == nil {
-		obj, aerr = s.decodeObject(w, req, tokenRequestKind, body)
-	}
+	obj, aerr := s.readObject(w, req, tokenRequestKind)
 	if aerr != nil {
 		writeError(w, aerr)
 		return

@@ -91,15 +91,7 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 
 func (s *Server) update(w http.ResponseWriter, req *http.Request, r *request) {
 	k := r.kind
-	body, aerr := s.readBody(w, req)
-	if aerr == nil {
-		body, aerr = toJSON(req, body)
-	}
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	obj, aerr := s.decodeObject(w, req, k, body)
+	obj, aerr := s.readObject(w, req, k)
 	if aerr != nil {
 		writeError(w, aerr)
 		return

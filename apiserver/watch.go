@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/skiff-sh/skiff/api/registry"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/skiff-sh/skiff/api/registry"
 
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/storage"
