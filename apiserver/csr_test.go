@@ -1,7 +1,6 @@
 package apiserver_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,41 +9,19 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/skiff-sh/skiff/apiserver"
-	"github.com/skiff-sh/skiff/storage"
+	"github.com/skiff-sh/skiff/test/harness"
 )
 
-// startInsecure serves an API server in this process where every request acts as
-// system:admin (system:masters), which is who the CSR tests expect as requester.
-func startInsecure(t *testing.T) *api {
+// startSecure serves an in-process API server; requests come from the administrator
+// (kubernetes-admin in system:masters), who the CSR tests expect as requester.
+func startSecure(t *testing.T) *api {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	dir := filepath.Join(t.TempDir(), "etcd")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	e, err := storage.StartEmbedded(ctx, dir, storage.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	s, err := apiserver.New(ctx, apiserver.Config{Insecure: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		storage.NewEtcd(e.Client(), storage.EtcdOptions{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	return &api{t: t, base: hs.URL, hc: http.DefaultClient}
+	s := harness.StartServer(t, harness.ServerOptions{})
+	return &api{t: t, base: s.URL, hc: s.HTTPClient(t)}
 }
 
 func csrPEM(t *testing.T, cn string, orgs ...string) string {
@@ -71,11 +48,11 @@ func csrBody(t *testing.T, name, signer, request string) string {
 const csrPath = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
 
 func TestCSRRequesterAndApproval(t *testing.T) {
-	a := startInsecure(t)
+	a := startSecure(t)
 	created := a.must(201, "POST", csrPath, csrBody(t, "node-1", "kubernetes.io/kube-apiserver-client-kubelet",
 		csrPEM(t, "system:node:node-1", "system:nodes")))
-	if u := get(created, "spec", "username"); u != "system:admin" {
-		t.Errorf("spec.username = %v, want the authenticated user system:admin, never the body's", u)
+	if u := get(created, "spec", "username"); u != "kubernetes-admin" {
+		t.Errorf("spec.username = %v, want the authenticated user kubernetes-admin, never the body's", u)
 	}
 	if g, _ := json.Marshal(get(created, "spec", "groups")); string(g) != `["system:masters","system:authenticated"]` {
 		t.Errorf("spec.groups = %s", g)
@@ -122,7 +99,7 @@ func TestCSRRequesterAndApproval(t *testing.T) {
 }
 
 func TestCSRValidationAndRestriction(t *testing.T) {
-	a := startInsecure(t)
+	a := startSecure(t)
 	for _, tc := range []struct {
 		name, body string
 		want       int

@@ -1,44 +1,19 @@
 package apiserver_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/skiff-sh/skiff/apiserver"
-	"github.com/skiff-sh/skiff/storage"
+	"github.com/skiff-sh/skiff/test/harness"
 )
 
-// startWith serves an API server in this process with cfg (Insecure: every request is
-// system:masters).
-func startWith(t *testing.T, cfg apiserver.Config) *api {
+// startWith serves a secure in-process API server configured by configure, as the
+// administrator.
+func startWith(t *testing.T, configure func(*apiserver.Config)) *api {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	dir := filepath.Join(t.TempDir(), "etcd")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	e, err := storage.StartEmbedded(ctx, dir, storage.EmbeddedOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	cfg.Insecure = true
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := apiserver.New(ctx, cfg, storage.NewEtcd(e.Client(), storage.EtcdOptions{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(hs.Close)
-	return &api{t: t, base: hs.URL, hc: http.DefaultClient}
+	s := harness.StartServer(t, harness.ServerOptions{Configure: configure})
+	return &api{t: t, base: s.URL, hc: s.HTTPClient(t)}
 }
 
 const saPod = `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "%s"},
@@ -51,7 +26,7 @@ func podBody(name, extra string) string {
 // The ServiceAccount admission plugin through the REST path: refused without the account
 // (Kubernetes' message), defaulted and mounted with it, left alone when it opts out.
 func TestServiceAccountAdmission(t *testing.T) {
-	a := startWith(t, apiserver.Config{})
+	a := startWith(t, func(c *apiserver.Config) { c.DisableAdmissionPlugins = nil })
 	const pods = "/api/v1/namespaces/default/pods"
 
 	code, st := a.do("POST", pods, "", []byte(podBody("early", "")))
@@ -89,7 +64,7 @@ func TestServiceAccountAdmission(t *testing.T) {
 
 // With the plugin disabled (a bare test server) pods need no account and get no volume.
 func TestServiceAccountAdmissionDisabled(t *testing.T) {
-	a := startWith(t, apiserver.Config{DisableAdmissionPlugins: []string{apiserver.ServiceAccountAdmissionPlugin}})
+	a := startWith(t, nil) // the harness disables the plugin
 	p := a.must(201, "POST", "/api/v1/namespaces/default/pods", podBody("p", ""))
 	if v := p["spec"].(map[string]any)["volumes"]; v != nil {
 		t.Errorf("volumes %v", v)
