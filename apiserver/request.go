@@ -53,37 +53,44 @@ func (s *Server) parseResourcePath(group, version string, segs []string, method 
 		}
 	}
 	collection := r.name == ""
-	switch method {
-	case http.MethodGet, http.MethodHead:
-		switch {
-		case legacyWatch || watchParam:
-			r.verb = "watch"
-		case collection:
-			r.verb = "list"
-		default:
-			r.verb = "get"
-		}
-	case http.MethodPost:
-		r.verb = "create"
-		if !collection && r.subresource == "" {
-			return nil, errMethodNotAllowed("POST is not allowed on a named object; use PUT or PATCH")
-		}
-	case http.MethodPut:
-		r.verb = "update"
-	case http.MethodPatch:
-		r.verb = "patch"
-	case http.MethodDelete:
-		r.verb = "delete"
-		if collection {
-			r.verb = "deletecollection"
-		}
-	default:
+	r.verb = verbFor(method, collection, legacyWatch || watchParam)
+	switch {
+	case r.verb == "":
 		return nil, errMethodNotAllowed("method " + method + " is not supported")
+	case r.verb == "create" && !collection && r.subresource == "":
+		return nil, errMethodNotAllowed("POST is not allowed on a named object; use PUT or PATCH")
 	}
 	if collection && (r.verb == "update" || r.verb == "patch") {
 		return nil, errMethodNotAllowed(strings.ToUpper(method) + " requires a name")
 	}
 	return r, nil
+}
+
+// verbFor is the Kubernetes verb of a resource request: an HTTP method on a collection or a
+// named object (authorization and the handlers both use it). "" for an unknown method.
+func verbFor(method string, collection, watch bool) string {
+	switch method {
+	case http.MethodGet, http.MethodHead:
+		switch {
+		case watch:
+			return "watch"
+		case collection:
+			return "list"
+		}
+		return "get"
+	case http.MethodPost:
+		return "create"
+	case http.MethodPut:
+		return "update"
+	case http.MethodPatch:
+		return "patch"
+	case http.MethodDelete:
+		if collection {
+			return "deletecollection"
+		}
+		return "delete"
+	}
+	return ""
 }
 
 func (s *Server) hasSubresource(k *registry.Kind, sub string) bool {

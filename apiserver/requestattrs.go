@@ -59,28 +59,8 @@ func requestAttributes(req *http.Request) authz.Attributes {
 	}
 	q := req.URL.Query()
 	collection := a.Name == ""
-	switch req.Method {
-	case http.MethodGet, http.MethodHead:
-		switch {
-		case legacyWatch || isTrue(q.Get("watch")):
-			a.Verb = "watch"
-		case collection:
-			a.Verb = "list"
-		default:
-			a.Verb = "get"
-		}
-	case http.MethodPost:
-		a.Verb = "create"
-	case http.MethodPut:
-		a.Verb = "update"
-	case http.MethodPatch:
-		a.Verb = "patch"
-	case http.MethodDelete:
-		a.Verb = "delete"
-		if collection {
-			a.Verb = "deletecollection"
-		}
-	default:
+	a.Verb = verbFor(req.Method, collection, legacyWatch || isTrue(q.Get("watch")))
+	if a.Verb == "" {
 		a.Verb = strings.ToLower(req.Method)
 	}
 	// A list or watch of one object by name (kubectl get pod x -w) is authorized as that
