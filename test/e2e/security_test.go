@@ -193,3 +193,70 @@ func writeKubeconfig(t *testing.T, cfg *client.Config) string {
 	}
 	return path
 }
+
+// A node agent's identity (system:node:NAME in system:nodes) reaches only its own objects:
+// the Node authorizer and NodeRestriction, through the real binaries and kubectl.
+func TestNodeIdentityIsRestricted(t *testing.T) {
+	api := harness.StartAPIServer(t, "--data-dir", t.TempDir())
+	admin := &harness.Kubectl{Kubeconfig: api.Kubeconfig}
+	n1 := &harness.Kubectl{Kubeconfig: writeKubeconfig(t, api.UserConfig(t, "system:node:n1", "system:nodes"))}
+	admin.RunStdin(t, `apiVersion: v1
+kind: Node
+metadata: {name: n1}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n2}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: mine}
+stringData: {k: v}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: theirs}
+stringData: {k: v}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: on-n1}
+spec:
+  nodeName: n1
+  automountServiceAccountToken: false
+  containers: [{name: c, image: busybox}]
+  volumes: [{name: s, secret: {secretName: mine}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: on-n2}
+spec:
+  nodeName: n2
+  automountServiceAccountToken: false
+  containers: [{name: c, image: busybox}]
+  volumes: [{name: s, secret: {secretName: theirs}}]
+`, "apply", "-f", "-")
+	// Its own objects: yes (the graph of pod references follows the pod watch).
+	harness.Eventually(t, 20*time.Second, "n1 reads the secret its pod uses", func() (bool, string) {
+		out, errOut, err := n1.Exec([]string{"get", "secret", "mine", "-o", "name"}, "")
+		return err == nil, out + errOut
+	})
+	n1.Run(t, "label", "node", "n1", "skiff.test/seen=yes")
+	n1.Run(t, "get", "pods", "-o", "name")
+	// Anything else: no, and nothing changes.
+	for _, args := range [][]string{
+		{"get", "secret", "theirs"},
+		{"label", "node", "n2", "skiff.test/seen=yes"},
+		{"delete", "pod", "on-n2"},
+		{"create", "configmap", "x"},
+	} {
+		_, errOut, err := n1.Exec(args, "")
+		if err == nil || !strings.Contains(strings.ToLower(errOut), "forbidden") {
+			t.Errorf("node n1: kubectl %s: err %v, stderr %q; want forbidden", strings.Join(args, " "), err, errOut)
+		}
+	}
+	if out := admin.Run(t, "get", "node", "n2", "-o", "jsonpath={.metadata.labels.skiff\\.test/seen}"); out != "" {
+		t.Errorf("n2 was labelled by n1: %q", out)
+	}
+	admin.Run(t, "get", "pod", "on-n2")
+}
