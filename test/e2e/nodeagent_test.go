@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/pki"
 	"github.com/skiff-sh/skiff/test/harness"
 	"github.com/skiff-sh/skiff/test/images"
 )
@@ -33,6 +37,7 @@ type agentProc struct {
 	cmd                             *exec.Cmd
 	done                            chan struct{}
 	logPath                         string
+	pki                             *pki.Dir
 }
 
 func needContainerd(t *testing.T) {
@@ -61,9 +66,21 @@ func startAgent(t *testing.T, api *harness.APIServer, name, podCIDR string, extr
 		t.Fatal(err)
 	}
 	port := harness.FreePort(t)
-	a := &agentProc{name: name, dataDir: dir, kubeconfig: api.Kubeconfig, addr: fmt.Sprintf("127.0.0.1:%d", port),
-		logPath: filepath.Join(dir, "agent.log")}
-	a.args = append([]string{"--kubeconfig", api.Kubeconfig, "--node-name", name, "--data-dir", dir,
+	// The agent runs as the node (system:node:NAME, restricted by the Node authorizer) and
+	// serves TLS that only the API server's kubelet-client certificate may use, as under skiff up.
+	serving := "node-" + name + "-serving"
+	if _, _, err := api.PKI.Ensure(serving, pki.NodeServing(name, net.IPv4(127, 0, 0, 1))); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := client.WriteKubeconfig(kubeconfig, "skiff", api.UserConfig(t, pki.NodeUser(name), "system:nodes")); err != nil {
+		t.Fatal(err)
+	}
+	a := &agentProc{name: name, dataDir: dir, kubeconfig: kubeconfig, addr: fmt.Sprintf("127.0.0.1:%d", port),
+		logPath: filepath.Join(dir, "agent.log"), pki: api.PKI}
+	a.args = append([]string{"--kubeconfig", kubeconfig, "--node-name", name, "--data-dir", dir,
+		"--tls-cert-file", api.PKI.CertFile(serving), "--tls-private-key-file", api.PKI.KeyFile(serving),
+		"--client-ca-file", api.PKI.File(pki.CACert),
 		"--pod-cidr", podCIDR, "--node-ip", "127.0.0.1", "--listen", a.addr, "--port", strconv.Itoa(port),
 		"--crashloop-backoff", "1s", "--heartbeat-interval", "2s", "--gc-period", "2s"}, extra...)
 	a.start(t)
@@ -143,7 +160,14 @@ func (a *agentProc) kill() {
 // logs reads a container's log from the agent's log endpoint.
 func (a *agentProc) logs(t *testing.T, pod, container, query string) string {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://%s/containerLogs/default/%s/%s?%s", a.addr, pod, container, query))
+	// As the API server does: its kubelet-client certificate, the node's serving certificate
+	// verified by the cluster CA.
+	cert, err := tls.LoadX509KeyPair(a.pki.CertFile(pki.APIServerKubeletClientName), a.pki.KeyFile(pki.APIServerKubeletClientName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: a.pki.CA.Pool(), Certificates: []tls.Certificate{cert}}}}
+	resp, err := hc.Get(fmt.Sprintf("https://%s/containerLogs/default/%s/%s?%s", a.addr, pod, container, query))
 	if err != nil {
 		return "error: " + err.Error()
 	}
