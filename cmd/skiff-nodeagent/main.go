@@ -167,7 +167,14 @@ func main() {
 		err = nodeagent.RunSimNodes(ctx, base, nodeagent.SimNodeNames(nodeName, simNodes), sim.Options{ExitDelay: simExit})
 	case "containerd":
 		serving.nodeName, serving.log, serving.clientCAData = nodeName, log, cfg.TLS.CAData
-		if bootstrapKubeconfig != "" && serving.certFile == "" {
+		// Without a serving certificate on the command line the agent asks the cluster for
+		// one (kubelet-serving CSR) whenever it knows the cluster CA, so a node agent started
+		// by hand is as locked down as one under skiff up; plain HTTP only against a server
+		// without TLS (development).
+		if serving.certFile == "" && (bootstrapKubeconfig != "" || len(cfg.TLS.CAData) > 0) {
+			if certDir == "" {
+				certDir = filepath.Join(nodeDataDir(dataDir, nodeName), "pki")
+			}
 			serving.requestServing, serving.certDir = true, certDir
 		}
 		err = runContainerd(ctx, base, c, dataDir, ctrdAddr, listen, cgroupParent, events, routes, serving)

@@ -56,7 +56,7 @@ func servingTLS(ctx context.Context, o servingOptions, c *client.Client, nodeIP 
 		if o.clientCAFile != "" {
 			return nil, errors.New("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
 		}
-		o.log.Warn("serving logs and exec over plain HTTP to anyone: no --tls-cert-file (development only)")
+		o.log.Warn("serving logs and exec over plain HTTP to anyone: no --tls-cert-file and no cluster CA in the kubeconfig (development only)")
 		return nil, nil
 	}
 	pool := x509.NewCertPool()
