@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/skiff-sh/skiff/api/defaults"
+	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/api/validation"
 )
@@ -47,6 +48,14 @@ func FuzzDecodeObject(f *testing.F) {
 		if err := json.Unmarshal(body, obj); err != nil {
 			return
 		}
+		// The API server names the kind itself after decoding (a body may leave kind and
+		// apiVersion out, or spell a key in another case: encoding/json matches keys
+		// case-insensitively).
+		setKind := func(o interface{ GetTypeMeta() *meta.TypeMeta }) {
+			tm := o.GetTypeMeta()
+			tm.Kind, tm.APIVersion = k.Kind, k.APIVersion()
+		}
+		setKind(obj)
 		first, err := json.Marshal(obj)
 		if err != nil {
 			t.Fatalf("%s: a decoded object does not encode: %v", k.Kind, err)
@@ -55,6 +64,7 @@ func FuzzDecodeObject(f *testing.F) {
 		if err := json.Unmarshal(first, again); err != nil {
 			t.Fatalf("%s: the encoding of a decoded object does not decode: %v\n%s", k.Kind, err, first)
 		}
+		setKind(again)
 		second, _ := json.Marshal(again)
 		if !bytes.Equal(first, second) {
 			t.Fatalf("%s: encoding is not stable\n first %s\nsecond %s", k.Kind, first, second)
