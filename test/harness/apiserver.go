@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,29 +36,46 @@ type APIServer struct {
 func StartAPIServer(t testing.TB, args ...string) *APIServer {
 	t.Helper()
 	dir := t.TempDir()
-	a := &APIServer{Args: args, Port: FreePort(t), LogPath: filepath.Join(dir, "apiserver.log")}
-	a.URL = "https://127.0.0.1:" + strconv.Itoa(a.Port)
+	a := &APIServer{Args: args, LogPath: filepath.Join(dir, "apiserver.log")}
 	sec, err := newTestPKI(filepath.Join(dir, "pki"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.sec, a.PKI = sec, sec.dir
-	a.admin = sec.clientConfig(a.URL, sec.adminCert, sec.adminKey)
 	a.Kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := client.WriteKubeconfig(a.Kubeconfig, "skiff", a.admin); err != nil {
-		t.Fatal(err)
-	}
-	a.Start(t)
 	t.Cleanup(func() { a.Kill() })
-	return a
+	// A port free a moment ago may be taken by another test's process before ours binds
+	// it: then try another one.
+	for attempt := 1; ; attempt++ {
+		a.Port = FreePort(t)
+		a.URL = "https://127.0.0.1:" + strconv.Itoa(a.Port)
+		a.admin = sec.clientConfig(a.URL, sec.adminCert, sec.adminKey)
+		if err := client.WriteKubeconfig(a.Kubeconfig, "skiff", a.admin); err != nil {
+			t.Fatal(err)
+		}
+		if !a.start(t, attempt < 5) {
+			return a
+		}
+	}
 }
 
 // Start starts the process (again) and waits until it is ready.
 func (a *APIServer) Start(t testing.TB) {
 	t.Helper()
+	a.start(t, false)
+}
+
+// start starts the process and waits until it is ready. With retryPortInUse, an exit
+// because the port is taken returns true instead of failing the test.
+func (a *APIServer) start(t testing.TB, retryPortInUse bool) (portInUse bool) {
+	t.Helper()
 	logf, err := os.OpenFile(a.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var logStart int64 // what this start writes to the log begins here
+	if st, err := logf.Stat(); err == nil {
+		logStart = st.Size()
 	}
 	// A bare API server has no controller manager to create default ServiceAccounts, so the
 	// ServiceAccount admission plugin would refuse every pod.
@@ -77,12 +95,16 @@ func (a *APIServer) Start(t testing.TB) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return false
 			}
 		}
 		select {
 		case <-a.done:
 			b, _ := os.ReadFile(a.LogPath)
+			a.cmd = nil
+			if retryPortInUse && int64(len(b)) >= logStart && strings.Contains(string(b[logStart:]), "address already in use") {
+				return true
+			}
 			t.Fatalf("skiff-apiserver exited during start-up:\n%s", b)
 		default:
 		}
