@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -37,16 +38,29 @@ func Up(t testing.TB, dataDir string, args ...string) *Cluster {
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
-	c := &Cluster{DataDir: dataDir, Port: FreePort(t), Args: args}
-	c.URL = "https://127.0.0.1:" + strconv.Itoa(c.Port)
+	c := &Cluster{DataDir: dataDir, Args: args}
 	c.Kubeconfig = filepath.Join(dataDir, "kubeconfig")
 	c.Kubectl = &Kubectl{Kubeconfig: c.Kubeconfig}
-	c.start(t, bin)
 	t.Cleanup(func() { c.Stop(t) })
-	return c
+	// A port free a moment ago may be taken by another test's process before the API
+	// server binds it: then try another one.
+	for attempt := 1; ; attempt++ {
+		c.Port = FreePort(t)
+		c.URL = "https://127.0.0.1:" + strconv.Itoa(c.Port)
+		if !c.startUp(t, bin, attempt < 5) {
+			return c
+		}
+	}
 }
 
 func (c *Cluster) start(t testing.TB, bin string) {
+	t.Helper()
+	c.startUp(t, bin, false)
+}
+
+// startUp runs skiff up and waits for it; with retryPortInUse, an exit because the API
+// port is taken returns true instead of failing the test.
+func (c *Cluster) startUp(t testing.TB, bin string, retryPortInUse bool) (portInUse bool) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "skiff"), append([]string{"up", "--data-dir", c.DataDir, "--port", strconv.Itoa(c.Port)}, c.Args...)...)
 	out, err := cmd.StdoutPipe()
@@ -77,10 +91,15 @@ func (c *Cluster) start(t testing.TB, bin string) {
 	case <-upLine:
 	case err := <-c.done:
 		b, _ := os.ReadFile(logf.Name())
+		c.cmd = nil
+		if retryPortInUse && strings.Contains(string(b), "address already in use") {
+			return true
+		}
 		t.Fatalf("skiff up exited: %v\n%s", err, b)
 	case <-time.After(4 * time.Minute):
 		t.Fatalf("skiff up did not come up within 4m")
 	}
+	return false
 }
 
 // Stop sends SIGINT (what Ctrl-C does) and waits for skiff up to exit.
