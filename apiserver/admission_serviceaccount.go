@@ -209,7 +209,7 @@ func ServiceAccountTokenVolumeSource() *core.ProjectedVolumeSource {
 func (s *Server) lookupServiceAccount(ctx context.Context, namespace, name string) (*core.ServiceAccount, error) {
 	k, _ := s.reg.Lookup("", "v1", "serviceaccounts")
 	key := k.Key(namespace, name)
-	if o, ok := s.caches[k].Get(key); ok {
+	if o, ok := s.cache(k).Get(key); ok {
 		return o.(*core.ServiceAccount), nil
 	}
 	attempts := 1
@@ -232,25 +232,4 @@ func (s *Server) lookupServiceAccount(ctx context.Context, namespace, name strin
 		case <-time.After(interval):
 		}
 	}
-}
-
-// admissionEnabled reports whether a plugin is on (Config.DisableAdmissionPlugins).
-func (s *Server) admissionEnabled(plugin string) bool {
-	for _, p := range s.cfg.DisableAdmissionPlugins {
-		if p == plugin {
-			return false
-		}
-	}
-	return true
-}
-
-// checkAdmissionPlugins refuses names that are no plugin one can turn off, as kube-apiserver
-// does, so that a typo does not leave a plugin silently on.
-func checkAdmissionPlugins(names []string) error {
-	for _, n := range names {
-		if n != ServiceAccountAdmissionPlugin {
-			return fmt.Errorf("--disable-admission-plugins: unknown plugin %q (known: %s)", n, ServiceAccountAdmissionPlugin)
-		}
-	}
-	return nil
 }

@@ -86,8 +86,9 @@ func annotateAuthorization(ctx context.Context, d authz.Decision, reason string)
 }
 
 // auditLongRunning are the subresources whose responses stream, as Kubernetes'
-// LongRunningRequestCheck lists them (with the verbs watch and proxy).
-var auditLongRunning = map[string]bool{"attach": true, "exec": true, "proxy": true, "log": true, "portforward": true}
+// LongRunningRequestCheck lists them (with the verbs watch and proxy): the same set as
+// the request timeouts' (timeouts.go).
+var auditLongRunning = longRunningSubresources
 
 // setUpAudit opens the audit log (Config.AuditLogPath), closed when ctx ends.
 func (s *Server) setUpAudit(ctx context.Context) error {

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/skiff-sh/skiff/apiserver/admission/priority"
+
 	"github.com/google/uuid"
 
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/defaults"
 	"github.com/skiff-sh/skiff/api/intstr"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/networking"
 	"github.com/skiff-sh/skiff/api/scheduling"
 	"github.com/skiff-sh/skiff/storage"
 )
@@ -32,6 +35,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}
 	}
+	if err := s.bootstrapServiceCIDR(ctx); err != nil { // bootstrap_servicecidr.go
+		return err
+	}
 	if err := s.bootstrapKubernetesService(ctx); err != nil {
 		return err
 	}
@@ -41,16 +47,46 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if err := s.bootstrapClusterInfo(ctx); err != nil {
 		return err
 	}
+	if err := s.bootstrapExtensionAuth(ctx); err != nil { // aggregator.go
+		return err
+	}
+	if err := s.bootstrapFlowControl(ctx); err != nil { // priorityfairness.go
+		return err
+	}
+	if err := s.bootstrapStorageClass(ctx); err != nil { // bootstrap_storage.go
+		return err
+	}
+	if err := s.bootstrapIngressClass(ctx); err != nil {
+		return err
+	}
 	pcKind, _ := s.reg.Lookup("scheduling.k8s.io", "v1", "priorityclasses")
-	for _, c := range systemPriorityClasses {
+	for _, c := range priority.SystemClasses {
 		pc := &scheduling.PriorityClass{TypeMeta: meta.TypeMeta{Kind: "PriorityClass", APIVersion: "scheduling.k8s.io/v1"},
-			ObjectMeta: meta.ObjectMeta{Name: c.name}, Value: c.value, Description: c.desc}
+			ObjectMeta: meta.ObjectMeta{Name: c.Name}, Value: c.Value, Description: c.Description}
 		defaults.Object(pc)
 		pc.UID, pc.CreationTimestamp = uuid.NewString(), meta.Now()
-		err := s.store.Create(ctx, pcKind.Key("", c.name), pc)
+		err := s.store.Create(ctx, pcKind.Key("", c.Name), pc)
 		if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
-			return fmt.Errorf("create priority class %s: %w", c.name, err)
+			return fmt.Errorf("create priority class %s: %w", c.Name, err)
 		}
+	}
+	return nil
+}
+
+// bootstrapIngressClass creates skiff's IngressClass, marked as the default, unless an
+// IngressClass of that name exists (one the administrator changed is left as it is; one
+// deleted comes back at the next start, like the system PriorityClasses).
+func (s *Server) bootstrapIngressClass(ctx context.Context) error {
+	k, _ := s.reg.Lookup(networking.GroupName, "v1", "ingressclasses")
+	ic := &networking.IngressClass{TypeMeta: meta.TypeMeta{Kind: "IngressClass", APIVersion: networking.GroupName + "/v1"},
+		ObjectMeta: meta.ObjectMeta{Name: networking.SkiffIngressClassName,
+			Labels:      map[string]string{"app.kubernetes.io/managed-by": "skiff"},
+			Annotations: map[string]string{networking.AnnotationIsDefaultIngressClass: "true"}},
+		Spec: networking.IngressClassSpec{Controller: networking.SkiffController}}
+	defaults.Object(ic)
+	ic.UID, ic.CreationTimestamp, ic.Generation = uuid.NewString(), meta.Now(), 1
+	if err := s.store.Create(ctx, k.Key("", ic.Name), ic); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+		return fmt.Errorf("create ingress class %s: %w", ic.Name, err)
 	}
 	return nil
 }
@@ -62,8 +98,8 @@ func (s *Server) bootstrapKubernetesService(ctx context.Context) error {
 	svcKind, _ := s.reg.Lookup("", "v1", "services")
 	epKind, _ := s.reg.Lookup("", "v1", "endpoints")
 	ip := s.alloc.firstIP()
-	host, port := hostPort(s.cfg.Listen)
-	if err := s.alloc.claimOrOwn(ctx, ipPrefix+ip, "default/kubernetes"); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+	host, port := s.cfg.endpointAddress()
+	if err := s.alloc.claimOrOwn(ctx, ipKey(ip), kubernetesService); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
 		return fmt.Errorf("claim %s for the kubernetes service: %w", ip, err)
 	}
 	svc := &core.Service{TypeMeta: meta.TypeMeta{Kind: "Service", APIVersion: "v1"},
@@ -84,6 +120,11 @@ func (s *Server) bootstrapKubernetesService(ctx context.Context) error {
 	key := epKind.Key("default", "kubernetes")
 	_, err := s.store.GuaranteedUpdate(ctx, key, epKind.New, func(cur meta.Object) (meta.Object, error) {
 		c := cur.(*core.Endpoints)
+		if s.cfg.EndpointReconcilerType == EndpointReconcilerLease {
+			// The servers' leases say who is alive (endpointreconciler.go): a server starting
+			// must not drop the others from the list.
+			return nil, errUnchanged
+		}
 		c.Subsets = ep.Subsets // the address this server listens on now
 		return c, nil
 	})
@@ -91,7 +132,7 @@ func (s *Server) bootstrapKubernetesService(ctx context.Context) error {
 		ep.UID, ep.CreationTimestamp = uuid.NewString(), meta.Now()
 		err = s.store.Create(ctx, key, ep)
 	}
-	if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+	if err != nil && !errors.Is(err, storage.ErrAlreadyExists) && !errors.Is(err, errUnchanged) {
 		return fmt.Errorf("write the kubernetes endpoints: %w", err)
 	}
 	res, err := s.store.List(ctx, svcKind.Prefix(""), svcKind.New, storage.ListOptions{})

@@ -110,7 +110,9 @@ func (s *Server) advertisedURL() string {
 	if err != nil {
 		host, port = "", "6443"
 	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+	if s.cfg.AdvertiseAddress != "" {
+		host = s.cfg.AdvertiseAddress
+	} else if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = firstHostIP()
 	}
 	return "https://" + net.JoinHostPort(host, port)

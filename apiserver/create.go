@@ -3,10 +3,8 @@ package apiserver
 // create: decode, default, admit, validate, store.
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"net/http"
 	"reflect"
 
@@ -18,7 +16,7 @@ import (
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/api/validation"
 	"github.com/skiff-sh/skiff/api/validation/field"
-	"github.com/skiff-sh/skiff/apiserver/admission/noderestriction"
+	"github.com/skiff-sh/skiff/apiserver/admission"
 	"github.com/skiff-sh/skiff/storage"
 )
 
@@ -26,6 +24,10 @@ func (s *Server) create(w http.ResponseWriter, req *http.Request, r *request) {
 	k := r.kind
 	if r.subresource != "" {
 		writeError(w, errMethodNotAllowed("create is not supported on "+r.subresource))
+		return
+	}
+	if k.Custom != nil && k.Custom.Terminating {
+		writeError(w, errCustomTerminating(k))
 		return
 	}
 	obj, aerr := s.readObject(w, req, k)
@@ -44,13 +46,23 @@ func (s *Server) create(w http.ResponseWriter, req *http.Request, r *request) {
 	} else {
 		m.Namespace = ""
 	}
-	ctx := req.Context()
-	if k.Namespaced {
-		if aerr := s.admitNamespace(ctx, k, m.Namespace, m.Name); aerr != nil {
-			writeError(w, aerr)
-			return
-		}
+	if aerr := validateFieldManager(req, "CreateOptions", false); aerr != nil {
+		writeError(w, aerr)
+		return
 	}
+	// Fields are owned as the client sent them, defaulted, before admission and what the
+	// server sets (Kubernetes runs its field manager at the same point).
+	defaults.Object(obj)
+	s.trackUpdate(req, r, nil, obj, obj.GetObjectMeta().ManagedFields)
+	s.createObject(w, req, r, obj)
+}
+
+// createObject stores a decoded new object: it defaults, admits, validates and writes it,
+// retrying generated names.
+func (s *Server) createObject(w http.ResponseWriter, req *http.Request, r *request, obj meta.Object) {
+	k := r.kind
+	m := obj.GetObjectMeta()
+	ctx := req.Context()
 	generated := m.Name == "" && m.GenerateName != ""
 	for attempt := 0; ; attempt++ {
 		if generated {
@@ -62,16 +74,14 @@ func (s *Server) create(w http.ResponseWriter, req *http.Request, r *request) {
 			writeError(w, aerr)
 			return
 		}
-		if aerr := s.admit(ctx, k, obj); aerr != nil {
+		a := admissionAttributes(ctx, admission.Create, k, "", m.Namespace, m.Name, obj, nil, dryRun(req))
+		if aerr := s.admit(ctx, a, func() *apiError {
+			if errs := append(validation.Validate(obj, k.Namespaced), validateCustom(k, obj, nil)...); len(errs) > 0 {
+				return errInvalid(k, m.Name, errs)
+			}
+			return nil
+		}); aerr != nil {
 			writeError(w, aerr)
-			return
-		}
-		if aerr := s.admitNodeWrite(ctx, noderestriction.Create, k, "", m.Namespace, m.Name, obj, nil); aerr != nil {
-			writeError(w, aerr)
-			return
-		}
-		if errs := validation.Validate(obj, k.Namespaced); len(errs) > 0 {
-			writeError(w, errInvalid(k, m.Name, errs))
 			return
 		}
 		if aerr := s.checkRBACEscalation(ctx, k, obj, nil); aerr != nil { // rbacescalation.go
@@ -90,6 +100,7 @@ func (s *Server) create(w http.ResponseWriter, req *http.Request, r *request) {
 				return
 			}
 		}
+		toStorageVersion(k, obj)
 		err := s.store.Create(ctx, k.Key(m.Namespace, m.Name), obj)
 		if err != nil {
 			s.alloc.releaseKeys(ctx, claimed, m.Namespace+"/"+m.Name)
@@ -124,6 +135,7 @@ func prepareCreate(k *registry.Kind, obj meta.Object) {
 		// Status is written by controllers through /status; a client cannot create it
 		// (Nodes are the exception: the node agent registers with its status).
 		resetStatus(obj)
+		resetCustomStatus(k, obj)
 	}
 	prepareCreateKind(obj)
 }
@@ -160,25 +172,4 @@ func randomSuffix() string {
 		b[i] = suffixAlphabet[int(b[i])%len(suffixAlphabet)]
 	}
 	return string(b[:])
-}
-
-// admitNamespace refuses new objects in a namespace that does not exist or is terminating.
-func (s *Server) admitNamespace(ctx context.Context, k *registry.Kind, ns, name string) *apiError {
-	nsKind, _ := s.reg.Lookup("", "v1", "namespaces")
-	obj, ok := s.caches[nsKind].Get(nsKind.Key("", ns))
-	if !ok {
-		// The cache may lag a namespace created a moment ago: ask etcd before refusing.
-		o := nsKind.New()
-		if err := s.store.Get(ctx, nsKind.Key("", ns), o); err != nil {
-			if errors.Is(err, storage.ErrNotFound) {
-				return errNotFound(nsKind, ns)
-			}
-			return toAPIError(nsKind, ns, err)
-		}
-		obj = o
-	}
-	if obj.GetObjectMeta().DeletionTimestamp != nil {
-		return errForbidden(k, name, fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", ns))
-	}
-	return nil
 }

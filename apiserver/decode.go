@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -28,8 +31,15 @@ func (s *Server) readBody(w http.ResponseWriter, req *http.Request) ([]byte, *ap
 			return nil, newStatus(http.StatusRequestEntityTooLarge, meta.ReasonRequestEntityTooLarge,
 				fmt.Sprintf("the request body is larger than the limit of %d bytes", s.cfg.MaxRequestBytes), nil)
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, errTimeout(fmt.Errorf("reading the request body: %w", err))
+		}
 		return nil, errBadRequest("reading the request body: " + err.Error())
 	}
+	// The read deadline withTimeout set is for the body only: the handler may take its time.
+	// (After a failed read it stays: the server must not wait for the rest of the body
+	// before it answers.)
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	return body, nil
 }
 
@@ -77,6 +87,13 @@ func toJSON(req *http.Request, body []byte) ([]byte, *apiError) {
 // decodeObject decodes a JSON object of kind k. Unknown fields are refused (fieldValidation=Strict),
 // reported in Warning headers (Warn, the default) or dropped (Ignore).
 func (s *Server) decodeObject(w http.ResponseWriter, req *http.Request, k *registry.Kind, body []byte) (meta.Object, *apiError) {
+	if k.Custom != nil {
+		u, aerr := s.decodeCustom(w, req, k, body, true) // customresource.go
+		if aerr != nil {
+			return nil, aerr
+		}
+		return u, nil
+	}
 	// The common case, no unknown field, costs one strict decode; only a body with unknown
 	// fields pays for the lenient decode and the walk that names them.
 	obj := k.New()
@@ -122,19 +139,15 @@ func (s *Server) checkUnknownFields(w http.ResponseWriter, req *http.Request, k 
 	if mode == "Ignore" {
 		return nil
 	}
-	unknown := unknownFields(body, k.Type)
-	if len(unknown) == 0 {
+	problems := fieldProblems(body, k.Type)
+	if len(problems) == 0 {
 		return nil
 	}
 	if mode == "Strict" {
-		msgs := make([]string, len(unknown))
-		for i, f := range unknown {
-			msgs[i] = fmt.Sprintf("unknown field %q", f)
-		}
-		return errBadRequest("strict decoding error: " + strings.Join(msgs, ", "))
+		return errBadRequest("strict decoding error: " + strings.Join(problems, ", "))
 	}
-	for _, f := range unknown {
-		w.Header().Add("Warning", fmt.Sprintf(`299 - "unknown field \"%s\""`, f))
+	for _, p := range problems {
+		w.Header().Add("Warning", "299 - "+strconv.Quote(p))
 	}
 	return nil
 }

@@ -12,10 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skiff-sh/skiff/api/apiextensions"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/registry"
-	"github.com/skiff-sh/skiff/apiserver/admission/noderestriction"
+	"github.com/skiff-sh/skiff/apiserver/admission"
 	"github.com/skiff-sh/skiff/storage"
 )
 
@@ -107,7 +108,7 @@ func (s *Server) deleteObject(ctx context.Context, k *registry.Kind, ns, name st
 		if aerr := checkPreconditions(k, name, cur, opts.Preconditions); aerr != nil {
 			return nil, false, aerr
 		}
-		if aerr := s.admitNodeWrite(ctx, noderestriction.Delete, k, "", ns, name, nil, cur); aerr != nil {
+		if aerr := s.admit(ctx, admissionAttributes(ctx, admission.Delete, k, "", ns, name, nil, cur, dry), nil); aerr != nil {
 			return nil, false, aerr
 		}
 		m := cur.GetObjectMeta()
@@ -119,6 +120,10 @@ func (s *Server) deleteObject(ctx context.Context, k *registry.Kind, ns, name st
 			policy = meta.DeletePropagationOrphan
 		}
 		finalizers := append([]string(nil), m.Finalizers...)
+		if isCRDKind(k) && m.DeletionTimestamp == nil {
+			// Its objects go first (crd_controller.go), as in Kubernetes.
+			finalizers = addString(finalizers, apiextensions.CustomResourceCleanupFinalizer)
+		}
 		switch policy {
 		case meta.DeletePropagationForeground:
 			finalizers = addString(removeString(finalizers, finalizerOrphan), finalizerForeground)

@@ -20,9 +20,14 @@ func (s *Server) version(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
-// Discovery answers plain JSON only: kubectl asks for aggregated discovery first
-// (apidiscovery.k8s.io/v2) and falls back to these documents when the answer is not that kind.
-func (s *Server) apiVersions(w http.ResponseWriter, _ *http.Request) {
+// /api and /apis answer aggregated discovery (apidiscovery.k8s.io/v2, every group version's
+// resources in one document: discovery_aggregated.go) to clients that ask for it, as kubectl
+// and client-go do first, and the legacy documents otherwise.
+func (s *Server) apiVersions(w http.ResponseWriter, req *http.Request) {
+	if wantsAggregatedDiscovery(req) {
+		s.aggregatedDiscovery(w, true)
+		return
+	}
 	writeJSON(w, http.StatusOK, &meta.APIVersions{
 		TypeMeta: meta.TypeMeta{Kind: "APIVersions"}, Versions: []string{"v1"},
 		ServerAddressByClientCIDRs: []meta.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: s.cfg.Listen}},
@@ -44,10 +49,14 @@ func (s *Server) groups() []meta.APIGroup {
 		idx[gv.Group] = len(out)
 		out = append(out, meta.APIGroup{Name: gv.Group, Versions: []meta.GroupVersionForDiscovery{v}, PreferredVersion: v})
 	}
-	return out
+	return s.aggregatedGroups(append(out, metricsGroup())) // aggregator.go
 }
 
-func (s *Server) apiGroups(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) apiGroups(w http.ResponseWriter, req *http.Request) {
+	if wantsAggregatedDiscovery(req) {
+		s.aggregatedDiscovery(w, false)
+		return
+	}
 	writeJSON(w, http.StatusOK, &meta.APIGroupList{TypeMeta: meta.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: s.groups()})
 }
 
@@ -78,7 +87,19 @@ func kindVerbs(k *registry.Kind) []string {
 
 func (s *Server) resourceList(w http.ResponseWriter, _ *http.Request, group, version string) {
 	gv := registry.GroupVersion{Group: group, Version: version}
-	list := &meta.APIResourceList{TypeMeta: meta.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv.String()}
+	list := &meta.APIResourceList{TypeMeta: meta.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv.String(),
+		APIResources: s.apiResources(group, version)}
+	if len(list.APIResources) == 0 {
+		writeError(w, newStatus(http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil))
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// apiResources are the resources and subresources of one group version, for both discovery
+// documents (the legacy per-version list and the aggregated one, discovery_aggregated.go).
+func (s *Server) apiResources(group, version string) []meta.APIResource {
+	list := &meta.APIResourceList{}
 	for _, k := range s.reg.Kinds() {
 		if k.Group != group || k.Version != version {
 			continue
@@ -98,19 +119,20 @@ func (s *Server) resourceList(w http.ResponseWriter, _ *http.Request, group, ver
 			list.APIResources = append(list.APIResources,
 				meta.APIResource{Name: k.Resource + "/binding", Namespaced: true, Kind: "Binding", Verbs: []string{"create"}},
 				meta.APIResource{Name: k.Resource + "/eviction", Namespaced: true, Group: "policy", Version: "v1", Kind: "Eviction", Verbs: []string{"create"}},
+				meta.APIResource{Name: k.Resource + "/" + subEphemeral, Namespaced: true, Kind: "Pod", Verbs: verbsGetWrite},
 				// Served by the pod's node agent (streaming.go).
 				meta.APIResource{Name: k.Resource + "/" + subLog, Namespaced: true, Kind: "Pod", Verbs: []string{"get"}},
 				meta.APIResource{Name: k.Resource + "/" + subExec, Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
 				meta.APIResource{Name: k.Resource + "/" + subAttach, Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
 				meta.APIResource{Name: k.Resource + "/" + subPortForward, Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}})
 		}
+		if s.hasSubresource(k, subImages) {
+			// skiff's own: load an image archive into the node (nodeimages.go).
+			list.APIResources = append(list.APIResources, meta.APIResource{Name: k.Resource + "/" + subImages, Kind: "Node", Verbs: []string{"create"}})
+		}
 		if s.hasSubresource(k, "finalize") {
 			list.APIResources = append(list.APIResources, meta.APIResource{Name: k.Resource + "/finalize", Kind: k.Kind, Verbs: []string{"update"}})
 		}
 	}
-	if len(list.APIResources) == 0 {
-		writeError(w, newStatus(http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil))
-		return
-	}
-	writeJSON(w, http.StatusOK, list)
+	return list.APIResources
 }

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,8 +87,12 @@ func errInvalid(k *registry.Kind, name string, errs field.ErrorList) *apiError {
 	if len(errs) > 1 {
 		msg = "[" + msg + "]"
 	}
+	kind := k.Kind
+	if k.Custom != nil {
+		kind += "." + k.Group // Kubernetes names the group kind (built-in kinds here still do not)
+	}
 	return newStatus(http.StatusUnprocessableEntity, meta.ReasonInvalid,
-		fmt.Sprintf("%s %q is invalid: %s", k.Kind, name, msg),
+		fmt.Sprintf("%s %q is invalid: %s", kind, name, msg),
 		&meta.StatusDetails{Name: name, Group: k.Group, Kind: k.Kind, Causes: causes})
 }
 
@@ -97,6 +102,12 @@ func toAPIError(k *registry.Kind, name string, err error) *apiError {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.Is(err, storage.ErrNoSpace):
+		// etcd's NOSPACE alarm: the write is refused, nothing is stored.
+		return newStatus(http.StatusInsufficientStorage, meta.ReasonInternalError,
+			"etcdserver: mvcc: database space exceeded", &meta.StatusDetails{Name: name, Group: k.Group, Kind: k.Resource, RetryAfterSeconds: 10})
+	case errors.Is(err, context.DeadlineExceeded):
+		return errTimeout(err)
 	case errors.Is(err, storage.ErrNotFound):
 		return errNotFound(k, name)
 	case errors.Is(err, storage.ErrAlreadyExists):

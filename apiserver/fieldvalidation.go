@@ -1,23 +1,27 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 )
 
-// unknownFields lists the JSON paths in body that the Go type t has no field for
-// ("spec.containers[0].imagePullPolicyy"). It walks the decoded document alongside the type,
-// so it is exact (a zero value the type would omit is still known).
-func unknownFields(body []byte, t reflect.Type) []string {
-	var doc any
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil
-	}
+// fieldProblems lists, in the order they appear in body, the JSON paths that the Go type t
+// has no field for ("unknown field \"spec.containers[0].imagePullPolicyy\"") and the object
+// keys given twice ("duplicate field \"spec.replicas\""), worded as Kubernetes' strict
+// decoding does. It reads the document's tokens alongside the type, so it is exact (a zero
+// value the type would omit is still known) and sees what decoding into a map would hide.
+func fieldProblems(body []byte, t reflect.Type) []string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
 	var out []string
-	walkUnknown(doc, t, "", &out)
+	if err := walkFields(dec, t, "", &out); err != nil {
+		return nil // not JSON: decoding reports it
+	}
 	return out
 }
 
@@ -26,49 +30,73 @@ var (
 	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 )
 
-func walkUnknown(v any, t reflect.Type, path string, out *[]string) {
-	for t.Kind() == reflect.Pointer {
+// walkFields reads one JSON value from dec, which t (nil: unknown) is to hold.
+func walkFields(dec *json.Decoder, t reflect.Type, path string, out *[]string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return nil // a scalar
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if reflect.PointerTo(t).Implements(jsonUnmarshalerType) || t.Implements(jsonMarshalerType) {
-		return // custom encodings (times, quantities, raw JSON) are opaque here
+	if t != nil && (reflect.PointerTo(t).Implements(jsonUnmarshalerType) || t.Implements(jsonMarshalerType)) {
+		t = nil // custom encodings (times, quantities, raw JSON) are opaque here
 	}
-	switch t.Kind() {
-	case reflect.Struct:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return
+	switch delim {
+	case '{':
+		var fs map[string]reflect.Type
+		if t != nil && t.Kind() == reflect.Struct {
+			fs = jsonFields(t)
 		}
-		fs := jsonFields(t)
-		for key, val := range m {
-			ft, known := fs[key]
-			p := key
-			if path != "" {
-				p = path + "." + key
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
 			}
-			if !known {
-				*out = append(*out, p)
+			key, _ := kt.(string)
+			var vt reflect.Type
+			switch {
+			case fs != nil:
+				p := key
+				if path != "" {
+					p = path + "." + key
+				}
+				known := false
+				if vt, known = fs[key]; !known {
+					*out = append(*out, fmt.Sprintf("unknown field %q", p))
+				} else if seen[key] {
+					*out = append(*out, fmt.Sprintf("duplicate field %q", p))
+				}
+				seen[key] = true
+				if err := walkFields(dec, vt, p, out); err != nil {
+					return err
+				}
 				continue
+			case t != nil && t.Kind() == reflect.Map:
+				vt = t.Elem()
 			}
-			walkUnknown(val, ft, p, out)
+			if err := walkFields(dec, vt, path+"["+strconv.Quote(key)+"]", out); err != nil {
+				return err
+			}
 		}
-	case reflect.Map:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return
+	case '[':
+		var et reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			et = t.Elem()
 		}
-		for key, val := range m {
-			walkUnknown(val, t.Elem(), path+"["+strconv.Quote(key)+"]", out)
-		}
-	case reflect.Slice, reflect.Array:
-		l, ok := v.([]any)
-		if !ok {
-			return
-		}
-		for i, val := range l {
-			walkUnknown(val, t.Elem(), path+"["+strconv.Itoa(i)+"]", out)
+		for i := 0; dec.More(); i++ {
+			if err := walkFields(dec, et, path+"["+strconv.Itoa(i)+"]", out); err != nil {
+				return err
+			}
 		}
 	}
+	_, err = dec.Token() // the closing delimiter
+	return err
 }
 
 var fieldCache sync.Map // reflect.Type → map[string]reflect.Type

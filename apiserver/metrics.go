@@ -12,6 +12,7 @@ import (
 
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/storage"
+	"github.com/skiff-sh/skiff/storage/watchcache"
 )
 
 // metrics are the API server's Prometheus metrics, on a registry of its own (no global state,
@@ -188,12 +189,12 @@ func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
-	for k, cache := range c.s.caches {
+	c.s.eachCache(func(resource string, cache *watchcache.Cache) {
 		st := cache.Stats()
-		ch <- prometheus.MustNewConstMetric(c.received, prometheus.CounterValue, float64(st.EventsReceived), k.Resource)
-		ch <- prometheus.MustNewConstMetric(c.dispatched, prometheus.CounterValue, float64(st.EventsDispatched), k.Resource)
-		ch <- prometheus.MustNewConstMetric(c.slow, prometheus.CounterValue, float64(st.WatchersTerminatedSlow), k.Resource)
-		ch <- prometheus.MustNewConstMetric(c.relists, prometheus.CounterValue, float64(st.Relists), k.Resource)
-		ch <- prometheus.MustNewConstMetric(c.rv, prometheus.GaugeValue, float64(st.ResourceVersion), k.Resource)
-	}
+		ch <- prometheus.MustNewConstMetric(c.received, prometheus.CounterValue, float64(st.EventsReceived), resource)
+		ch <- prometheus.MustNewConstMetric(c.dispatched, prometheus.CounterValue, float64(st.EventsDispatched), resource)
+		ch <- prometheus.MustNewConstMetric(c.slow, prometheus.CounterValue, float64(st.WatchersTerminatedSlow), resource)
+		ch <- prometheus.MustNewConstMetric(c.relists, prometheus.CounterValue, float64(st.Relists), resource)
+		ch <- prometheus.MustNewConstMetric(c.rv, prometheus.GaugeValue, float64(st.ResourceVersion), resource)
+	})
 }

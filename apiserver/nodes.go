@@ -3,14 +3,10 @@ package apiserver
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/meta"
-	"github.com/skiff-sh/skiff/api/registry"
-	"github.com/skiff-sh/skiff/apiserver/admission/noderestriction"
-	"github.com/skiff-sh/skiff/apiserver/authn"
 	"github.com/skiff-sh/skiff/apiserver/authz/node"
 	"github.com/skiff-sh/skiff/storage/watchcache"
 )
@@ -26,7 +22,7 @@ func (s *Server) setUpNodeAuthorizer(ctx context.Context) {
 	s.nodeAuthorizer = node.New(g)
 	log := s.log.With("component", "node-authorizer")
 	podKind, _ := s.reg.Lookup("", "v1", "pods")
-	go follow(ctx, s.caches[podKind], g.Reset, func(t string, o meta.Object) {
+	go follow(ctx, s.cache(podKind), g.Reset, func(t string, o meta.Object) {
 		if p, ok := o.(*core.Pod); ok {
 			if t == meta.Deleted {
 				g.DeletePod(p)
@@ -36,12 +32,22 @@ func (s *Server) setUpNodeAuthorizer(ctx context.Context) {
 		}
 	}, log)
 	pvcKind, _ := s.reg.Lookup("", "v1", "persistentvolumeclaims")
-	go follow(ctx, s.caches[pvcKind], g.ResetClaims, func(t string, o meta.Object) {
+	go follow(ctx, s.cache(pvcKind), g.ResetClaims, func(t string, o meta.Object) {
 		if c, ok := o.(*core.PersistentVolumeClaim); ok {
 			if t == meta.Deleted {
 				g.DeleteClaim(c)
 			} else {
 				g.SetClaim(c)
+			}
+		}
+	}, log)
+	pvKind, _ := s.reg.Lookup("", "v1", "persistentvolumes")
+	go follow(ctx, s.cache(pvKind), g.ResetVolumes, func(t string, o meta.Object) {
+		if pv, ok := o.(*core.PersistentVolume); ok {
+			if t == meta.Deleted {
+				g.DeleteVolume(pv)
+			} else {
+				g.SetVolume(pv)
 			}
 		}
 	}, log)
@@ -79,26 +85,10 @@ func follow(ctx context.Context, c *watchcache.Cache, reset func(), apply func(s
 // getPod reads a pod from the watch cache (admission of writes whose body is not the pod).
 func (s *Server) getPod(namespace, name string) (*core.Pod, bool) {
 	podKind, _ := s.reg.Lookup("", "v1", "pods")
-	o, ok := s.caches[podKind].Get(podKind.Key(namespace, name))
+	o, ok := s.cache(podKind).Get(podKind.Key(namespace, name))
 	if !ok {
 		return nil, false
 	}
 	p, ok := o.(*core.Pod)
 	return p, ok
-}
-
-// admitNodeWrite runs NodeRestriction for a write of kind k by the user of ctx; obj is what
-// would be stored (nil on delete), old what is stored (nil on create).
-func (s *Server) admitNodeWrite(ctx context.Context, op noderestriction.Operation, k *registry.Kind, sub, ns, name string, obj, old meta.Object) *apiError {
-	u, _ := authn.UserFrom(ctx)
-	if _, isNode := node.NodeName(u); !isNode {
-		return nil
-	}
-	err := noderestriction.Admit(noderestriction.Attributes{User: u, Operation: op, Group: k.Group, Resource: k.Resource,
-		Subresource: sub, Namespace: ns, Name: name, Object: obj, OldObject: old}, s.getPod)
-	if err == nil {
-		return nil
-	}
-	return newStatus(http.StatusForbidden, meta.ReasonForbidden, k.Resource+" \""+name+"\" is forbidden: "+err.Error(),
-		&meta.StatusDetails{Name: name, Group: k.Group, Kind: k.Resource})
 }

@@ -29,7 +29,11 @@ func (s *Server) tableJSON(req *http.Request, k *registry.Kind, objs []meta.Obje
 	if err != nil {
 		include = tables.IncludeMetadata
 	}
-	t := tables.Build(tables.For(k.Group, k.Kind), objs, time.Now(), include, noHeaders)
+	p := tables.For(k.Group, k.Kind)
+	if k.Custom != nil {
+		p = tables.Custom(k.Custom.PrinterColumns)
+	}
+	t := tables.Build(p, objs, time.Now(), include, noHeaders)
 	t.TypeMeta = meta.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"}
 	t.ListMeta = lm
 	b, _ := json.Marshal(t)

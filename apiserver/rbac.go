@@ -17,7 +17,7 @@ import (
 func (s *Server) setUpRBAC(ctx context.Context) {
 	cache := func(resource string) rbac.Source {
 		k, _ := s.reg.Lookup(rbacv1.GroupName, rbacv1.Version, resource)
-		return s.caches[k]
+		return s.cache(k)
 	}
 	a := rbac.New(rbac.Sources{Roles: cache("roles"), ClusterRoles: cache("clusterroles"),
 		RoleBindings: cache("rolebindings"), ClusterRoleBindings: cache("clusterrolebindings")}, s.log)

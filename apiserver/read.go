@@ -13,6 +13,7 @@ import (
 	"github.com/skiff-sh/skiff/api/labels"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/registry"
+	"github.com/skiff-sh/skiff/api/validation/field"
 	"github.com/skiff-sh/skiff/storage"
 )
 
@@ -21,7 +22,7 @@ func (s *Server) get(w http.ResponseWriter, req *http.Request, r *request) {
 	k := r.kind
 	var obj meta.Object
 	if req.URL.Query().Get("resourceVersion") == "0" {
-		o, ok := s.caches[k].Get(k.Key(r.namespace, r.name))
+		o, ok := s.cache(k).Get(k.Key(r.namespace, r.name))
 		if !ok {
 			writeError(w, errNotFound(k, r.name))
 			return
@@ -34,7 +35,7 @@ func (s *Server) get(w http.ResponseWriter, req *http.Request, r *request) {
 			return
 		}
 	}
-	if r.subresource != "" && r.subresource != "status" && r.subresource != subApproval {
+	if r.subresource != "" && r.subresource != "status" && r.subresource != subApproval && r.subresource != subEphemeral {
 		writeError(w, errMethodNotAllowed("get is not supported on "+r.subresource))
 		return
 	}
@@ -99,6 +100,11 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
 		writeError(w, aerr)
 		return
 	}
+	if q.Has("sendInitialEvents") {
+		writeError(w, errInvalid(&registry.Kind{Group: "meta.k8s.io", Kind: "ListOptions", Custom: &registry.Custom{}}, "",
+			field.ErrorList{field.Forbidden(field.NewPath("sendInitialEvents"), "sendInitialEvents is forbidden for list")}))
+		return
+	}
 	match := func(o meta.Object) bool { return sel.matches(k, o) }
 	rvParam, limit := q.Get("resourceVersion"), int64(0)
 	if v := q.Get("limit"); v != "" {
@@ -109,20 +115,25 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
 		}
 		limit = n
 	}
+	parsedRV, aerr := parseResourceVersion(k, rvParam)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	var items []meta.Object
 	var lm meta.ListMeta
 	ctx := req.Context()
 	exact := q.Get("resourceVersionMatch") == "Exact"
 	if limit > 0 || q.Get("continue") != "" || (exact && rvParam != "" && rvParam != "0") {
 		// Pages come from etcd: the continue token pins every page to one revision.
-		opts := storage.ListOptions{Limit: limit, Continue: q.Get("continue"), Predicate: match}
+		opts := storage.ListOptions{Limit: limit, Continue: q.Get("continue")}
+		if !sel.label.Empty() || !sel.field.Empty() {
+			// Without selectors the key prefix already is the namespace, and the page can
+			// say how many items remain (remainingItemCount), as Kubernetes' does.
+			opts.Predicate = match
+		}
 		if rvParam != "" && rvParam != "0" && exact {
-			rv, err := strconv.ParseInt(rvParam, 10, 64)
-			if err != nil {
-				writeError(w, errBadRequest("invalid resourceVersion: "+rvParam))
-				return
-			}
-			opts.ResourceVersion = rv
+			opts.ResourceVersion = parsedRV
 		}
 		res, err := s.store.List(ctx, k.Prefix(r.namespace), k.New, opts)
 		if err != nil {
@@ -134,7 +145,7 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
 	} else {
 		// Whole lists come from the watch cache. Without a resourceVersion the read must be
 		// consistent, so the cache is first brought up to etcd's current revision.
-		c := s.caches[k]
+		c := s.cache(k)
 		if rvParam == "" {
 			rev, err := s.store.CurrentRevision(ctx)
 			if err != nil {
@@ -146,12 +157,7 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
 				return
 			}
 		} else if rvParam != "0" {
-			rv, err := strconv.ParseInt(rvParam, 10, 64)
-			if err != nil {
-				writeError(w, errBadRequest("invalid resourceVersion: "+rvParam))
-				return
-			}
-			if err := c.WaitUntilFresh(ctx, rv); err != nil {
+			if err := c.WaitUntilFresh(ctx, parsedRV); err != nil {
 				writeError(w, toAPIError(k, "", err))
 				return
 			}
@@ -162,6 +168,9 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
 		lm.ResourceVersion = strconv.FormatInt(rv, 10)
 	}
 	if wantsTable(req) {
+		for i := range items {
+			items[i] = toVersion(k, items[i])
+		}
 		s.writeTable(w, req, k, items, lm)
 		return
 	}
@@ -189,7 +198,7 @@ func writeList(w http.ResponseWriter, k *registry.Kind, items []meta.Object, lm 
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		b, err := json.Marshal(it)
+		b, err := json.Marshal(toVersion(k, it))
 		if err != nil {
 			b = []byte("null")
 		}
@@ -201,4 +210,21 @@ func writeList(w http.ResponseWriter, k *registry.Kind, items []meta.Object, lm 
 	}
 	buf = append(buf, "]}\n"...)
 	w.Write(buf)
+}
+
+// parseResourceVersion reads a resourceVersion parameter as Kubernetes' storage does: ""
+// and "0" are 0, anything else must be an unsigned integer, or the request is invalid
+// (422, naming the parameter, with Kubernetes' wording).
+func parseResourceVersion(k *registry.Kind, v string) (int64, *apiError) {
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 63)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			err = &strconv.NumError{Func: "ParseUint", Num: v, Err: strconv.ErrRange}
+		}
+		return 0, errInvalid(k, "", field.ErrorList{field.Invalid(field.NewPath("resourceVersion"), v, err.Error())})
+	}
+	return int64(n), nil
 }

@@ -15,6 +15,8 @@ type request struct {
 	name        string
 	subresource string
 	verb        string // get list watch create update patch delete deletecollection
+	// applied: the write is a server-side apply, whose managedFields are already set.
+	applied bool
 }
 
 // parseResourcePath resolves the part of an API path after the group version
@@ -31,6 +33,9 @@ func (s *Server) parseResourcePath(group, version string, segs []string, method 
 		if !nsSub {
 			r.namespace, segs = segs[1], segs[2:]
 		}
+	}
+	if len(segs) > 3 && segs[2] == subProxy {
+		segs = segs[:3] // the rest is the path on the backend (proxySubpath)
 	}
 	if len(segs) == 0 || len(segs) > 3 {
 		return nil, newStatus(http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil)
@@ -54,6 +59,9 @@ func (s *Server) parseResourcePath(group, version string, segs []string, method 
 	}
 	collection := r.name == ""
 	r.verb = verbFor(method, collection, legacyWatch || watchParam)
+	if r.subresource == subProxy && r.verb == "" {
+		r.verb = strings.ToLower(method) // OPTIONS and the like are proxied too
+	}
 	switch {
 	case r.verb == "":
 		return nil, errMethodNotAllowed("method " + method + " is not supported")
@@ -103,10 +111,14 @@ func (s *Server) hasSubresource(k *registry.Kind, sub string) bool {
 		return k.Resource == "namespaces" && k.Group == ""
 	case subApproval:
 		return k.Resource == "certificatesigningrequests" && k.Group == certificates.GroupName
-	case "binding", "eviction", subLog, subExec, subAttach, subPortForward:
+	case "binding", "eviction", subLog, subExec, subAttach, subPortForward, subEphemeral:
 		return k.Resource == "pods" && k.Group == ""
 	case subToken:
 		return k.Resource == "serviceaccounts" && k.Group == ""
+	case subProxy:
+		return k.Group == "" && (k.Resource == "pods" || k.Resource == "services" || k.Resource == "nodes")
+	case subImages:
+		return k.Group == "" && k.Resource == "nodes"
 	}
 	return false
 }

@@ -14,6 +14,11 @@ func (s *Server) serveResource(w http.ResponseWriter, req *http.Request, r *requ
 		s.serveCreateOnly(w, req, r) // createonly.go
 		return
 	}
+	if r.kind.Custom != nil && s.cache(r.kind) == nil {
+		// The definition went away after the path was resolved.
+		writeError(w, newStatus(http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil))
+		return
+	}
 	switch r.subresource {
 	case "scale":
 		s.serveScale(w, req, r)
@@ -35,6 +40,12 @@ func (s *Server) serveResource(w http.ResponseWriter, req *http.Request, r *requ
 		}
 	case subLog, subExec, subAttach, subPortForward:
 		s.serveNodeSubresource(w, req, r)
+		return
+	case subProxy:
+		s.serveProxy(w, req, r) // proxy.go
+		return
+	case subImages:
+		s.serveNodeImages(w, req, r) // nodeimages.go
 		return
 	}
 	if r.subresource != "" && r.verb != "get" && r.verb != "update" && r.verb != "patch" {
@@ -62,6 +73,7 @@ func (s *Server) serveResource(w http.ResponseWriter, req *http.Request, r *requ
 }
 
 func (s *Server) writeObject(w http.ResponseWriter, req *http.Request, code int, k *registry.Kind, obj meta.Object) {
+	obj = toVersion(k, obj)
 	if wantsTable(req) {
 		s.writeTable(w, req, k, []meta.Object{obj}, meta.ListMeta{ResourceVersion: obj.GetObjectMeta().ResourceVersion})
 		return

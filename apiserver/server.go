@@ -8,11 +8,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	metricsv1beta1 "github.com/skiff-sh/skiff/api/metrics"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,9 +22,11 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/skiff-sh/skiff/api/registry"
+	"github.com/skiff-sh/skiff/apiserver/admission"
 	"github.com/skiff-sh/skiff/apiserver/audit"
 	"github.com/skiff-sh/skiff/apiserver/authn"
 	"github.com/skiff-sh/skiff/apiserver/authz"
+	"github.com/skiff-sh/skiff/apiserver/flowcontrol"
 	"github.com/skiff-sh/skiff/storage"
 	"github.com/skiff-sh/skiff/storage/watchcache"
 )
@@ -33,14 +37,35 @@ type Config struct {
 	// addresses serve the same API on each (a multi-node cluster on one machine adds the
 	// nodes' bridge address to loopback). The first is the kubernetes Service's endpoint.
 	Listen string
+	// AdvertiseAddress is the IP this server is reached at by pods and other machines: its
+	// entry in the kubernetes Service's endpoints and in cluster-info (default: the first
+	// --listen host).
+	AdvertiseAddress string
+	// EndpointReconcilerType is how default/kubernetes's endpoints are kept: "lease" (the
+	// default with Run: every live server, by etcd leases; endpointreconciler.go) or "none"
+	// (this server's address, written once at start).
+	EndpointReconcilerType string
+	// MasterLeaseTTL and MasterLeaseInterval: a server's lease lasts TTL (default 15 s) and
+	// is renewed every interval (default 10 s), Kubernetes' values.
+	MasterLeaseTTL, MasterLeaseInterval time.Duration
 	// DataDir holds the embedded etcd's data when EtcdServers is empty.
 	DataDir string
 	// EtcdServers are the client URLs of an external etcd cluster; then nothing is embedded.
 	EtcdServers []string
+	// EtcdStartTimeout is how long Run waits for an external etcd cluster to answer with a
+	// leader before giving up with a message that says so (default 1 minute).
+	EtcdStartTimeout time.Duration
 	// CompactInterval is how often etcd history is compacted (default 5 minutes).
 	CompactInterval time.Duration
+	// EtcdQuotaBytes is the embedded etcd's backend quota (default 8 GiB): past it etcd
+	// refuses writes (507) until skiff's maintenance has reclaimed space.
+	EtcdQuotaBytes int64
 	// MaxRequestBytes caps request bodies (default 3 MiB).
 	MaxRequestBytes int64
+	// RequestTimeout bounds every request that is not long-running (watches, logs, exec,
+	// attach, port-forward, proxy), body reading included (default 60 s, kube-apiserver's
+	// --request-timeout); a request's own ?timeout= may shorten it (timeouts.go).
+	RequestTimeout time.Duration
 	// WatchHistory is how many events each watch cache keeps for resuming watches.
 	WatchHistory int
 	// BookmarkInterval is how often idle watchers that asked for bookmarks get one (default 1 minute).
@@ -82,6 +107,9 @@ type Config struct {
 	// KubeletClientCertFile and KubeletClientKeyFile are the client certificate the API
 	// server presents to node agents; KubeletCAFile verifies their serving certificates.
 	KubeletClientCertFile, KubeletClientKeyFile, KubeletCAFile string
+	// MetricsNodeTimeout bounds each node agent's answer to a metrics.k8s.io request
+	// (default 5s): a node that does not answer in time is left out of the answer.
+	MetricsNodeTimeout time.Duration
 	// Insecure serves plain HTTP with neither authentication nor authorization: every
 	// request acts as a member of system:masters. For benchmarks and tests of the cost of
 	// security only; refused on anything but a loopback address.
@@ -93,6 +121,26 @@ type Config struct {
 	// --disable-admission-plugins: "ServiceAccount" for a server without a controller manager
 	// to create the default accounts (the test harness's bare servers).
 	DisableAdmissionPlugins []string
+	// MaxRequestsInflight and MaxMutatingRequestsInflight add up to the seats priority and
+	// fairness shares among its priority levels (kube-apiserver's flags; default 400 and
+	// 200).
+	MaxRequestsInflight, MaxMutatingRequestsInflight int
+	// DisablePriorityAndFairness turns the filter off: no request waits or is refused for
+	// load (kube-apiserver's --enable-priority-and-fairness=false).
+	DisablePriorityAndFairness bool
+	// ProxyDialContext dials the pods, endpoints and node ports the proxy subresources reach
+	// (nil: a plain net.Dialer). Tests point it at local servers.
+	ProxyDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// API aggregation (aggregator.go): the client certificate presented to extension API
+	// servers (--proxy-client-cert-file/--proxy-client-key-file), the CA that issued it
+	// (--requestheader-client-ca-file) and the names extension servers accept
+	// (--requestheader-allowed-names, default front-proxy-client). Without them the server
+	// makes an ephemeral front-proxy CA and certificate for the run.
+	ProxyClientCertFile, ProxyClientKeyFile, RequestHeaderClientCAFile string
+	RequestHeaderAllowedNames                                          []string
+	// AvailabilityCheckPeriod is how often aggregated APIServices are checked (default
+	// AvailabilityCheckPeriod).
+	AvailabilityCheckPeriod time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -107,6 +155,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.WatchHistory == 0 {
 		c.WatchHistory = 10000
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = time.Minute
+	}
+	if c.MaxRequestsInflight == 0 {
+		c.MaxRequestsInflight = 400
+	}
+	if c.MaxMutatingRequestsInflight == 0 {
+		c.MaxMutatingRequestsInflight = 200
 	}
 	if c.BookmarkInterval == 0 {
 		c.BookmarkInterval = time.Minute
@@ -133,16 +190,19 @@ const DefaultServiceAccountIssuer = "https://kubernetes.default.svc.cluster.loca
 
 // Server is a running API server's state.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	reg     *registry.Registry
-	store   storage.Interface
-	caches  map[*registry.Kind]*watchcache.Cache
-	metrics *metrics
-	alloc   *allocator
-	docs    *openAPIDocs
-	ready   atomic.Bool
-	handler http.Handler
+	cfg   Config
+	log   *slog.Logger
+	reg   *registry.Registry
+	store storage.Interface
+	// rawStore is the store the watch caches read, without the metrics wrapper.
+	rawStore storage.Interface
+	caches   *cacheSet
+	metrics  *metrics
+	alloc    *allocator
+	docs     atomic.Pointer[openAPIDocs] // rebuilt when custom resources come and go
+	crds     *crdController              // crd_controller.go
+	ready    atomic.Bool
+	handler  http.Handler
 
 	// Security (security.go): who a request is, and whether it may.
 	authenticator       authn.Authenticator
@@ -152,17 +212,26 @@ type Server struct {
 	nodeAuthorizer      authz.Authorizer // nil until set up
 	rbacAuthorizer      authz.Authorizer // nil until set up
 	impersonate         func(http.Handler) http.Handler
-	saTokens            *saTokens  // ServiceAccount token signer and authenticator (tokens.go)
-	auditSink           audit.Sink // nil without an audit log (auditing.go)
+	saTokens            *saTokens               // ServiceAccount token signer and authenticator (tokens.go)
+	auditSink           audit.Sink              // nil without an audit log (auditing.go)
+	admission           *admission.Chain        // admission_plugins.go
+	apf                 *flowcontrol.Controller // nil when disabled (priorityfairness.go)
+	fieldTypes          sync.Map                // field-management types by Go type or *registry.Custom (managedfields.go)
+	agg                 *aggregator             // aggregator.go
 }
 
 // New builds a server over store (already connected) and starts its watch caches.
 func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, error) {
 	cfg.setDefaults()
-	if err := checkAdmissionPlugins(cfg.DisableAdmissionPlugins); err != nil {
+	s := &Server{cfg: cfg, log: cfg.Logger, reg: registry.Default(), caches: newCacheSet(), rawStore: store}
+	fp, err := loadFrontProxy(cfg)
+	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, reg: registry.Default(), caches: map[*registry.Kind]*watchcache.Cache{}}
+	s.agg = &aggregator{fp: fp, transports: map[string]*http.Transport{}}
+	if err := s.buildAdmission(); err != nil { // admission_plugins.go
+		return nil, err
+	}
 	s.metrics = newMetrics()
 	s.store = instrumentStore(store, s.metrics)
 	alloc, err := newAllocator(s.store, cfg.ServiceCIDR, cfg.NodePortMin, cfg.NodePortMax)
@@ -170,18 +239,15 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 		return nil, err
 	}
 	s.alloc = alloc
+	var started []*watchcache.Cache
 	for _, k := range s.reg.Kinds() {
 		if k.CreateOnly {
 			continue // never stored: no cache (createonly.go)
 		}
-		// The caches get the store itself: they use its optional interfaces (progress requests).
-		c := watchcache.New(store, k.Prefix(""), k.New, watchcache.Options{HistorySize: cfg.WatchHistory, BookmarkInterval: cfg.BookmarkInterval})
-		s.caches[k] = c
-		s.metrics.watchers.WithLabelValues(k.Resource).Set(0)
-		go c.Run(ctx)
+		started = append(started, s.startCache(ctx, k))
 	}
 	s.metrics.reg.MustRegister(newCacheCollector(s))
-	s.docs = newOpenAPIDocs(s.reg)
+	s.docs.Store(newOpenAPIDocs(s.reg))
 	s.setUpNodeAuthorizer(ctx)
 	s.setUpRBAC(ctx) // rbac.go
 	if err := s.setUpSecurity(); err != nil {
@@ -191,18 +257,31 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 		return nil, err
 	}
 	s.impersonate = s.impersonation
+	s.setUpPriorityAndFairness()
 	if err := s.setUpAudit(ctx); err != nil {
 		return nil, err
 	}
 	s.handler = s.routes()
-	for _, c := range s.caches {
+	for _, c := range started {
 		if err := c.WaitReady(ctx); err != nil {
 			return nil, fmt.Errorf("watch cache: %w", err)
 		}
 	}
+	// Custom resources: serve the established definitions before reporting ready, so a
+	// restarted server answers for them at once.
+	s.crds = newCRDController(s)
+	if err := s.crds.start(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, err
 	}
+	s.followFlowControl(ctx)
+	period := cfg.AvailabilityCheckPeriod
+	if period <= 0 {
+		period = AvailabilityCheckPeriod
+	}
+	go s.runAvailability(ctx, period)
 	s.ready.Store(true)
 	return s, nil
 }
@@ -212,7 +291,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.audit, s.instrument, s.authenticate, s.impersonateFilter, s.authorize)
+	r.Use(s.audit, s.instrument, s.authenticate, s.impersonateFilter, s.withTimeout, s.priorityAndFairness, s.authorize, withWarnings)
 	r.Get("/healthz", s.health)
 	r.Get("/livez", s.health)
 	r.Get("/readyz", s.readyz)
@@ -238,6 +317,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, req *http.Request) {
 	segs := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
 	var group, version string
 	switch {
+	case len(segs) == 1 && segs[0] == "api":
+		s.apiVersions(w, req) // "/api/", as Kubernetes serves it
+		return
+	case len(segs) == 1 && segs[0] == "apis":
+		s.apiGroups(w, req)
+		return
 	case segs[0] == "api" && len(segs) >= 2:
 		version, segs = segs[1], segs[2:]
 	case segs[0] == "apis" && len(segs) == 2:
@@ -247,6 +332,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, req *http.Request) {
 		group, version, segs = segs[1], segs[2], segs[3:]
 	default:
 		writeError(w, newStatus(http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil))
+		return
+	}
+	if a := s.aggregated(group, version); a != nil {
+		s.serveAggregated(w, req, a)
+		return
+	}
+	if group == metricsv1beta1.GroupName {
+		s.serveMetricsAPI(w, req, version, segs)
 		return
 	}
 	if len(segs) == 0 {
@@ -303,6 +396,9 @@ func Run(ctx context.Context, cfg Config) error {
 		defer c.Close()
 		client = c
 		cfg.Logger.Info("using external etcd", "servers", cfg.EtcdServers)
+		if err := storage.WaitForQuorum(ctx, c, cfg.EtcdServers, cfg.EtcdStartTimeout, cfg.Logger); err != nil {
+			return err
+		}
 	} else {
 		if cfg.DataDir == "" {
 			return errors.New("either --data-dir (embedded etcd) or --etcd-servers is required")
@@ -310,15 +406,21 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return err
 		}
-		e, err := storage.StartEmbedded(ctx, cfg.DataDir, storage.EmbeddedOptions{})
+		e, err := storage.StartEmbedded(ctx, cfg.DataDir, storage.EmbeddedOptions{QuotaBackendBytes: cfg.EtcdQuotaBytes})
 		if err != nil {
 			return fmt.Errorf("start embedded etcd: %w", err)
 		}
 		defer e.Close()
 		client = e.Client()
 		cfg.Logger.Info("embedded etcd started", "dir", cfg.DataDir)
+		// The embedded etcd has no operator: skiff defragments it and recovers it from a
+		// full database (an external etcd's operator does that for theirs).
+		go storage.RunMaintenance(ctx, client, e.Endpoint(), storage.MaintenanceOptions{Quota: e.Quota()})
 	}
 	go storage.RunCompactor(ctx, client, cfg.CompactInterval)
+	if cfg.EndpointReconcilerType == "" {
+		cfg.EndpointReconcilerType = EndpointReconcilerLease
+	}
 
 	var lns []net.Listener
 	for _, addr := range strings.Split(cfg.Listen, ",") {
@@ -339,6 +441,11 @@ func Run(ctx context.Context, cfg Config) error {
 			l.Close()
 		}
 		return err
+	}
+	var reconciled chan struct{}
+	if cfg.EndpointReconcilerType == EndpointReconcilerLease {
+		reconciled = make(chan struct{})
+		go func() { defer close(reconciled); s.runEndpointReconciler(ctx, client) }()
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		// Requests (watches above all) end when the server stops.
@@ -369,5 +476,8 @@ func Run(ctx context.Context, cfg Config) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
 	srv.Shutdown(sctx)
+	if reconciled != nil {
+		<-reconciled // this server's address has left the kubernetes endpoints
+	}
 	return nil
 }

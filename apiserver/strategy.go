@@ -1,6 +1,10 @@
 package apiserver
 
 import (
+	"slices"
+
+	"github.com/skiff-sh/skiff/api/apiextensions"
+	"github.com/skiff-sh/skiff/api/apps"
 	"github.com/skiff-sh/skiff/api/batch"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/defaults"
@@ -13,6 +17,15 @@ import (
 // prepareCreateKind sets the initial status of kinds whose status starts non-empty.
 func prepareCreateKind(obj meta.Object) {
 	switch o := obj.(type) {
+	case *apiextensions.CustomResourceDefinition:
+		// The storage version is recorded from the start (status is reset on create); an
+		// empty condition list, not null, is what kubectl wait --for=condition expects.
+		o.Status.Conditions = []apiextensions.CustomResourceDefinitionCondition{}
+		for _, v := range o.Spec.Versions {
+			if v.Storage {
+				o.Status.StoredVersions = []string{v.Name}
+			}
+		}
 	case *core.Pod:
 		o.Status.Phase = core.PodPending
 		o.Status.QOSClass = core.ComputePodQOS(o)
@@ -78,11 +91,34 @@ func markTerminating(obj meta.Object) {
 // prepareUpdateKind carries over what the server allocated and a client may omit on update
 // (a Service's cluster IPs and node ports), as Kubernetes does before validating.
 func prepareUpdateKind(n, cur meta.Object) {
+	if crd, ok := n.(*apiextensions.CustomResourceDefinition); ok {
+		// A new storage version joins the versions objects may be stored in.
+		for _, v := range crd.Spec.Versions {
+			if v.Storage && !slices.Contains(crd.Status.StoredVersions, v.Name) {
+				crd.Status.StoredVersions = append(slices.Clone(crd.Status.StoredVersions), v.Name)
+			}
+		}
+		return
+	}
 	ns, ok := n.(*core.Service)
 	if !ok {
 		return
 	}
 	old := cur.(*core.Service)
+	if old.Spec.Type != core.ServiceTypeExternalName && ns.Spec.Type == core.ServiceTypeExternalName {
+		// An ExternalName Service has no IPs: those it kept unchanged from its old type are
+		// dropped (and released after the write), as Kubernetes' dropTypeDependentFields does;
+		// IPs the client changed are left for validation to refuse.
+		if ns.Spec.ClusterIP == old.Spec.ClusterIP && slices.Equal(ns.Spec.ClusterIPs, old.Spec.ClusterIPs) {
+			ns.Spec.ClusterIP, ns.Spec.ClusterIPs = "", nil
+		}
+		if slices.Equal(ns.Spec.IPFamilies, old.Spec.IPFamilies) {
+			ns.Spec.IPFamilies = nil
+		}
+		if ptrEqual(ns.Spec.IPFamilyPolicy, old.Spec.IPFamilyPolicy) {
+			ns.Spec.IPFamilyPolicy = nil
+		}
+	}
 	if ns.Spec.ClusterIP == "" && ns.Spec.Type != core.ServiceTypeExternalName && old.Spec.Type != core.ServiceTypeExternalName {
 		ns.Spec.ClusterIP = old.Spec.ClusterIP
 		ns.Spec.ClusterIPs = old.Spec.ClusterIPs
@@ -119,4 +155,28 @@ func prepareUpdateKind(n, cur meta.Object) {
 			}
 		}
 	}
+}
+
+// ptrEqual reports whether two optional values are both unset or equal.
+func ptrEqual[T comparable](a, b *T) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+// keepStatusWriteMetadata takes the labels, annotations, finalizers and owner references of
+// a status write, as Kubernetes does (its status strategies reset only the spec): a
+// controller may label what it reports on in the same write. The exceptions are
+// Kubernetes': a Deployment's labels and a Pod's owners are not changed through status.
+func keepStatusWriteMetadata(n, in meta.Object) {
+	nm, im := n.GetObjectMeta(), in.GetObjectMeta()
+	switch n.(type) {
+	case *apps.Deployment:
+	default:
+		nm.Labels = im.Labels
+	}
+	switch n.(type) {
+	case *core.Pod:
+	default:
+		nm.OwnerReferences = im.OwnerReferences
+	}
+	nm.Annotations, nm.Finalizers = im.Annotations, im.Finalizers
 }

@@ -36,6 +36,10 @@ const (
 	subPortForward = "portforward"
 )
 
+// subEphemeral is pods/ephemeralcontainers: a pod read and written through it changes only
+// spec.ephemeralContainers, and only by adding (debug containers, kubectl debug).
+const subEphemeral = "ephemeralcontainers"
+
 func isNodeSubresource(sub string) bool {
 	return sub == subLog || sub == subExec || sub == subAttach || sub == subPortForward
 }
@@ -157,14 +161,12 @@ func (s *Server) nodeEndpoint(ctx context.Context, pod *core.Pod, sub string) (*
 		what := map[string]string{subLog: "logs are", subExec: "exec is", subAttach: "attach is", subPortForward: "port forwarding is"}[sub]
 		return nil, errBadRequest(fmt.Sprintf("%s not supported by the sim runtime: pod %s runs on simulated node %s, whose containers run no processes", what, pod.Name, node.Name))
 	}
-	var host string
-	for _, typ := range []core.NodeAddressType{core.NodeInternalIP, core.NodeExternalIP, core.NodeHostName} {
-		for _, a := range node.Status.Addresses {
-			if a.Type == typ && host == "" {
-				host = a.Address
-			}
-		}
-	}
+	return s.nodeAgentURL(node)
+}
+
+// nodeAgentURL is the base URL of the node's agent: its address and advertised port.
+func (s *Server) nodeAgentURL(node *core.Node) (*url.URL, *apiError) {
+	host := nodeHost(node)
 	port := node.Status.DaemonEndpoints.KubeletEndpoint.Port
 	if host == "" || port <= 0 {
 		return nil, errBadRequest(fmt.Sprintf("node %s has no address and port for its node agent", node.Name))

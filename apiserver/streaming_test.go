@@ -78,11 +78,19 @@ func logLine(stream, text string) string {
 func startNode(t *testing.T, a *api, name string) *fakeRuntime {
 	t.Helper()
 	rt := &fakeRuntime{logDir: t.TempDir()}
-	srv := &server.Server{Runtime: rt, Pods: func(ns, pod string) *core.Pod {
+	startNodeServer(t, a, name, &server.Server{Runtime: rt})
+	return rt
+}
+
+// startNodeServer runs srv (its Runtime set) as the node agent of node name: it knows the
+// pods the tests create, serves HTTPS as a real node does, and its Node is registered.
+func startNodeServer(t *testing.T, a *api, name string, srv *server.Server) {
+	t.Helper()
+	srv.Pods = func(ns, pod string) *core.Pod {
 		p := &core.Pod{ObjectMeta: meta.ObjectMeta{Namespace: ns, Name: pod, UID: pod},
 			Spec: core.PodSpec{Containers: []core.Container{{Name: "c"}, {Name: "a"}, {Name: "b"}}}}
 		return p
-	}}
+	}
 	// As a real node: HTTPS with a serving certificate of the cluster CA, open only to the
 	// API server's client certificate.
 	certPEM, keyPEM, err := a.srv.PKI.CA.Issue(pki.NodeServing(name, net.IPv4(127, 0, 0, 1)))
@@ -105,7 +113,6 @@ func startNode(t *testing.T, a *api, name string) *fakeRuntime {
 	go srv.Run(ctx)
 	port := l.Addr().(*net.TCPAddr).Port
 	registerNode(t, a, name, port)
-	return rt
 }
 
 func registerNode(t *testing.T, a *api, name string, port int) {

@@ -21,12 +21,16 @@ func replicasField(obj meta.Object) reflect.Value {
 	return reflect.ValueOf(obj).Elem().FieldByName("Spec").FieldByName("Replicas")
 }
 
-func toScale(obj meta.Object) *autoscaling.Scale {
+func toScale(k *registry.Kind, obj meta.Object) *autoscaling.Scale {
 	m := obj.GetObjectMeta()
 	sc := &autoscaling.Scale{
 		TypeMeta: meta.TypeMeta{Kind: "Scale", APIVersion: "autoscaling/v1"},
 		ObjectMeta: meta.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID,
 			ResourceVersion: m.ResourceVersion, CreationTimestamp: m.CreationTimestamp},
+	}
+	if k.Custom != nil {
+		sc.Spec.Replicas, sc.Status.Replicas, sc.Status.Selector = customToScale(k, obj)
+		return sc
 	}
 	if rf := replicasField(obj); rf.IsValid() && !rf.IsNil() {
 		sc.Spec.Replicas = int32(rf.Elem().Int())
@@ -35,10 +39,13 @@ func toScale(obj meta.Object) *autoscaling.Scale {
 	if st := v.FieldByName("Status").FieldByName("Replicas"); st.IsValid() {
 		sc.Status.Replicas = int32(st.Int())
 	}
-	if sel, ok := v.FieldByName("Spec").FieldByName("Selector").Interface().(*meta.LabelSelector); ok && sel != nil {
-		if s, err := labels.SelectorFromLabelSelector(sel); err == nil {
+	switch sel := v.FieldByName("Spec").FieldByName("Selector").Interface().(type) {
+	case *meta.LabelSelector:
+		if s, err := labels.SelectorFromLabelSelector(sel); err == nil && sel != nil {
 			sc.Status.Selector = s.String()
 		}
+	case map[string]string: // a ReplicationController's equality selector
+		sc.Status.Selector = labels.SelectorFromSet(sel).String()
 	}
 	return sc
 }
@@ -52,7 +59,7 @@ func (s *Server) serveScale(w http.ResponseWriter, req *http.Request, r *request
 			writeError(w, toAPIError(k, r.name, err))
 			return
 		}
-		writeJSON(w, http.StatusOK, toScale(obj))
+		writeJSON(w, http.StatusOK, toScale(k, obj))
 	case "update", "patch":
 		body, aerr := s.readBody(w, req)
 		if aerr == nil && r.verb == "update" {
@@ -63,7 +70,7 @@ func (s *Server) serveScale(w http.ResponseWriter, req *http.Request, r *request
 			return
 		}
 		out, aerr := s.applyUpdate(req.Context(), req, r, func(cur meta.Object) (meta.Object, *apiError) {
-			sc := toScale(cur)
+			sc := toScale(k, cur)
 			in := body
 			if r.verb == "patch" {
 				cj, _ := json.Marshal(sc)
@@ -83,17 +90,21 @@ func (s *Server) serveScale(w http.ResponseWriter, req *http.Request, r *request
 				return nil, errInvalid(k, r.name, field.ErrorList{field.Invalid(field.NewPath("spec", "replicas"), want.Spec.Replicas, "must be greater than or equal to 0")})
 			}
 			n := want.Spec.Replicas
-			if rf := replicasField(cur); rf.IsValid() {
+			before := deepCopy(k, cur)
+			if k.Custom != nil {
+				customSetReplicas(k, cur, n)
+			} else if rf := replicasField(cur); rf.IsValid() {
 				rf.Set(reflect.ValueOf(&n))
 			}
 			cur.GetObjectMeta().Generation++
+			s.trackUpdate(req, r, before, cur, nil) // the manager "with subresource scale" owns spec.replicas
 			return cur, nil
 		})
 		if aerr != nil {
 			writeError(w, aerr)
 			return
 		}
-		writeJSON(w, http.StatusOK, toScale(out))
+		writeJSON(w, http.StatusOK, toScale(k, out))
 	default:
 		writeError(w, errMethodNotAllowed(r.verb+" is not supported on scale"))
 	}
@@ -158,30 +169,4 @@ func setPodCondition(st *core.PodStatus, c core.PodCondition) {
 		}
 	}
 	st.Conditions = append(st.Conditions, c)
-}
-
-// evict deletes a pod through pods/eviction (PodDisruptionBudgets are not checked yet).
-func (s *Server) evict(w http.ResponseWriter, req *http.Request, r *request) {
-	body, aerr := s.readJSON(w, req)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	var ev struct {
-		DeleteOptions *meta.DeleteOptions `json:"deleteOptions"`
-	}
-	if len(body) > 0 {
-		if err := json.Unmarshal(body, &ev); err != nil {
-			writeError(w, errBadRequest(decodeMessage(err)))
-			return
-		}
-	}
-	if ev.DeleteOptions == nil {
-		ev.DeleteOptions = &meta.DeleteOptions{}
-	}
-	if _, _, aerr := s.deleteObject(req.Context(), r.kind, r.namespace, r.name, ev.DeleteOptions, dryRun(req)); aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	writeJSON(w, http.StatusCreated, &meta.Status{TypeMeta: meta.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: meta.StatusSuccess, Code: http.StatusCreated})
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/api/validation/field"
-	"github.com/skiff-sh/skiff/apiserver/admission/noderestriction"
+	"github.com/skiff-sh/skiff/apiserver/admission"
 	"github.com/skiff-sh/skiff/apiserver/authn"
 	"github.com/skiff-sh/skiff/apiserver/authn/serviceaccount"
 )
@@ -85,7 +85,7 @@ func (s *Server) createToken(w http.ResponseWriter, req *http.Request, r *reques
 		return
 	}
 	// A node gets tokens only bound to one of its own pods (NodeRestriction).
-	if aerr := s.admitNodeWrite(ctx, noderestriction.Create, r.kind, "token", r.namespace, r.name, tr, nil); aerr != nil {
+	if aerr := s.admit(ctx, admissionAttributes(ctx, admission.Create, r.kind, "token", r.namespace, r.name, tr, nil, dryRun(req)), nil); aerr != nil {
 		writeError(w, aerr)
 		return
 	}

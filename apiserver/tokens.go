@@ -65,7 +65,7 @@ func getObject[T any](ctx context.Context, s *Server, group, resource, ns, name 
 		return nil, fmt.Errorf("no kind for %s", resource)
 	}
 	key := k.Key(ns, name)
-	if c := s.caches[k]; c != nil {
+	if c := s.cache(k); c != nil {
 		if o, ok := c.Get(key); ok {
 			return any(o).(*T), nil
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/skiff-sh/skiff/api/defaults"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/validation"
-	"github.com/skiff-sh/skiff/apiserver/admission/noderestriction"
+	"github.com/skiff-sh/skiff/apiserver/admission"
 	"github.com/skiff-sh/skiff/storage"
 )
 
@@ -26,6 +26,9 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 	key := k.Key(r.namespace, r.name)
 	var old meta.Object // the state the successful attempt started from
 	try := func(cur meta.Object) (meta.Object, error) {
+		if k.Custom != nil {
+			cur.GetTypeMeta().APIVersion = k.APIVersion() // None conversion, on the way in
+		}
 		old = deepCopy(k, cur)
 		n, aerr := fn(cur)
 		if aerr != nil {
@@ -37,7 +40,9 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 		if aerr := s.admitCSRUpdate(ctx, r.subresource, old, n); aerr != nil {
 			return nil, aerr
 		}
-		if aerr := s.admitNodeWrite(ctx, noderestriction.Update, k, r.subresource, r.namespace, r.name, n, old); aerr != nil {
+		// Mutating admission ran in fn (prepareUpdate) where the write is a whole object.
+		a := admissionAttributes(ctx, admission.Update, k, r.subresource, r.namespace, r.name, n, old, dryRun(req))
+		if aerr := s.admitValidating(ctx, a); aerr != nil {
 			return nil, aerr
 		}
 		if svc, ok := n.(*core.Service); ok && r.subresource == "" && !dryRun(req) {
@@ -47,6 +52,8 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 				return nil, errInvalid(k, r.name, errs)
 			}
 		}
+		toStorageVersion(k, n) // n is new or cur, a copy of its own
+
 		return n, nil
 	}
 	if dryRun(req) {
@@ -61,7 +68,7 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 		return n, nil
 	}
 	var opts []storage.UpdateOption
-	if cached, ok := s.caches[k].Get(key); ok {
+	if cached, ok := s.cache(k).Get(key); ok {
 		opts = append(opts, storage.WithCachedObject(cached))
 	}
 	obj, err := s.store.GuaranteedUpdate(ctx, key, k.New, try, opts...)
@@ -96,6 +103,10 @@ func (s *Server) update(w http.ResponseWriter, req *http.Request, r *request) {
 		writeError(w, aerr)
 		return
 	}
+	if aerr := validateFieldManager(req, "UpdateOptions", false); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	m := obj.GetObjectMeta()
 	if m.Name != r.name {
 		writeError(w, errBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.Name, r.name)))
@@ -106,7 +117,7 @@ func (s *Server) update(w http.ResponseWriter, req *http.Request, r *request) {
 		return
 	}
 	out, aerr := s.applyUpdate(req.Context(), req, r, func(cur meta.Object) (meta.Object, *apiError) {
-		return s.prepareUpdate(r, obj, cur)
+		return s.prepareUpdate(req, r, obj, cur)
 	})
 	if aerr != nil {
 		writeError(w, aerr)
@@ -115,13 +126,19 @@ func (s *Server) update(w http.ResponseWriter, req *http.Request, r *request) {
 	s.writeObject(w, req, http.StatusOK, k, out)
 }
 
-// prepareUpdate checks the precondition, keeps what the client may not change and validates.
-// in is not modified; the returned object is new or cur itself.
-func (s *Server) prepareUpdate(r *request, in, cur meta.Object) (meta.Object, *apiError) {
+// prepareUpdate checks the precondition, keeps what the client may not change, runs the
+// mutating admission plugins and validates. in is not modified; the returned object is new or
+// cur itself. (The validating plugins run in applyUpdate, for every kind of update.)
+func (s *Server) prepareUpdate(req *http.Request, r *request, in, cur meta.Object) (meta.Object, *apiError) {
 	k := r.kind
 	cm := cur.GetObjectMeta()
 	if rv := in.GetObjectMeta().ResourceVersion; rv != "" && rv != cm.ResourceVersion {
 		return nil, errConflict(k, r.name, errModified)
+	}
+	// An object carrying a uid must be the one stored (Kubernetes makes it a precondition of
+	// the update): a PUT of an object deleted and recreated meanwhile is refused.
+	if uid := in.GetObjectMeta().UID; uid != "" && uid != cm.UID {
+		return nil, errConflict(k, r.name, fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, cm.UID))
 	}
 	var n meta.Object
 	switch r.subresource {
@@ -129,10 +146,25 @@ func (s *Server) prepareUpdate(r *request, in, cur meta.Object) (meta.Object, *a
 		// A status write changes status only (an approval only its conditions).
 		n = deepCopy(k, cur)
 		copyField(n, in, "Status")
+		if k.Custom != nil {
+			copyCustomField(n, in, "status")
+		}
+		if r.subresource == "status" {
+			keepStatusWriteMetadata(n, in)
+		}
 		prepareCSRUpdate(r.subresource, n, in, cur)
 	case "finalize":
 		n = deepCopy(k, cur)
 		copyField(n, in, "Spec")
+	case subEphemeral:
+		// Only spec.ephemeralContainers changes (Kubernetes' dropNonEphemeralContainerUpdates).
+		n = deepCopy(k, cur)
+		np, ip := n.(*core.Pod), in.(*core.Pod)
+		np.Spec.EphemeralContainers = ip.Spec.EphemeralContainers
+		defaults.Object(n)
+		if !fieldEqual(n, cur, "Spec") {
+			np.Generation = cm.Generation + 1
+		}
 	default:
 		n = deepCopy(k, in)
 		nm := n.GetObjectMeta()
@@ -146,18 +178,45 @@ func (s *Server) prepareUpdate(r *request, in, cur meta.Object) (meta.Object, *a
 		}
 		if k.Status {
 			copyField(n, cur, "Status")
+			if k.Custom != nil {
+				copyCustomField(n, cur, "status")
+			}
 		}
 		prepareCSRUpdate("", n, in, cur)
 		prepareUpdateKind(n, cur)
 		defaults.Object(n)
-		if k.HasSpec() && !fieldEqual(n, cur, "Spec") {
+		if (k.Custom == nil && k.HasSpec() && !fieldEqual(n, cur, "Spec")) || (k.Custom != nil && customSpecChanged(k, n, cur)) {
 			nm.Generation = cm.Generation + 1
 			if nm.Generation == 1 {
 				nm.Generation = 2
 			}
 		}
 	}
-	if errs := validation.ValidateUpdate(n, cur, k.Namespaced); len(errs) > 0 {
+	if r.subresource != "status" && r.subresource != "" {
+		// Other subresources (finalize, approval, scale) keep the stored managedFields.
+		n.GetObjectMeta().ManagedFields = cm.ManagedFields
+	} else if !r.applied {
+		// An apply recorded its own managedFields (apply.go).
+		if r.subresource == "status" {
+			n.GetObjectMeta().ManagedFields = cm.ManagedFields
+		}
+		s.trackUpdate(req, r, cur, n, in.GetObjectMeta().ManagedFields)
+	} else {
+		// A status write builds n from cur: the apply's managedFields come from in.
+		n.GetObjectMeta().ManagedFields = in.GetObjectMeta().ManagedFields
+	}
+	ctx := req.Context()
+	a := admissionAttributes(ctx, admission.Update, k, r.subresource, r.namespace, r.name, n, cur, dryRun(req))
+	if aerr := s.admitMutating(ctx, a); aerr != nil {
+		return nil, aerr
+	}
+	if r.subresource == subEphemeral {
+		if errs := validation.ValidatePodEphemeralContainersUpdate(n.(*core.Pod), cur.(*core.Pod)); len(errs) > 0 {
+			return nil, errInvalid(k, r.name, errs)
+		}
+		return n, nil
+	}
+	if errs := append(validation.ValidateUpdate(n, cur, k.Namespaced), validateCustom(k, n, cur)...); len(errs) > 0 {
 		return nil, errInvalid(k, r.name, errs)
 	}
 	return n, nil

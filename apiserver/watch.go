@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/skiff-sh/skiff/api/registry"
 
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/validation/field"
 	"github.com/skiff-sh/skiff/storage"
 	"github.com/skiff-sh/skiff/storage/watchcache"
 )
@@ -47,20 +49,37 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 	rvParam := q.Get("resourceVersion")
 	initial := rvParam == "" || rvParam == "0"
 	if !initial {
-		n, err := strconv.ParseInt(rvParam, 10, 64)
-		if err != nil {
-			writeError(w, errBadRequest("invalid resourceVersion: "+rvParam))
+		n, aerr := parseResourceVersion(k, rvParam)
+		if aerr != nil {
+			writeError(w, aerr)
 			return
 		}
 		fromRV = n
 	}
+	if aerr := validateWatchList(q); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	// Watch-list (sendInitialEvents=true): the current state as ADDED events, then a bookmark
+	// annotated k8s.io/initial-events-end. Without a resourceVersion the state must be as
+	// fresh as a consistent list, so the cache first catches up with etcd.
 	sendInitialEvents := isTrue(q.Get("sendInitialEvents"))
 	opts := watchcache.WatchOptions{
 		Bookmarks:        isTrue(q.Get("allowWatchBookmarks")),
-		SendInitialState: initial || sendInitialEvents,
+		SendInitialState: sendInitialEvents || (initial && !q.Has("sendInitialEvents")),
 		InitialEventsEnd: sendInitialEvents,
 	}
-	c := s.caches[k]
+	c := s.cache(k)
+	if sendInitialEvents && rvParam == "" {
+		rev, err := s.store.CurrentRevision(ctx)
+		if err == nil {
+			err = c.WaitUntilFresh(ctx, rev)
+		}
+		if err != nil {
+			writeError(w, toAPIError(k, "", err))
+			return
+		}
+	}
 	match := func(o meta.Object) bool { return sel.matches(k, o) }
 	var src watchSource
 	watcher, err := c.Watch(ctx, fromRV, match, opts)
@@ -108,10 +127,14 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 		case ev.Type == meta.Bookmark:
 			obj = bookmarkJSON(k, ev)
 		case table:
-			obj = s.tableJSON(req, k, []meta.Object{ev.Object}, meta.ListMeta{ResourceVersion: strconv.FormatInt(ev.ResourceVersion, 10)}, !first)
+			obj = s.tableJSON(req, k, []meta.Object{toVersion(k, ev.Object)}, meta.ListMeta{ResourceVersion: strconv.FormatInt(ev.ResourceVersion, 10)}, !first)
 			first = false
 		default:
 			obj = ev.ObjectJSON()
+			if conv := toVersion(k, ev.Object); conv != ev.Object {
+				obj = nil
+				ev.Object = conv
+			}
 			if obj == nil {
 				obj, _ = json.Marshal(ev.Object)
 			}
@@ -124,6 +147,32 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 			flusher.Flush()
 		}
 	}
+}
+
+// validateWatchList checks the watch-list options as Kubernetes' validateWatchOptions does:
+// sendInitialEvents needs resourceVersionMatch=NotOlderThan, and resourceVersionMatch is only
+// for watch-list.
+func validateWatchList(q url.Values) *apiError {
+	var errs field.ErrorList
+	match := q.Get("resourceVersionMatch")
+	if q.Has("sendInitialEvents") && match != "NotOlderThan" {
+		errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+	}
+	if match != "" {
+		if !q.Has("sendInitialEvents") {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+		}
+		if match != "NotOlderThan" {
+			errs = append(errs, field.NotSupported(field.NewPath("resourceVersionMatch"), match, []string{"NotOlderThan"}))
+		}
+		if q.Get("continue") != "" {
+			errs = append(errs, field.Forbidden(field.NewPath("resourceVersionMatch"), "resourceVersionMatch is forbidden when continue is provided"))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errInvalid(&registry.Kind{Group: "meta.k8s.io", Kind: "ListOptions", Custom: &registry.Custom{}}, "", errs)
 }
 
 // bookmarkJSON is the object of a BOOKMARK event: the kind with only a resourceVersion (and

@@ -18,6 +18,10 @@ import (
 type Config struct {
 	// Host is the server's base URL, e.g. "https://10.0.0.1:6443". A bare "host:port" means https.
 	Host string
+	// Servers are more API servers of the same cluster (URLs like Host): when no connection
+	// can be made to the server in use, the next one is dialed (failover.go). Every request
+	// path is the same on each.
+	Servers []string
 	// BearerToken is sent as "Authorization: Bearer <token>" when set.
 	BearerToken string
 	TLS         TLSConfig
@@ -102,7 +106,7 @@ func (c *Config) trackedTransport(t *connTracker) (*http.Transport, error) {
 			return t.track(conn), nil
 		}
 	}
-	return &http.Transport{
+	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dial,
 		TLSClientConfig:       tc,
@@ -118,7 +122,18 @@ func (c *Config) trackedTransport(t *connTracker) (*http.Transport, error) {
 			SendPingTimeout: 30 * time.Second,
 			PingTimeout:     15 * time.Second,
 		},
-	}, nil
+	}
+	if len(c.Servers) > 0 {
+		addrs, err := serverAddrs(c)
+		if err != nil {
+			return nil, err
+		}
+		f := &failoverDialer{addrs: addrs, tls: tc, tracker: t, dialer: dialer}
+		// A proxy would dial the servers itself: failover talks to them directly.
+		tr.Proxy = nil
+		tr.DialContext, tr.DialTLSContext = f.dialPlain, f.dialTLS
+	}
+	return tr, nil
 }
 
 func defaultUserAgent() string {

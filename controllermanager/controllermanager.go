@@ -7,7 +7,8 @@
 // The controllers: namespace, garbagecollector, serviceaccount, serviceaccount-token,
 // root-ca-cert-publisher, replicaset, deployment, endpointslice, endpoint,
 // endpointslicemirroring, nodelifecycle (with taint-based eviction), nodeipam, podgc, job
-// (with ttl-after-finished), cronjob, statefulset, daemonset, loadbalancer, tokencleaner
+// (with ttl-after-finished), cronjob, statefulset, daemonset, persistentvolume-binder (with the
+// skiff.dev/local provisioner), pvc-protection, pv-protection, ephemeral-volume, loadbalancer, disruption, resourcequota, horizontalpodautoscaling, tokencleaner
 // (expired bootstrap tokens), clusterrole-aggregation, csrapproving and csrsigning.
 package controllermanager
 
@@ -37,20 +38,27 @@ import (
 	"github.com/skiff-sh/skiff/controllermanager/csrsigning"
 	"github.com/skiff-sh/skiff/controllermanager/daemonset"
 	"github.com/skiff-sh/skiff/controllermanager/deployment"
+	"github.com/skiff-sh/skiff/controllermanager/disruption"
 	"github.com/skiff-sh/skiff/controllermanager/endpointslice"
+	"github.com/skiff-sh/skiff/controllermanager/ephemeral"
 	"github.com/skiff-sh/skiff/controllermanager/garbagecollector"
 	"github.com/skiff-sh/skiff/controllermanager/internal/controller"
 	"github.com/skiff-sh/skiff/controllermanager/job"
 	"github.com/skiff-sh/skiff/controllermanager/loadbalancer"
 	"github.com/skiff-sh/skiff/controllermanager/namespace"
 	"github.com/skiff-sh/skiff/controllermanager/nodelifecycle"
+	"github.com/skiff-sh/skiff/controllermanager/persistentvolume"
+	"github.com/skiff-sh/skiff/controllermanager/podautoscaler"
 	"github.com/skiff-sh/skiff/controllermanager/podgc"
 	"github.com/skiff-sh/skiff/controllermanager/replicaset"
+	"github.com/skiff-sh/skiff/controllermanager/resourcequota"
 	"github.com/skiff-sh/skiff/controllermanager/rootcacertpublisher"
 	"github.com/skiff-sh/skiff/controllermanager/serviceaccount"
 	"github.com/skiff-sh/skiff/controllermanager/serviceaccounttoken"
 	"github.com/skiff-sh/skiff/controllermanager/statefulset"
+	"github.com/skiff-sh/skiff/controllermanager/storagecapacity"
 	"github.com/skiff-sh/skiff/controllermanager/tokencleaner"
+	"github.com/skiff-sh/skiff/controllermanager/volumeprotection"
 )
 
 // Config configures a controller manager.
@@ -67,9 +75,12 @@ type Config struct {
 	Identity string
 	// LeaseDuration, RenewDeadline and RetryPeriod tune the election (0: 15s, 10s, 2s).
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
-	// MetricsAddr serves /metrics, /healthz and /debug/pprof (default 127.0.0.1:10257; "-"
-	// turns it off; port 0 picks a free port, logged at start).
+	// MetricsAddr serves /metrics, /healthz and, with Profiling, /debug/pprof (default
+	// 127.0.0.1:10257; "-" turns it off; port 0 picks a free port, logged at start).
 	MetricsAddr string
+	// Profiling serves /debug/pprof on MetricsAddr (off by default: that port has no
+	// authentication).
+	Profiling bool
 	// Controllers selects controllers as kube-controller-manager's --controllers does: "*"
 	// is every controller, "name" adds one, "-name" removes one. Default ["*"].
 	Controllers []string
@@ -92,6 +103,8 @@ type Options struct {
 	// ServiceAccountToken: without a signing key the controller does not run.
 	ServiceAccountToken serviceaccounttoken.Options
 	RootCA              rootcacertpublisher.Options
+	ResourceQuota       resourcequota.Options
+	HPA                 podautoscaler.Options
 }
 
 // ErrLostLeadership is returned by Run when another replica took the Lease: the process
@@ -124,6 +137,9 @@ var controllers = []struct {
 		return rootcacertpublisher.New(cc, o.RootCA), nil
 	}},
 	{replicaset.Name, func(cc *controller.Context, _ *Options) (runner, error) { return replicaset.New(cc), nil }},
+	{replicaset.ReplicationManagerName, func(cc *controller.Context, _ *Options) (runner, error) {
+		return replicaset.NewReplicationManager(cc), nil
+	}},
 	{deployment.Name, func(cc *controller.Context, _ *Options) (runner, error) { return deployment.New(cc), nil }},
 	{endpointslice.Name, func(cc *controller.Context, _ *Options) (runner, error) { return endpointslice.New(cc), nil }},
 	{endpointslice.EndpointsName, func(cc *controller.Context, _ *Options) (runner, error) { return endpointslice.NewEndpoints(cc), nil }},
@@ -137,7 +153,17 @@ var controllers = []struct {
 	{cronjob.Name, func(cc *controller.Context, _ *Options) (runner, error) { return cronjob.New(cc), nil }},
 	{statefulset.Name, func(cc *controller.Context, _ *Options) (runner, error) { return statefulset.New(cc), nil }},
 	{daemonset.Name, func(cc *controller.Context, _ *Options) (runner, error) { return daemonset.New(cc), nil }},
+	{persistentvolume.Name, func(cc *controller.Context, _ *Options) (runner, error) { return persistentvolume.New(cc), nil }},
+	{volumeprotection.PVCName, func(cc *controller.Context, _ *Options) (runner, error) { return volumeprotection.NewPVC(cc), nil }},
+	{volumeprotection.PVName, func(cc *controller.Context, _ *Options) (runner, error) { return volumeprotection.NewPV(cc), nil }},
+	{ephemeral.Name, func(cc *controller.Context, _ *Options) (runner, error) { return ephemeral.New(cc), nil }},
+	{storagecapacity.Name, func(cc *controller.Context, _ *Options) (runner, error) { return storagecapacity.New(cc), nil }},
 	{loadbalancer.Name, func(cc *controller.Context, _ *Options) (runner, error) { return loadbalancer.New(cc), nil }},
+	{disruption.Name, func(cc *controller.Context, _ *Options) (runner, error) { return disruption.New(cc), nil }},
+	{resourcequota.Name, func(cc *controller.Context, o *Options) (runner, error) {
+		return resourcequota.New(cc, o.ResourceQuota), nil
+	}},
+	{podautoscaler.Name, func(cc *controller.Context, o *Options) (runner, error) { return podautoscaler.New(cc, o.HPA), nil }},
 	{tokencleaner.Name, func(cc *controller.Context, _ *Options) (runner, error) { return tokencleaner.New(cc), nil }},
 	{clusterroleaggregation.Name, func(cc *controller.Context, _ *Options) (runner, error) { return clusterroleaggregation.New(cc), nil }},
 	{csrapproving.Name, func(cc *controller.Context, _ *Options) (runner, error) { return csrapproving.New(cc, nil), nil }},
@@ -242,7 +268,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if cfg.MetricsAddr != "-" {
-		stop, err := serve(ctx, cfg.MetricsAddr, cfg.Registry, log)
+		stop, err := serve(ctx, cfg.MetricsAddr, cfg.Profiling, cfg.Registry, log)
 		if err != nil {
 			return err
 		}
@@ -341,7 +367,7 @@ func runControllers(ctx context.Context, cfg *Config, on map[string]bool, metric
 }
 
 // serve runs the /metrics and /healthz endpoint; stop shuts it down.
-func serve(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
+func serve(ctx context.Context, addr string, profiling bool, reg *prometheus.Registry, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics address: %w", err)
@@ -355,11 +381,14 @@ func serve(ctx context.Context, addr string, reg *prometheus.Registry, log *slog
 	for _, p := range []string{"/healthz", "/livez", "/readyz"} {
 		mux.HandleFunc(p, ok)
 	}
-	// Profiling, as kube-controller-manager's --profiling (on by default): the address is
-	// loopback unless the operator says otherwise.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// Profiling only when asked for (--profiling). kube-controller-manager has it on by
+	// default behind its authentication and authorization; this port has neither, and a
+	// profile shows memory contents (secrets in flight) to any local user.
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -36,17 +36,31 @@ type Options struct {
 	// Port), first: what cluster-info tells joining nodes, so machines elsewhere can
 	// `skiff join` (default: loopback only, or the node bridge with containerd nodes).
 	AdvertiseAddress string
+	// APIServers is how many API servers to run (default 1): server i listens on Port+i,
+	// and with more than one the controller manager and scheduler run once per server too
+	// (leader-elected), as on the machines of an HA control plane (ha.go).
+	APIServers int
+	// EtcdMembers, when not 0, runs an etcd cluster of that many members (Debian's etcd)
+	// that the API servers share, instead of an etcd embedded in the one API server
+	// (default 3 when APIServers > 1).
+	EtcdMembers int
 	// Nodes is how many nodes to start; 0 runs the control plane alone.
 	Nodes int
 	// Runtime of the nodes: "containerd" (real containers, each node in a network namespace
 	// of its own; needs root) or "sim" (simulated nodes in one process).
 	Runtime string
-	// Disable names control-plane components not to start ("scheduler",
-	// "controller-manager"): a cluster for testing one's own.
+	// Disable names components not to start ("scheduler", "controller-manager": a cluster
+	// for testing one's own; "ingress": no skiff-ingress on the nodes, ports 80 and 443
+	// left free).
 	Disable []string
 	// BinDir is where the component binaries are; default: next to the running executable,
 	// then $PATH.
 	BinDir string
+	// APIServerArgs are extra skiff-apiserver flags (skifftest's Options.APIServerArgs).
+	APIServerArgs []string
+	// NodeAgentArgs are extra skiff-nodeagent flags for every node, after skiff up's own
+	// (so they win: e.g. "--eviction-hard=..." replaces NodeEvictionHard).
+	NodeAgentArgs []string
 	// Out receives the user-facing lines (default stdout).
 	Out    io.Writer
 	Logger *slog.Logger
@@ -71,6 +85,12 @@ func (o *Options) setDefaults() error {
 	if o.Runtime == "" {
 		o.Runtime = "containerd"
 	}
+	if o.APIServers == 0 {
+		o.APIServers = 1
+	}
+	if o.APIServers > 1 && o.EtcdMembers == 0 {
+		o.EtcdMembers = 3
+	}
 	if o.Out == nil {
 		o.Out = os.Stdout
 	}
@@ -82,14 +102,20 @@ func (o *Options) setDefaults() error {
 
 func (o *Options) check() error {
 	switch {
+	case o.APIServers < 0 || o.APIServers > 9:
+		return fmt.Errorf("--apiservers must be 1 to 9, got %d", o.APIServers)
+	case o.APIServers > 1 && o.EtcdMembers == 0:
+		return errors.New("--apiservers above 1 share an etcd cluster: give --etcd-members (3 for HA)")
+	case o.EtcdMembers < 0 || o.EtcdMembers > 9:
+		return fmt.Errorf("--etcd-members must be 0 (embedded etcd) to 9, got %d", o.EtcdMembers)
 	case o.Nodes < 0:
 		return fmt.Errorf("--nodes must be 0 or more, got %d", o.Nodes)
 	case o.Runtime != "containerd" && o.Runtime != "sim":
 		return fmt.Errorf("--runtime: want containerd or sim, got %q", o.Runtime)
 	case o.Runtime == "containerd" && o.Nodes > 0 && os.Geteuid() != 0:
 		return errors.New("containerd nodes run real containers and need root: run skiff up as root, or use --runtime sim (simulated nodes) or --nodes 0 (control plane only)")
-	case slices.ContainsFunc(o.Disable, func(d string) bool { return d != "scheduler" && d != "controller-manager" }):
-		return fmt.Errorf("--disable: want scheduler and/or controller-manager, got %v", o.Disable)
+	case slices.ContainsFunc(o.Disable, func(d string) bool { return d != "scheduler" && d != "controller-manager" && d != "ingress" }):
+		return fmt.Errorf("--disable: want scheduler, controller-manager and/or ingress, got %v", o.Disable)
 	case o.Runtime == "containerd" && o.Nodes > 200:
 		return fmt.Errorf("--nodes %d: containerd nodes are one containerd each; use --runtime sim for large clusters", o.Nodes)
 	}
@@ -143,6 +169,11 @@ func Up(ctx context.Context, o Options) error {
 	var extraIPs []net.IP
 	if o.Runtime == "containerd" && o.Nodes > 0 {
 		nw = newNodeNetwork(o.Port, o.Nodes)
+		if err := nw.checkRoutesFree(); err != nil { // routes.go
+			return err
+		}
+		// Dismissed after the network teardown below (deferred calls run last-first).
+		defer startJanitor(o)() // janitor.go
 		if err := nw.setUp(); err != nil {
 			return fmt.Errorf("node network: %w", err)
 		}
@@ -176,10 +207,13 @@ func Up(ctx context.Context, o Options) error {
 	// and stop their pods' watches through it.
 	apiCtx, stopAPI := context.WithCancel(context.Background())
 	defer stopAPI()
+	// etcd members stop after the API servers.
+	etcdCtx, stopEtcd := context.WithCancel(context.Background())
+	defer stopEtcd()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var apiWG, wg sync.WaitGroup
-	errc := make(chan error, 4+2*o.Nodes)
+	var etcdWG, apiWG, wg sync.WaitGroup
+	errc := make(chan error, 4+2*o.Nodes+3*o.APIServers+o.EtcdMembers)
 	start := func(c component) (*process, error) {
 		bin, err := FindBinary(o.BinDir, c.bin)
 		if err != nil {
@@ -191,13 +225,21 @@ func Up(ctx context.Context, o Options) error {
 		}
 		p := &process{name: c.name, bin: bin, args: args, logPath: filepath.Join(o.DataDir, "logs", c.name+".log"), log: o.Logger}
 		pctx, group := ctx, &wg
-		if c.name == "skiff-apiserver" {
+		switch {
+		case strings.HasPrefix(c.name, "skiff-apiserver"):
 			pctx, group = apiCtx, &apiWG
+		case strings.HasPrefix(c.name, "etcd-"):
+			pctx, group = etcdCtx, &etcdWG
 		}
 		group.Add(1)
 		go func() {
 			defer group.Done()
-			errc <- p.supervise(pctx)
+			// The first errors stop the cluster; later ones (every process exiting on the
+			// way down) must never block that shutdown on a full channel.
+			select {
+			case errc <- p.supervise(pctx):
+			default:
+			}
 		}()
 		return p, nil
 	}
@@ -208,6 +250,8 @@ func Up(ctx context.Context, o Options) error {
 		wg.Wait()
 		stopAPI()
 		apiWG.Wait()
+		stopEtcd()
+		etcdWG.Wait()
 		if nw != nil {
 			cleanupNodes(o, nw)
 		}
@@ -218,20 +262,32 @@ func Up(ctx context.Context, o Options) error {
 		// plugin would refuse every pod.
 		apiArgs = append(apiArgs, "--disable-admission-plugins", "ServiceAccount")
 	}
-	api, err := start(component{name: "skiff-apiserver", bin: "skiff-apiserver",
-		args: append([]string{"--listen", listen, "--data-dir", filepath.Join(o.DataDir, "etcd")}, apiArgs...)})
-	if err != nil {
-		return err
+	cp := newControlPlane(o, listen, nodeServer)
+	storageArgs := []string{"--data-dir", filepath.Join(o.DataDir, "etcd")}
+	if o.EtcdMembers > 0 {
+		if storageArgs, err = startEtcd(ctx, o, start); err != nil { // ha.go
+			return err
+		}
 	}
-	if err := waitReady(ctx, adminHTTP, server+"/readyz", 60*time.Second, api); err != nil {
-		return err
+	for i := 0; i < o.APIServers; i++ {
+		args := append(append(append([]string{"--listen", cp.listen(i)}, storageArgs...), apiArgs...), o.APIServerArgs...)
+		api, err := start(component{name: cp.apiServerName(i), bin: "skiff-apiserver", args: args})
+		if err != nil {
+			return err
+		}
+		if err := waitReady(ctx, adminHTTP, cp.hostURL(i)+"/readyz", 60*time.Second, api); err != nil {
+			return err
+		}
 	}
 	// The control plane's /metrics listen on free ports (the defaults would collide between
 	// clusters on one machine); DIR/metrics lists where.
 	var metrics strings.Builder
 	var cm *process
-	fmt.Fprintf(&metrics, "skiff-apiserver %s/metrics\n", server)
-	for _, name := range []string{"skiff-controller-manager", "skiff-scheduler"} {
+	for i := 0; i < o.APIServers; i++ {
+		fmt.Fprintf(&metrics, "%s %s/metrics\n", cp.apiServerName(i), cp.hostURL(i))
+	}
+	for _, inst := range cp.instances([]string{"skiff-controller-manager", "skiff-scheduler"}) {
+		name := inst.bin
 		if o.isDisabled(strings.TrimPrefix(name, "skiff-")) {
 			continue
 		}
@@ -239,7 +295,7 @@ func Up(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(&metrics, "%s http://%s/metrics\n", name, addr)
+		fmt.Fprintf(&metrics, "%s http://%s/metrics\n", inst.name, addr)
 		id, file := pki.Scheduler, pki.SchedulerName
 		if name == "skiff-controller-manager" {
 			id, file = pki.ControllerManager, pki.ControllerManagerName
@@ -248,15 +304,15 @@ func Up(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		args := []string{"--kubeconfig", kc, "--metrics-addr", addr}
+		args := append([]string{"--kubeconfig", kc, "--metrics-addr", addr}, cp.serverArgs(inst.index, false)...)
 		if name == "skiff-controller-manager" {
 			args = append(args, sec.controllerManagerArgs()...)
 		}
-		proc, err := start(component{name: name, bin: name, args: args})
+		proc, err := start(component{name: inst.name, bin: name, args: args})
 		if err != nil {
 			return err
 		}
-		if name == "skiff-controller-manager" {
+		if name == "skiff-controller-manager" && cm == nil {
 			cm = proc
 		}
 	}
@@ -271,7 +327,7 @@ func Up(ctx context.Context, o Options) error {
 	if err := os.WriteFile(filepath.Join(o.DataDir, "metrics"), []byte(metrics.String()), 0o644); err != nil {
 		return err
 	}
-	nodes, err := nodeComponents(o, nw, sec, nodeServer)
+	nodes, err := nodeComponents(o, nw, sec, nodeServer, cp)
 	if err != nil {
 		return err
 	}
@@ -296,7 +352,7 @@ func Up(ctx context.Context, o Options) error {
 
 // nodeComponents are the node agents and, on each containerd node, its service proxy
 // (which also serves cluster DNS at 10.96.0.10 in the node).
-func nodeComponents(o Options, nw *nodeNetwork, sec *clusterPKI, server string) ([]component, error) {
+func nodeComponents(o Options, nw *nodeNetwork, sec *clusterPKI, server string, cp *controlPlane) ([]component, error) {
 	if o.Nodes == 0 {
 		return nil, nil
 	}
@@ -308,13 +364,26 @@ func nodeComponents(o Options, nw *nodeNetwork, sec *clusterPKI, server string) 
 		if err != nil {
 			return nil, err
 		}
-		args := []string{"--kubeconfig", kc, "--runtime", "sim", "--sim-nodes", strconv.Itoa(o.Nodes), "--node-name", "sim", "--listen", "-"}
+		// Each simulated node serves its stats (for metrics.k8s.io) on a port of its own
+		// on the machine's address, with one serving certificate for them all.
+		cert, key, err := sec.simServing()
+		if err != nil {
+			return nil, err
+		}
+		args := []string{"--kubeconfig", kc, "--runtime", "sim", "--sim-nodes", strconv.Itoa(o.Nodes), "--node-name", "sim",
+			"--tls-cert-file", cert, "--tls-private-key-file", key, "--client-ca-file", sec.dir.File(pki.CACert)}
 		if o.Nodes > 100 {
 			args = append(args, "--events=false") // a thousand nodes' pod events would drown the API
 		}
+		args = append(args, cp.serverArgs(0, false)...)
+		args = append(append(args, "--eviction-hard="+NodeEvictionHard), o.NodeAgentArgs...)
 		return []component{{name: "skiff-nodeagent-sim", bin: "skiff-nodeagent", args: args}}, nil
 	}
 	proxyKC, err := sec.component(pki.ProxyName, server, pki.Proxy)
+	if err != nil {
+		return nil, err
+	}
+	ingressKC, err := sec.component(pki.IngressName, server, pki.Ingress)
 	if err != nil {
 		return nil, err
 	}
@@ -332,14 +401,27 @@ func nodeComponents(o Options, nw *nodeNetwork, sec *clusterPKI, server string) 
 			return nil, err
 		}
 		inNode := func(bin string, args ...string) (string, []string) { return nw.enter(i, bin, args...) }
+		// Each node runs the static pods of DATA-DIR/nodes/NODE/manifests.
+		manifests := filepath.Join(nodeDataDir(o, i), "manifests")
+		if err := os.MkdirAll(manifests, 0o755); err != nil {
+			return nil, err
+		}
 		out = append(out,
 			component{name: "skiff-nodeagent-" + name, bin: "skiff-nodeagent", wrap: inNode,
-				args: []string{"--kubeconfig", kubeconfig, "--node-name", name, "--data-dir", nodeDataDir(o, i),
+				args: append([]string{"--kubeconfig", kubeconfig, "--node-name", name, "--data-dir", nodeDataDir(o, i),
 					"--node-ip", nw.nodeIP(i), "--tls-cert-file", servingCert, "--tls-private-key-file", servingKey,
-					"--client-ca-file", sec.dir.File(pki.CACert)}},
+					"--client-ca-file", sec.dir.File(pki.CACert), "--pod-manifest-path", manifests,
+					"--eviction-hard=" + NodeEvictionHard}, append(cp.serverArgs(i, true), o.NodeAgentArgs...)...)},
 			// The proxy's metrics and health ports are on the node's own loopback.
 			component{name: "skiff-proxy-" + name, bin: "skiff-proxy", wrap: inNode,
-				args: []string{"--kubeconfig", proxyKC, "--node-name", name}})
+				args: append([]string{"--kubeconfig", proxyKC, "--node-name", name}, cp.serverArgs(i, true)...)})
+		if !o.isDisabled("ingress") {
+			// The ingress controller listens on ports 80 and 443 of the node's addresses
+			// (the host reaches it at each node's address); its health port is on the
+			// node's loopback.
+			out = append(out, component{name: "skiff-ingress-" + name, bin: "skiff-ingress", wrap: inNode,
+				args: append([]string{"--kubeconfig", ingressKC, "--node-name", name}, cp.serverArgs(i, true)...)})
+		}
 	}
 	return out, nil
 }
@@ -386,6 +468,7 @@ func waitNodes(ctx context.Context, o Options, kubeconfig string, nw *nodeNetwor
 			}
 			seen = strings.Join(states, ", ")
 			if ready >= o.Nodes {
+				warnPressure(o, list.Items)
 				if nw != nil {
 					for _, n := range list.Items {
 						if err := nw.routeHost(n.Spec.PodCIDR, n.Address(core.NodeInternalIP)); err != nil {
@@ -415,6 +498,28 @@ func waitNodes(ctx context.Context, o Options, kubeconfig string, nw *nodeNetwor
 	}
 }
 
+// warnPressure says which nodes start under resource pressure: their taints keep pods off
+// them, which is otherwise a puzzle.
+func warnPressure(o Options, nodes []core.Node) {
+	for _, n := range nodes {
+		for _, c := range n.Status.Conditions {
+			switch c.Type {
+			case core.NodeMemoryPressure, core.NodeDiskPressure, core.NodePIDPressure:
+				if c.Status == core.ConditionTrue {
+					fmt.Fprintf(o.Out, "warning: node %s reports %s (%s); it is tainted and new pods will not be scheduled to it\n", n.Name, c.Type, c.Message)
+				}
+			}
+		}
+	}
+}
+
+// NodeEvictionHard is the --eviction-hard skiff up gives its nodes: memory as the kubelet,
+// but no disk thresholds. A local cluster shares the laptop's (or CI machine's) disk, and a
+// disk 85% full would otherwise taint every node with disk-pressure and stop scheduling;
+// kind runs its nodes with nodefs/imagefs at 0% for the same reason. A node agent started
+// on its own keeps the kubelet's defaults.
+const NodeEvictionHard = "memory.available<100Mi,nodefs.available<0%,nodefs.inodesFree<0%,imagefs.available<0%,imagefs.inodesFree<0%"
+
 // serviceCIDR is the API server's default Service range.
 const serviceCIDR = "10.96.0.0/12"
 
@@ -436,6 +541,9 @@ func cleanupNodes(o Options, nw *nodeNetwork) {
 			if err != nil {
 				o.Logger.Warn("node cleanup failed", "node", nodeName(i), "err", err, "out", string(out))
 			}
+			// Cleanup stops the containerd it finds through the node's recorded runtime; one
+			// started by an agent stopped before it recorded that is stopped here.
+			stopContainerd(filepath.Join(nodeDataDir(o, i), "containerd"), o)
 		}()
 	}
 	wg.Wait()

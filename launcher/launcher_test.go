@@ -22,8 +22,12 @@ func TestOptionsCheck(t *testing.T) {
 		{"control plane only", Options{Nodes: 0, Runtime: "containerd"}, ""},
 		{"negative nodes", Options{Nodes: -1, Runtime: "sim"}, "--nodes must be 0 or more"},
 		{"unknown runtime", Options{Nodes: 1, Runtime: "docker"}, `--runtime: want containerd or sim, got "docker"`},
-		{"unknown component to disable", Options{Runtime: "sim", Disable: []string{"scheduler", "proxy"}}, "--disable: want scheduler and/or controller-manager"},
+		{"unknown component to disable", Options{Runtime: "sim", Disable: []string{"scheduler", "proxy"}}, "--disable: want scheduler, controller-manager and/or ingress"},
 		{"disable both", Options{Runtime: "sim", Disable: []string{"scheduler", "controller-manager"}}, ""},
+		{"HA", Options{Runtime: "sim", APIServers: 3, EtcdMembers: 3}, ""},
+		{"too many API servers", Options{Runtime: "sim", APIServers: 10, EtcdMembers: 3}, "--apiservers must be 1 to 9"},
+		{"negative etcd members", Options{Runtime: "sim", EtcdMembers: -1}, "--etcd-members must be 0"},
+		{"API servers without an etcd cluster", Options{Runtime: "sim", APIServers: 2}, "give --etcd-members"},
 	}
 	if root {
 		tests = append(tests, struct {

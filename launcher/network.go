@@ -78,6 +78,13 @@ func (n *nodeNetwork) setUp() error {
 			[]string{"-n", ns, "addr", "add", n.nodeIP(i) + "/24", "dev", "eth0"},
 			[]string{"-n", ns, "link", "set", "eth0", "up"},
 			[]string{"-n", ns, "route", "add", "default", "via", n.hostIP()},
+			// A node sends the host's packets for an unknown address (a Service without
+			// endpoints) back out eth0, and would tell the host so with an ICMP redirect;
+			// redirects share the per-host ICMP rate limit with the Service's
+			// port-unreachable refusals (UDP), which then go missing. A node's only way
+			// out is the host: there is nothing better to redirect to.
+			[]string{"netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.conf.all.send_redirects=0",
+				"net.ipv4.conf.default.send_redirects=0", "net.ipv4.conf.eth0.send_redirects=0"},
 		)
 	}
 	for _, c := range cmds {
@@ -91,8 +98,16 @@ func (n *nodeNetwork) setUp() error {
 	return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
 }
 
-// routeHost makes the host reach a node's pods through that node.
+// routeHost makes the host reach a node's pods through that node. It never takes over a
+// route of another device (another cluster's: see routes.go).
 func (n *nodeNetwork) routeHost(cidr, via string) error {
+	routes, err := hostRoutes()
+	if err != nil {
+		return err
+	}
+	if r, ok := foreignRoute(routes, cidr, n.bridge); ok {
+		return fmt.Errorf("%s is already routed to %s (another cluster?): not replacing it", r.dst, r.dev)
+	}
 	return ip("route", "replace", cidr, "via", via, "dev", n.bridge)
 }
 

@@ -87,6 +87,16 @@ func (p *clusterPKI) nodeServing(node string, ip net.IP) (cert, key string, err 
 	return p.dir.CertFile(name), p.dir.KeyFile(name), nil
 }
 
+// simServing issues the serving certificate the simulated nodes share (for the machine's
+// addresses, where their ports are) and returns its files.
+func (p *clusterPKI) simServing() (cert, key string, err error) {
+	const name = "nodes-sim-serving"
+	if _, _, err := p.dir.Ensure(name, pki.NodeServing("sim", machineIPs()...)); err != nil {
+		return "", "", err
+	}
+	return p.dir.CertFile(name), p.dir.KeyFile(name), nil
+}
+
 // adminHTTP is an HTTP client with the administrator's certificate (readiness checks).
 func (p *clusterPKI) adminHTTP(kubeconfig string) (*http.Client, error) {
 	cfg, err := client.LoadKubeconfig(kubeconfig, "")

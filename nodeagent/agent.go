@@ -12,21 +12,28 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/resource"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/client/informer"
 	"github.com/skiff-sh/skiff/internal/wait"
+	"github.com/skiff-sh/skiff/nodeagent/eviction"
 	"github.com/skiff-sh/skiff/nodeagent/gc"
 	"github.com/skiff-sh/skiff/nodeagent/podworker"
 	"github.com/skiff-sh/skiff/nodeagent/probes"
 	"github.com/skiff-sh/skiff/nodeagent/runtime"
 	"github.com/skiff-sh/skiff/nodeagent/server"
+	"github.com/skiff-sh/skiff/nodeagent/staticpod"
+	"github.com/skiff-sh/skiff/nodeagent/stats"
 	"github.com/skiff-sh/skiff/nodeagent/token"
 	"github.com/skiff-sh/skiff/nodeagent/volumes"
 )
@@ -51,34 +58,48 @@ type Config struct {
 	MaxPods        int // default 110
 	// RootDir holds pod files, volumes and logs (not used by sim nodes).
 	RootDir string
-	// Addr is where the streaming server (container logs) listens, "" for none; Port is
-	// what the Node advertises as its kubelet endpoint.
+	// Addr is where the node agent's server (logs, streams, stats) listens, "" for none;
+	// Port is what the Node advertises as its kubelet endpoint (with Addr's port 0, the
+	// port the kernel picked).
 	Addr string
 	Port int
 	// TLS makes the streaming server serve HTTPS to the API server only (server.TLS); nil
 	// serves plain HTTP to anyone.
 	TLS *server.TLS
+	// MaxImageBytes bounds an image archive uploaded through the API server
+	// (server.DefaultMaxImageBytes when 0).
+	MaxImageBytes int64
 
 	HeartbeatInterval    time.Duration // default 10s
 	StatusReportInterval time.Duration // default 1m
 	LeaseDuration        time.Duration // default 40s
 	Workers              int
 	// SyncSlots bounds the pod syncs in flight across the agents sharing it (nil: none).
-	SyncSlots        chan struct{}
-	Resync           time.Duration
-	BackoffBase      time.Duration
-	DNS              podworker.DNSConfig
-	CgroupParent     string
-	OOMScoreAdjFloor int
+	SyncSlots    chan struct{}
+	Resync       time.Duration
+	BackoffBase  time.Duration
+	DNS          podworker.DNSConfig
+	CgroupParent string
+	// AllowedUnsafeSysctls: the sysctls beyond the safe ones pods may set.
+	AllowedUnsafeSysctls []string
+	OOMScoreAdjFloor     int
 	// Sources are shared watches (many sim nodes in one process); nil: the agent's own.
 	Sources *Sources
 	// OnNetwork is called with every node once it is known, so that routes to other
 	// nodes' pod CIDRs can be programmed; nil does nothing.
 	OnNodes func(ctx context.Context, nodes []*core.Node)
-	// GC tunes garbage collection and the DiskPressure thresholds (Runtime, NodeFsPath,
-	// Log and Event are the agent's).
-	GC  gc.Config
-	Log *slog.Logger
+	// StaticPodPath is a directory of pod manifests the agent runs as static pods, with
+	// mirror pods in the API ("": none; see nodeagent/staticpod).
+	StaticPodPath string
+	// GC tunes garbage collection (Runtime, Log and Event are the agent's).
+	GC gc.Config
+	// Eviction sets the eviction thresholds (nil Thresholds: the kubelet's defaults; empty:
+	// none), --eviction-max-pod-grace-period and --eviction-pressure-transition-period; the
+	// rest is the agent's.
+	Eviction eviction.Config
+	// StatsInterval is how often pods' and the node's usage is sampled (default 10s).
+	StatsInterval time.Duration
+	Log           *slog.Logger
 }
 
 func (c *Config) setDefaults() error {
@@ -125,15 +146,19 @@ var SimCapacity = core.ResourceList{
 
 // Agent is one node.
 type Agent struct {
-	cfg     Config
-	rt      runtime.Runtime
-	log     *slog.Logger
-	nodes   *client.Typed[core.Node, *core.Node]
-	leases  *client.Typed[coordination.Lease, *coordination.Lease]
-	machine machine
-	workers *podworker.Manager
-	prober  *probes.Manager
-	gc      *gc.Collector
+	cfg      Config
+	rt       runtime.Runtime
+	log      *slog.Logger
+	nodes    *client.Typed[core.Node, *core.Node]
+	leases   *client.Typed[coordination.Lease, *coordination.Lease]
+	machine  machine
+	workers  *podworker.Manager
+	prober   *probes.Manager
+	gc       *gc.Collector
+	stats    *stats.Collector
+	eviction *eviction.Manager
+	// localVolumes removes the data of deleted skiff.dev/local volumes (nil on sim nodes).
+	localVolumes *volumes.Manager
 
 	mu   sync.Mutex
 	cidr string
@@ -168,7 +193,23 @@ func New(cfg Config) (*Agent, error) {
 // Run registers the node and runs it until ctx ends. Containers keep running after Run
 // returns: stopping the agent is not stopping its pods.
 func (a *Agent) Run(ctx context.Context) error {
+	// Listen before registering: an address with port 0 (simulated nodes, each on a port of
+	// its own) gets its port now, and the Node advertises it.
+	var listener net.Listener
+	if a.cfg.Addr != "" {
+		l, err := net.Listen("tcp", a.cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("node agent server: %w", err)
+		}
+		listener = l
+		if _, port, err := net.SplitHostPort(l.Addr().String()); err == nil && strings.HasSuffix(a.cfg.Addr, ":0") {
+			a.cfg.Port, _ = strconv.Atoi(port)
+		}
+	}
 	node, err := a.registerUntilDone(ctx)
+	if err != nil && listener != nil {
+		listener.Close()
+	}
 	if err != nil {
 		return err
 	}
@@ -197,23 +238,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.prober = probes.New(runner, func(uid string) { a.workers.Enqueue(uid) }, a.cfg.Recorder, a.log)
 	wcfg := podworker.Config{
-		NodeName:         a.cfg.NodeName,
-		NodeIP:           func() string { return a.cfg.NodeIP },
-		Allocatable:      func() core.ResourceList { _, al := a.capacity(); return al },
-		Runtime:          a.rt,
-		Pods:             client.For[core.Pod](a.cfg.Client, podsResource),
-		Objects:          newObjects(a.cfg.Client),
-		Services:         sources.Services,
-		Probes:           a.prober,
-		Recorder:         a.cfg.Recorder,
-		DNS:              a.cfg.DNS,
-		CgroupParent:     a.cfg.CgroupParent,
-		OOMScoreAdjFloor: a.cfg.OOMScoreAdjFloor,
-		Workers:          a.cfg.Workers,
-		Slots:            a.cfg.SyncSlots,
-		Resync:           a.cfg.Resync,
-		BackoffBase:      a.cfg.BackoffBase,
-		Log:              a.log,
+		NodeName:             a.cfg.NodeName,
+		NodeIP:               func() string { return a.cfg.NodeIP },
+		Allocatable:          func() core.ResourceList { _, al := a.capacity(); return al },
+		Runtime:              a.rt,
+		Pods:                 client.For[core.Pod](a.cfg.Client, podsResource),
+		Objects:              newObjects(a.cfg.Client),
+		RuntimeHandler:       newObjects(a.cfg.Client).RuntimeHandler,
+		AllowedUnsafeSysctls: a.cfg.AllowedUnsafeSysctls,
+		Services:             sources.Services,
+		Probes:               a.prober,
+		Recorder:             a.cfg.Recorder,
+		DNS:                  a.cfg.DNS,
+		CgroupParent:         a.cfg.CgroupParent,
+		OOMScoreAdjFloor:     a.cfg.OOMScoreAdjFloor,
+		Workers:              a.cfg.Workers,
+		Slots:                a.cfg.SyncSlots,
+		Resync:               a.cfg.Resync,
+		BackoffBase:          a.cfg.BackoffBase,
+		Log:                  a.log,
 	}
 	if !a.cfg.Sim {
 		wcfg.RootDir = a.cfg.RootDir
@@ -221,26 +264,52 @@ func (a *Agent) Run(ctx context.Context) error {
 		vm.Allocatable = wcfg.Allocatable
 		vm.Tokens = token.New(requestToken(a.cfg.Client), nil)
 		wcfg.Volumes = vm
+		a.localVolumes = vm
 	}
 	a.workers = podworker.New(wcfg)
 	a.gc = a.newCollector(node)
-	a.workers.SetSynced(sources.PodsSynced)
+	a.stats = a.newStats()
+	a.eviction = a.newEviction(node)
+	var handler PodHandler = a.workers
+	synced := sources.PodsSynced
+	var static *staticpod.Manager
+	if a.cfg.StaticPodPath != "" {
+		static = staticpod.New(staticpod.Config{
+			Dir: a.cfg.StaticPodPath, Node: a.cfg.NodeName, Next: a.workers, Log: a.log,
+			API:   mirrorAPI{client.For[core.Pod](a.cfg.Client, podsResource)},
+			Owner: &meta.OwnerReference{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID, Controller: ptrTo(true)},
+		})
+		handler = static
+		synced = func() bool { return sources.PodsSynced() && static.Synced() }
+	}
+	a.workers.SetSynced(synced)
 
 	var wg sync.WaitGroup
 	wg.Go(func() { a.workers.Run(ctx) })
 	wg.Go(func() { a.gc.Run(ctx) })
+	wg.Go(func() { a.stats.Run(ctx) })
+	wg.Go(func() { a.eviction.Run(ctx) })
 	wg.Go(func() { a.leaseLoop(ctx, node) })
 	wg.Go(func() { a.statusLoop(ctx, node) })
-	sources.Subscribe(a.cfg.NodeName, a.workers)
+	if a.localVolumes != nil {
+		wg.Go(func() { a.localVolumeLoop(ctx) })
+	}
+	if static != nil {
+		wg.Go(func() { static.Run(ctx) })
+	}
+	sources.Subscribe(a.cfg.NodeName, handler)
 	sources.SubscribeNode(a.cfg.NodeName, a.onNode)
 	if a.cfg.OnNodes != nil {
 		wg.Go(func() { a.watchNodes(ctx) })
 	}
 	errc := make(chan error, 1)
-	if a.cfg.Addr != "" && !a.cfg.Sim {
+	if listener != nil {
+		// On a simulated node only the stats are of use (logs and streams answer that the
+		// sim runtime runs no processes).
 		srv := &server.Server{
-			Addr: a.cfg.Addr, Runtime: a.rt, LogDir: filepath.Join(a.cfg.RootDir, "logs"),
-			Pods: a.findPod, Log: a.log, TLS: a.cfg.TLS,
+			Listener: listener, Runtime: a.rt, LogDir: filepath.Join(a.cfg.RootDir, "logs"),
+			Pods: a.findPod, Log: a.log, TLS: a.cfg.TLS, Stats: a.stats.Latest,
+			MaxImageBytes: a.cfg.MaxImageBytes,
 		}
 		wg.Go(func() {
 			if err := srv.Run(ctx); err != nil {

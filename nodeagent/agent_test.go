@@ -35,6 +35,12 @@ type simCluster struct {
 
 func startSim(t *testing.T, names ...string) *simCluster {
 	t.Helper()
+	return startSimWith(t, nil, names...)
+}
+
+// startSimWith is startSim with the nodes' configuration changed by tune.
+func startSimWith(t *testing.T, tune func(*nodeagent.Config), names ...string) *simCluster {
+	t.Helper()
 	srv := harness.StartServer(t, harness.ServerOptions{})
 	c, err := client.New(srv.ClientConfig())
 	if err != nil {
@@ -45,6 +51,9 @@ func startSim(t *testing.T, names ...string) *simCluster {
 	base := nodeagent.Config{
 		Client: c, NodeIP: "192.0.2.10", BackoffBase: 200 * time.Millisecond, Resync: time.Second,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if tune != nil {
+		tune(&base)
 	}
 	go func() {
 		done <- nodeagent.RunSimNodes(ctx, base, names, sim.Options{ExitDelay: 100 * time.Millisecond})

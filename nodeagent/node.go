@@ -18,8 +18,11 @@ import (
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/resource"
+	"github.com/skiff-sh/skiff/api/storage"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/internal/wait"
+	"github.com/skiff-sh/skiff/nodeagent/eviction"
+	"github.com/skiff-sh/skiff/nodeagent/volumes"
 )
 
 // Version is the agent's version, shown as the node's kubeletVersion (kubectl get nodes).
@@ -38,7 +41,19 @@ func (a *Agent) newNode() *core.Node {
 	for k, v := range a.cfg.Labels {
 		labels[k] = v
 	}
-	n := &core.Node{ObjectMeta: meta.ObjectMeta{Name: a.cfg.NodeName, Labels: labels}}
+	// Where skiff.dev/local volumes of this node live, for the provisioner (sim nodes have
+	// no files: theirs is a name only).
+	localDir := volumes.LocalVolumeDir(a.cfg.RootDir)
+	if a.cfg.Sim || a.cfg.RootDir == "" {
+		localDir = "/sim/" + a.cfg.NodeName + "/local-volumes"
+	}
+	n := &core.Node{ObjectMeta: meta.ObjectMeta{Name: a.cfg.NodeName, Labels: labels,
+		Annotations: map[string]string{storage.LocalVolumeDirAnnotation: localDir}}}
+	if a.cfg.Sim {
+		// A real node measures its room (localVolumeLoop); a simulated one has its capacity.
+		capacity, _ := a.capacity()
+		n.Annotations[storage.LocalVolumeCapacityAnnotation] = simLocalVolumeRoom(capacity)
+	}
 	n.Spec.Taints = a.cfg.Taints
 	if a.cfg.PodCIDR != "" {
 		n.Spec.PodCIDR, n.Spec.PodCIDRs = a.cfg.PodCIDR, []string{a.cfg.PodCIDR}
@@ -69,6 +84,14 @@ func (a *Agent) register(ctx context.Context) (*core.Node, error) {
 		for k, v := range want.Labels {
 			if n.Labels[k] != v {
 				n.Labels[k], changed = v, true
+			}
+		}
+		if n.Annotations == nil {
+			n.Annotations = map[string]string{}
+		}
+		for k, v := range want.Annotations {
+			if n.Annotations[k] != v {
+				n.Annotations[k], changed = v, true
 			}
 		}
 		if n.Spec.PodCIDR == "" && want.Spec.PodCIDR != "" {
@@ -163,8 +186,31 @@ func DefaultNodeIP() string {
 	return "127.0.0.1"
 }
 
-// capacity is what the node offers; allocatable is that minus --system-reserved.
+// capacity is what the node offers; allocatable is that minus --system-reserved and the
+// hard eviction thresholds of memory and the node's disk (as the kubelet's).
 func (a *Agent) capacity() (core.ResourceList, core.ResourceList) {
+	capacity, alloc := a.capacityReserved()
+	for k, r := range eviction.Reserved(a.thresholds(), capacity) {
+		if v, ok := alloc[k]; ok {
+			v.Sub(r)
+			if v.Sign() < 0 {
+				v = *resource.NewQuantity(0, resource.DecimalSI)
+			}
+			alloc[k] = v
+		}
+	}
+	return capacity, alloc
+}
+
+// allocatableBeforeEviction is capacity less --system-reserved: the pods' share of the
+// node, which allocatableMemory.available is measured against.
+func (a *Agent) allocatableBeforeEviction() core.ResourceList {
+	_, alloc := a.capacityReserved()
+	return alloc
+}
+
+// capacityReserved is the capacity, and the capacity less --system-reserved.
+func (a *Agent) capacityReserved() (core.ResourceList, core.ResourceList) {
 	capacity := core.ResourceList{}
 	if a.cfg.Capacity != nil {
 		for k, v := range a.cfg.Capacity {
@@ -237,12 +283,7 @@ func (a *Agent) nodeStatus(ctx context.Context, old *core.NodeStatus) core.NodeS
 	if err := a.rt.NetworkReady(); err != nil {
 		ready = cond(core.NodeReady, core.ConditionFalse, "KubeletNotReady", "container runtime network not ready: "+err.Error())
 	}
-	st.Conditions = []core.NodeCondition{
-		cond(core.NodeMemoryPressure, core.ConditionFalse, "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-		a.diskCondition(ctx, cond),
-		cond(core.NodePIDPressure, core.ConditionFalse, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-		ready,
-	}
+	st.Conditions = append(a.pressureConditions(cond), ready)
 	return st
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -26,7 +27,8 @@ func SimNodeNames(prefix string, n int) []string {
 // RunSimNodes runs one simulated node per name in this process until ctx ends. They
 // share one pod watch and one service watch; each has its own sim runtime, Lease and
 // status. base is the configuration every node starts from (NodeName, Runtime, Sim and
-// Sources are set per node).
+// Sources are set per node; with base.Addr each node serves its stats on a port of its own
+// on Addr's host).
 func RunSimNodes(ctx context.Context, base Config, names []string, simOpts sim.Options) error {
 	if base.Client == nil {
 		return errors.New("nodeagent: Client is required")
@@ -49,6 +51,11 @@ func RunSimNodes(ctx context.Context, base Config, names []string, simOpts sim.O
 	for i, name := range names {
 		cfg := base
 		cfg.NodeName, cfg.Sim, cfg.Sources = name, true, sources
+		if base.Addr != "" {
+			// One port per node (the API server reaches a node by its address and port).
+			host, _, _ := net.SplitHostPort(base.Addr)
+			cfg.Addr = net.JoinHostPort(host, "0")
+		}
 		cfg.Runtime = sim.New(simOpts)
 		cfg.Labels = map[string]string{}
 		for k, v := range base.Labels {

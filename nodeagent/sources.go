@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/node"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/client/informer"
 )
@@ -20,6 +21,7 @@ var (
 	pvcs             = client.Resource{Version: "v1", Resource: "persistentvolumeclaims", Namespaced: true}
 	pvs              = client.Resource{Version: "v1", Resource: "persistentvolumes"}
 	leasesResource   = client.Resource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases", Namespaced: true}
+	runtimeClasses   = client.Resource{Group: node.GroupName, Version: node.Version, Resource: "runtimeclasses"}
 )
 
 // PodHandler receives the pods bound to one node.
@@ -158,12 +160,14 @@ type objects struct {
 	secs *client.Typed[core.Secret, *core.Secret]
 	pvcs *client.Typed[core.PersistentVolumeClaim, *core.PersistentVolumeClaim]
 	pvs  *client.Typed[core.PersistentVolume, *core.PersistentVolume]
+	rcs  *client.Typed[node.RuntimeClass, *node.RuntimeClass]
 }
 
 func newObjects(c *client.Client) *objects {
 	return &objects{
 		cms: client.For[core.ConfigMap](c, configMaps), secs: client.For[core.Secret](c, secrets),
 		pvcs: client.For[core.PersistentVolumeClaim](c, pvcs), pvs: client.For[core.PersistentVolume](c, pvs),
+		rcs: client.For[node.RuntimeClass](c, runtimeClasses),
 	}
 }
 
@@ -189,4 +193,22 @@ func (o *objects) Secret(ctx context.Context, ns, name string) (*core.Secret, er
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return o.secs.Get(ctx, ns, name)
+}
+
+// RuntimeHandler reads a RuntimeClass at sandbox creation, when the kubelet would ask its
+// RuntimeClass informer: classes are few and sandboxes rare enough for a read each.
+func (o *objects) RuntimeHandler(ctx context.Context, name string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	rc, err := o.rcs.Get(ctx, "", name)
+	if err != nil {
+		return "", err
+	}
+	return rc.Handler, nil
+}
+
+func (o *objects) UpdatePersistentVolume(ctx context.Context, pv *core.PersistentVolume) (*core.PersistentVolume, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return o.pvs.Update(ctx, pv)
 }

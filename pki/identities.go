@@ -11,6 +11,9 @@ var (
 	ControllerManager = CertRequest{CommonName: "system:kube-controller-manager", Usage: ClientAuth}
 	Scheduler         = CertRequest{CommonName: "system:kube-scheduler", Usage: ClientAuth}
 	Proxy             = CertRequest{CommonName: "system:kube-proxy", Usage: ClientAuth}
+	// Ingress is skiff-ingress, bound to the ClusterRole of the same name (it reads TLS
+	// Secrets, which the proxy never needs).
+	Ingress = CertRequest{CommonName: "system:skiff:ingress-controller", Usage: ClientAuth}
 	// APIServerKubeletClient is who the API server is to node agents (logs, exec,
 	// port-forward); node agents accept it and no one else.
 	APIServerKubeletClient = CertRequest{CommonName: "kube-apiserver-kubelet-client", Usage: ClientAuth}
@@ -23,6 +26,7 @@ const (
 	ControllerManagerName      = "controller-manager"
 	SchedulerName              = "scheduler"
 	ProxyName                  = "proxy"
+	IngressName                = "ingress"
 	APIServerKubeletClientName = "apiserver-kubelet-client"
 )
 

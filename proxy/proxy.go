@@ -36,6 +36,7 @@ import (
 	"github.com/skiff-sh/skiff/proxy/execer"
 	"github.com/skiff-sh/skiff/proxy/iptables"
 	"github.com/skiff-sh/skiff/proxy/ipvs"
+	"github.com/skiff-sh/skiff/proxy/netpol"
 	"github.com/skiff-sh/skiff/proxy/nftables"
 	"github.com/skiff-sh/skiff/proxy/plan"
 )
@@ -88,6 +89,11 @@ type Config struct {
 	HealthTimeout time.Duration
 	// Exec runs the backends' programs (nil: on this host). Tests run them in a namespace.
 	Exec execer.Func
+	// NetworkPolicies turns on NetworkPolicy enforcement for this node's pods (nftables,
+	// table ip skiff-netpol; see package netpol and policy.go). PolicyMinSyncPeriod bounds
+	// its syncs (default 250ms: a policy change reaches the kernel well within a second).
+	NetworkPolicies     bool
+	PolicyMinSyncPeriod time.Duration
 	// Backend, if set, is used instead of Mode's (tests).
 	Backend Backend
 	// SkipVIP leaves the DNS address alone (tests listening on an address they own).
@@ -151,6 +157,9 @@ func (c *Config) defaults() error {
 	}
 	if c.SyncPeriod <= 0 {
 		c.SyncPeriod = 30 * time.Second
+	}
+	if c.PolicyMinSyncPeriod <= 0 {
+		c.PolicyMinSyncPeriod = 250 * time.Millisecond
 	}
 	if c.HealthTimeout <= 0 {
 		c.HealthTimeout = max(2*c.SyncPeriod, 10*time.Second)
@@ -235,6 +244,16 @@ func Run(ctx context.Context, cfg Config) error {
 			go func() { defer wg.Done(); p.ensureDNSService(ctx) }()
 		}
 	}
+	if cfg.NetworkPolicies && netpol.Check() != nil {
+		// Failing the proxy would take Services down with it; policies are the smaller loss,
+		// and the log says so loudly.
+		p.log.Error("NetworkPolicies will NOT be enforced on this node", "err", netpol.Check())
+	} else if cfg.NetworkPolicies {
+		pe := newPolicyEnforcer(cfg.Client, cfg.NodeName, netpol.New(cfg.Exec), cfg.PolicyMinSyncPeriod, cfg.SyncPeriod,
+			p.dnsEndpoints, p.metrics.reg, cfg.Log.With("component", "network-policy"))
+		wg.Add(1)
+		go func() { defer wg.Done(); pe.run(ctx) }()
+	}
 	if err := p.serveHTTP(ctx); err != nil {
 		return err
 	}
@@ -301,6 +320,17 @@ func (p *Proxy) sync(ctx context.Context, full bool) error {
 // endpoints (kube-dns) must not reject it.
 func (p *Proxy) servedLocally(ip string, port int32, _ core.Protocol) bool {
 	return p.dnsIP.IsValid() && ip == p.dnsIP.String() && port == p.dnsPort
+}
+
+// dnsEndpoints: the cluster DNS this proxy serves stands in, for policies, for the
+// kube-dns pods of kube-system that a Kubernetes cluster would run (same labels and named
+// ports), so the usual "allow DNS" egress rule allows it and a default deny blocks it.
+func (p *Proxy) dnsEndpoints() []netpol.Endpoint {
+	if !p.dnsIP.IsValid() || p.dnsIP.IsLoopback() || p.dnsIP.IsUnspecified() {
+		return nil
+	}
+	return []netpol.Endpoint{{IP: p.dnsIP.String(), Namespace: "kube-system", Labels: map[string]string{"k8s-app": "kube-dns"},
+		Ports: []netpol.NamedPort{{Name: "dns", Protocol: core.ProtocolUDP, Port: p.dnsPort}, {Name: "dns-tcp", Protocol: core.ProtocolTCP, Port: p.dnsPort}}}}
 }
 
 // Plan is the last plan applied (nil before the first sync).
@@ -500,6 +530,9 @@ func Cleanup(ctx context.Context, run execer.Func, vipInterface string) error {
 	var errs []error
 	for _, b := range others(run) {
 		errs = append(errs, b.Cleanup(ctx))
+	}
+	if netpol.Check() == nil {
+		errs = append(errs, netpol.New(run).Cleanup(ctx))
 	}
 	if vipInterface == "" {
 		vipInterface = DefaultVIPInterface

@@ -84,7 +84,7 @@ func TestProfilesResolvePlugins(t *testing.T) {
 		preemption bool
 	}{
 		{name: "defaults", profile: "- schedulerName: d\n",
-			filters:    []string{"NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"},
+			filters:    []string{"NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit", "VolumeBinding", "PodTopologySpread", "InterPodAffinity"},
 			scores:     []string{"TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "PodTopologySpread:2", "InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"},
 			preemption: true},
 		{name: "disable and re-weight", profile: `- schedulerName: d
@@ -97,7 +97,7 @@ func TestProfilesResolvePlugins(t *testing.T) {
     postFilter:
       disabled: [{name: DefaultPreemption}]
 `,
-			filters: []string{"NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit"},
+			filters: []string{"NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit", "VolumeBinding"},
 			scores:  []string{"NodeResourcesFit:5"}},
 		{name: "multiPoint disables everything, enables a few", profile: `- schedulerName: d
   plugins:

@@ -5,6 +5,7 @@ package scheduler_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,7 @@ type env struct {
 	nodes  *client.Typed[core.Node, *core.Node]
 	events *client.Typed[core.Event, *core.Event]
 	sched  *scheduler.Scheduler
+	added  int // nodes created by addNode
 }
 
 func newEnv(t *testing.T, cfg *scheduler.Configuration) *env {
@@ -121,6 +123,17 @@ func (e *env) addNode(name, cpu, memory string, opts ...nodeOpt) *core.Node {
 	out, err := e.nodes.Create(context.Background(), n)
 	if err != nil {
 		e.t.Fatalf("create node %s: %v", name, err)
+	}
+	// Nodes and pods reach the scheduler on separate watches, so a pod created right after a
+	// node can be tried before the node is known. Tests mean "this node, then this pod", so
+	// wait until the scheduler has it (no test deletes nodes, so the count only grows; nodes
+	// created other ways may add to it).
+	e.added++
+	if e.sched != nil {
+		harness.Eventually(e.t, 20*time.Second, "node "+name+" in the scheduler cache", func() (bool, string) {
+			got, _, _ := e.sched.Cache().Counts()
+			return got >= e.added, fmt.Sprintf("%d nodes, %d created", got, e.added)
+		})
 	}
 	return out
 }
@@ -1206,5 +1219,49 @@ func TestMetrics(t *testing.T) {
 			m := scrape()
 			return strings.Contains(m, want), "not in the metrics"
 		})
+	}
+}
+
+// TestPublishesDecision: the bound pod carries the scheduler's reasons in the
+// scheduling.skiff.sh/decision annotation (through the Binding), while the Scheduled event
+// keeps Kubernetes' exact words.
+func TestPublishesDecision(t *testing.T) {
+	e := newEnv(t, nil)
+	e.addNode("tainted", "4", "8Gi", taint("dedicated", "gpu", core.TaintEffectNoSchedule))
+	e.addNode("busy", "4", "8Gi")
+	e.addNode("free", "4", "8Gi")
+	e.addPod("hog", requests("3", "1Gi"), nodeSelector("kubernetes.io/hostname", "busy"))
+	if got := e.waitBound("hog"); got != "busy" {
+		t.Fatalf("hog bound to %s, want busy", got)
+	}
+	e.addPod("web", requests("500m", "256Mi"))
+	if got := e.waitBound("web"); got != "free" {
+		t.Fatalf("web bound to %s, want free (least allocated)", got)
+	}
+	e.waitEvent("web", "Scheduled: Successfully assigned default/web to free")
+	raw := e.getPod("web").Annotations[scheduling.DecisionAnnotation]
+	var d scheduling.Decision
+	if err := json.Unmarshal([]byte(raw), &d); err != nil {
+		t.Fatalf("annotation %q: %v", raw, err)
+	}
+	if d.Node != "free" || d.Profile != "default-scheduler" || d.Nodes != 3 || d.Evaluated != 3 || d.Feasible != 2 {
+		t.Fatalf("decision %+v", d)
+	}
+	if len(d.Rejected) != 1 || d.Rejected[0].Nodes != 1 || d.Rejected[0].Plugin != "TaintToleration" ||
+		!strings.Contains(d.Rejected[0].Reason, "untolerated taint {dedicated: gpu}") {
+		t.Fatalf("rejected %+v", d.Rejected)
+	}
+	if len(d.Scores) != 2 || d.Scores[0].Node != "free" || d.Scores[1].Node != "busy" || d.Scores[0].Total <= d.Scores[1].Total {
+		t.Fatalf("scores %+v", d.Scores)
+	}
+	var sum int64
+	for _, s := range d.Scores[0].Plugins {
+		sum += s
+	}
+	if sum != d.Scores[0].Total || d.Scores[0].Plugins["NodeResourcesFit"] <= d.Scores[1].Plugins["NodeResourcesFit"] {
+		t.Fatalf("per-plugin scores %+v do not explain the totals", d.Scores)
+	}
+	if !strings.Contains(d.Why, "highest total score") {
+		t.Fatalf("why %q", d.Why)
 	}
 }

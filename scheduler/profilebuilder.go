@@ -362,6 +362,13 @@ func (b *profileBuilder) assemble() error {
 		if pf, ok := pl.(fw.PreFilterPlugin); ok {
 			framework.PreFilter = append(framework.PreFilter, pf)
 		}
+		// skiff runs a filter's Reserve and PreBind with it (no separate point lists).
+		if r, ok := pl.(fw.ReservePlugin); ok {
+			framework.Reserve = append(framework.Reserve, r)
+		}
+		if pb, ok := pl.(fw.PreBindPlugin); ok {
+			framework.PreBind = append(framework.PreBind, pb)
+		}
 	}
 	for _, e := range b.scores {
 		pl, err := b.instance(e.name)

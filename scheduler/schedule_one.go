@@ -12,6 +12,7 @@ import (
 
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/scheduling"
 	"github.com/skiff-sh/skiff/client"
 	fw "github.com/skiff-sh/skiff/scheduler/framework"
 	"github.com/skiff-sh/skiff/scheduler/queue"
@@ -36,7 +37,8 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 	start := time.Now()
 	s.cache.UpdateSnapshot(s.snapshot)
 	state := fw.NewCycleState(s.snapshot, s.namespaceLabels)
-	host, fitErr, err := s.schedulePod(ctx, prof, state, qp.PodInfo)
+	decision := &scheduling.Decision{Profile: prof.name}
+	host, fitErr, err := s.schedulePod(ctx, prof, state, qp.PodInfo, decision)
 	switch {
 	case err != nil:
 		s.observeAttempt(prof, resultError, start)
@@ -45,7 +47,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context) {
 		s.handleUnschedulable(ctx, prof, state, qp, fitErr)
 		s.observeAttempt(prof, resultUnschedulable, start)
 	default:
-		s.assumeAndBind(ctx, prof, qp, host)
+		s.assumeAndBind(ctx, prof, state, qp, host, decision)
 		s.observeAttempt(prof, resultScheduled, start)
 	}
 }
@@ -106,7 +108,8 @@ func (f *FitError) Error() string {
 
 // schedulePod picks a node for pod: the feasible nodes, then the best by score (or by the
 // profile's policy). It returns a FitError when no node fits, an error when a plugin failed.
-func (s *Scheduler) schedulePod(ctx context.Context, prof *profile, state *fw.CycleState, pi *fw.PodInfo) (string, *FitError, error) {
+// d is filled in with why the node was chosen (the decision annotation).
+func (s *Scheduler) schedulePod(ctx context.Context, prof *profile, state *fw.CycleState, pi *fw.PodInfo, d *scheduling.Decision) (string, *FitError, error) {
 	nodes := s.snapshot.NodeInfoList
 	if len(nodes) == 0 {
 		return "", &FitError{}, nil
@@ -117,24 +120,38 @@ func (s *Scheduler) schedulePod(ctx context.Context, prof *profile, state *fw.Cy
 		}
 		return "", &FitError{NumAllNodes: len(nodes), PreFilterStatus: st, Rejectors: map[string]bool{st.Plugin(): true}}, nil
 	}
-	feasible, fitErr, err := s.findNodesThatFit(ctx, prof, state, pi)
+	feasible, fitErr, err := s.findNodesThatFit(ctx, prof, state, pi, d)
 	if err != nil || fitErr != nil {
 		return "", fitErr, err
 	}
 	if prof.policy != "" {
-		return s.pickByPolicy(prof, feasible), nil, nil
+		d.Policy = prof.policy
+		d.Node = s.pickByPolicy(prof, feasible)
+		d.Why = fmt.Sprintf("the %s policy picked it from %d feasible node(s)", prof.policy, len(feasible))
+		return d.Node, nil, nil
 	}
 	if len(feasible) == 1 {
-		return feasible[0].Name(), nil, nil
+		d.Node = feasible[0].Name()
+		if d.Why == "" {
+			d.Why = "the only node that passed the filters"
+		}
+		return d.Node, nil, nil
 	}
 	if st := prof.framework.RunPreScorePlugins(ctx, state, pi, feasible); !st.IsSuccess() {
 		return "", nil, st.Err()
 	}
-	scores, st := prof.framework.RunScorePlugins(ctx, state, pi, feasible)
+	scores, byPlugin, st := prof.framework.RunScorePluginsDetailed(ctx, state, pi, feasible)
 	if !st.IsSuccess() {
 		return "", nil, st.Err()
 	}
-	return feasible[s.selectHost(scores)].Name(), nil, nil
+	best := s.selectHost(scores)
+	d.Node = feasible[best].Name()
+	d.Scores = topScores(feasible, scores, byPlugin, best)
+	d.Why = fmt.Sprintf("highest total score (%d) of %d feasible node(s)", scores[best], len(feasible))
+	if ties := countEqual(scores, scores[best]) - 1; ties > 0 {
+		d.Why += fmt.Sprintf(", tied with %d other node(s): chosen at random among them", ties)
+	}
+	return d.Node, nil, nil
 }
 
 // selectHost returns the index of the best score; ties are broken uniformly at random
@@ -176,9 +193,10 @@ func numFeasibleNodesToFind(percentage int32, numAll int) int {
 // findNodesThatFit runs the filters over the nodes in parallel, starting where the previous
 // cycle stopped (so that every node gets its turn when only a share is searched), and stops once
 // enough feasible nodes were found.
-func (s *Scheduler) findNodesThatFit(ctx context.Context, prof *profile, state *fw.CycleState, pi *fw.PodInfo) ([]*fw.NodeInfo, *FitError, error) {
+func (s *Scheduler) findNodesThatFit(ctx context.Context, prof *profile, state *fw.CycleState, pi *fw.PodInfo, d *scheduling.Decision) ([]*fw.NodeInfo, *FitError, error) {
 	nodes := s.snapshot.NodeInfoList
 	n := len(nodes)
+	d.Nodes = n
 	nominated := s.queue.NominatedPodsByNode()
 	filter := func(node *fw.NodeInfo) *fw.Status {
 		if nominated != nil {
@@ -189,6 +207,8 @@ func (s *Scheduler) findNodesThatFit(ctx context.Context, prof *profile, state *
 	// A pod that preempted room waits for it: its nominated node is tried first.
 	if nn := pi.Pod.Status.NominatedNodeName; nn != "" && prof.policy == "" {
 		if node := s.snapshot.Get(nn); node != nil && filter(node).IsSuccess() {
+			d.Evaluated, d.Feasible = 1, 1
+			d.Why = "the node preemption made room on (status.nominatedNodeName), tried first"
 			return []*fw.NodeInfo{node}, nil, nil
 		}
 	}
@@ -228,6 +248,8 @@ func (s *Scheduler) findNodesThatFit(ctx context.Context, prof *profile, state *
 	}
 	s.nextStartNodeIndex = (start + int(processed.Load())) % n
 	if k := min(int(found.Load()), toFind); k > 0 {
+		d.Evaluated, d.Feasible = int(processed.Load()), k
+		d.Rejected = rejections(statuses)
 		return feasible[:k], nil, nil
 	}
 	fe := &FitError{NumAllNodes: n, Statuses: make(map[string]*fw.Status, n), Rejectors: map[string]bool{}}
@@ -294,12 +316,17 @@ func (s *Scheduler) pickByPolicy(prof *profile, feasible []*fw.NodeInfo) string 
 }
 
 // assumeAndBind puts the pod on host in the cache and binds it in the background.
-func (s *Scheduler) assumeAndBind(ctx context.Context, prof *profile, qp *queue.QueuedPodInfo, host string) {
+func (s *Scheduler) assumeAndBind(ctx context.Context, prof *profile, state *fw.CycleState, qp *queue.QueuedPodInfo, host string, d *scheduling.Decision) {
 	assumed := *qp.Pod // a shallow copy is enough: only spec.nodeName differs
 	assumed.Spec.NodeName = host
 	api := *qp.PodInfo
 	api.Pod = &assumed
+	if st := prof.framework.RunReservePlugins(ctx, state, qp.PodInfo, host); !st.IsSuccess() {
+		s.handleError(prof, qp, fmt.Errorf("running Reserve plugin %q: %s", st.Plugin(), st.Message()))
+		return
+	}
 	if err := s.cache.AssumePod(&api); err != nil {
+		prof.framework.RunUnreservePlugins(ctx, state, qp.PodInfo, host)
 		s.handleError(prof, qp, err)
 		return
 	}
@@ -309,29 +336,41 @@ func (s *Scheduler) assumeAndBind(ctx context.Context, prof *profile, qp *queue.
 	case s.bindSlots <- struct{}{}:
 	case <-ctx.Done():
 		s.cache.ForgetPod(&assumed)
+		prof.framework.RunUnreservePlugins(ctx, state, qp.PodInfo, host)
 		return
 	}
 	s.inflight.Add(1)
 	go func() {
 		defer s.inflight.Done()
 		defer func() { <-s.bindSlots }()
-		s.bind(context.WithoutCancel(ctx), prof, qp, &assumed)
+		s.bind(context.WithoutCancel(ctx), prof, state, qp, &assumed, d)
 	}()
 }
 
 // bind posts the binding. On failure the assumption is undone and the pod retried (unless it
 // is gone or already bound, which the informer will tell the cache about).
-func (s *Scheduler) bind(ctx context.Context, prof *profile, qp *queue.QueuedPodInfo, pod *core.Pod) {
+func (s *Scheduler) bind(ctx context.Context, prof *profile, state *fw.CycleState, qp *queue.QueuedPodInfo, pod *core.Pod, d *scheduling.Decision) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if st := prof.framework.RunPreBindPlugins(ctx, state, qp.PodInfo, pod.Spec.NodeName); !st.IsSuccess() {
+		s.cache.ForgetPod(pod)
+		prof.framework.RunUnreservePlugins(ctx, state, qp.PodInfo, pod.Spec.NodeName)
+		s.queue.OnEvent(fw.ClusterEvent{Resource: fw.AssignedPodEvent, Action: fw.Delete, Label: "AssumedPodForget"}, pod, nil)
+		s.metrics.attempts.WithLabelValues(resultError, prof.name).Inc()
+		s.log.Warn("prebind failed", "pod", fw.PodKey(pod), "node", pod.Spec.NodeName, "plugin", st.Plugin(), "err", st.Message())
+		s.recorder(pod).Eventf(pod, core.EventTypeWarning, "FailedScheduling", "running PreBind plugin %q: %s", st.Plugin(), st.Message())
+		s.queue.AddBackoff(qp)
+		return
+	}
 	b := &core.Binding{
 		TypeMeta:   meta.TypeMeta{Kind: "Binding", APIVersion: "v1"},
-		ObjectMeta: meta.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID},
+		ObjectMeta: meta.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, Annotations: decisionAnnotation(d)},
 		Target:     core.ObjectReference{Kind: "Node", APIVersion: "v1", Name: pod.Spec.NodeName},
 	}
 	err := s.pods.CreateSubresource(ctx, pod.Namespace, pod.Name, "binding", b, nil)
 	if err != nil {
 		s.cache.ForgetPod(pod)
+		prof.framework.RunUnreservePlugins(ctx, state, qp.PodInfo, pod.Spec.NodeName)
 		s.queue.OnEvent(fw.ClusterEvent{Resource: fw.AssignedPodEvent, Action: fw.Delete, Label: "AssumedPodForget"}, pod, nil)
 		s.metrics.attempts.WithLabelValues(resultError, prof.name).Inc()
 		if client.IsNotFound(err) || client.IsConflict(err) {

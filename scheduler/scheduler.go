@@ -101,6 +101,7 @@ type Scheduler struct {
 	nsInformer   *informer.Informer[core.Namespace, *core.Namespace]
 	// The objects that select pods, for PodTopologySpread's default constraints.
 	workloads *workloadInformers
+	volumes   *volumeInformers
 
 	// Owned by the scheduling goroutine.
 	nextStartNodeIndex int
@@ -143,6 +144,8 @@ func New(cfg Config) (*Scheduler, error) {
 	h := pluginsHandle(c)
 	workloads := newWorkloadInformers(cfg.Client)
 	h.Workloads = workloads
+	volumes := newVolumeInformers(cfg.Client)
+	h.Volumes = volumes
 	profiles, err := buildProfiles(c, h)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler config: %w", err)
@@ -177,6 +180,7 @@ func New(cfg Config) (*Scheduler, error) {
 		rng:       mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64())),
 		bindSlots: make(chan struct{}, maxBindsInFlight),
 		workloads: workloads,
+		volumes:   volumes,
 	}
 	if c.PercentageOfNodesToScore != nil {
 		s.percentage = *c.PercentageOfNodesToScore
@@ -195,6 +199,7 @@ func New(cfg Config) (*Scheduler, error) {
 	s.nodeInformer = informer.NewInformer(client.For[core.Node](cfg.Client, nodesResource), "", client.ListOptions{}, 0)
 	s.nsInformer = informer.NewInformer(client.For[core.Namespace](cfg.Client, namespacesResource), "", client.ListOptions{}, 0)
 	s.addEventHandlers()
+	volumes.addEventHandlers(s.queue)
 	return s, nil
 }
 
@@ -267,9 +272,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	go s.nodeInformer.Run(ctx)
 	go s.nsInformer.Run(ctx)
 	s.workloads.run(ctx)
+	s.volumes.run(ctx)
 	go s.queue.Run(ctx)
 	defer s.inflight.Wait()
-	if !informer.WaitForCacheSync(ctx, s.podInformer.HasSynced, s.nodeInformer.HasSynced, s.nsInformer.HasSynced, s.workloads.hasSynced) {
+	if !informer.WaitForCacheSync(ctx, s.podInformer.HasSynced, s.nodeInformer.HasSynced, s.nsInformer.HasSynced, s.workloads.hasSynced, s.volumes.hasSynced) {
 		return nil
 	}
 	s.synced.Store(true)

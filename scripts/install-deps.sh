@@ -12,8 +12,12 @@ cd "$(dirname "$0")/.."
 # containerd, runc, containernetworking-plugins: the node agent's real runtime and pod network.
 # iptables, nftables, conntrack: the service proxy. iproute2: a network namespace per node.
 # busybox-static: test and demo images built locally (no registry). etcd-server: the
-# external-etcd tests run real etcd members.
-pkgs=(containerd runc containernetworking-plugins iptables nftables conntrack iproute2 busybox-static etcd-server)
+# external-etcd tests run real etcd members. chromium: the dashboard's browser test drives it
+# headless over the DevTools protocol. docker.io, docker-compose, debootstrap: the
+# docker-compose stack (deploy/compose; its e2e test starts dockerd itself, and debootstrap
+# builds the node base image from Debian's packages).
+pkgs=(containerd runc containernetworking-plugins iptables nftables conntrack iproute2 busybox-static etcd-server chromium
+  docker.io docker-compose debootstrap)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -59,6 +60,10 @@ func (s *etcdStore) Create(ctx context.Context, key string, obj meta.Object) err
 		Then(clientv3.OpPut(key, string(data))).
 		Commit()
 	if err != nil {
+		if rev, ok := s.landedDespiteNoSpace(key, data, 0, err); ok {
+			setResourceVersion(obj, rev)
+			return nil
+		}
 		return etcdError("create", key, err)
 	}
 	if !resp.Succeeded {
@@ -160,6 +165,10 @@ func (s *etcdStore) GuaranteedUpdate(ctx context.Context, key string, newFunc Ne
 			Else(clientv3.OpGet(key)).
 			Commit()
 		if err != nil {
+			if rev, ok := s.landedDespiteNoSpace(key, data, kv.ModRevision, err); ok {
+				setResourceVersion(updated, rev)
+				return updated, nil
+			}
 			return nil, etcdError("update", key, err)
 		}
 		if txn.Succeeded {
@@ -382,7 +391,7 @@ func convertEvent(ev *clientv3.Event, newFunc NewFunc) (Event, error) {
 			// Only when the previous value was compacted away before the watch read it.
 			return Event{}, fmt.Errorf("key %s: deleted at %d without its previous value", ev.Kv.Key, rev)
 		}
-		return Event{Type: meta.Deleted, Object: WithResourceVersion(prev, rev), PrevObject: prev, ResourceVersion: rev}, nil
+		return Event{Type: meta.Deleted, Object: WithResourceVersion(prev, rev), PrevObject: prev, ResourceVersion: rev, Size: len(ev.PrevKv.Value)}, nil
 	}
 	obj, err := decode(ev.Kv.Value, rev, newFunc)
 	if err != nil {
@@ -392,7 +401,11 @@ func convertEvent(ev *clientv3.Event, newFunc NewFunc) (Event, error) {
 	if ev.IsCreate() {
 		typ = meta.Added
 	}
-	return Event{Type: typ, Object: obj, PrevObject: prev, ResourceVersion: rev}, nil
+	size := len(ev.Kv.Value)
+	if ev.PrevKv != nil {
+		size += len(ev.PrevKv.Value)
+	}
+	return Event{Type: typ, Object: obj, PrevObject: prev, ResourceVersion: rev, Size: size}, nil
 }
 
 // RequestWatchProgress asks etcd to tell every watch of this client how far it has got;
@@ -418,6 +431,30 @@ func (s *etcdStore) Count(ctx context.Context, prefix string) (int64, error) {
 	return resp.Count, nil
 }
 
+// landedDespiteNoSpace tells whether a put that etcd answered with NOSPACE was stored all
+// the same. etcd checks its quota twice: before proposing (nothing is written) and again
+// when applying, where the write that crosses the quota is applied and *then* answered
+// with NOSPACE. Reporting that write as failed would leave an object the client was told
+// does not exist, so read the key back: the very bytes we wrote (they carry the object's
+// uid) at a revision newer than the one we replaced mean the write landed.
+func (s *etcdStore) landedDespiteNoSpace(key string, data []byte, prevRev int64, err error) (int64, bool) {
+	if !errors.Is(err, rpctypes.ErrNoSpace) {
+		return 0, false
+	}
+	// The caller's context may be what failed; the read-back gets its own short one.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, gerr := s.client.Get(ctx, key)
+	if gerr != nil || len(resp.Kvs) == 0 {
+		return 0, false
+	}
+	kv := resp.Kvs[0]
+	if kv.ModRevision <= prevRev || !bytes.Equal(kv.Value, data) {
+		return 0, false
+	}
+	return kv.ModRevision, true
+}
+
 // etcdError maps etcd's revision errors onto our sentinels and keeps the original.
 func etcdError(op, key string, err error) error {
 	switch {
@@ -425,6 +462,8 @@ func etcdError(op, key string, err error) error {
 		return fmt.Errorf("%s %s: %w: %w", op, key, ErrExpired, err)
 	case errors.Is(err, rpctypes.ErrFutureRev):
 		return fmt.Errorf("%s %s: %w: %w", op, key, ErrTooLargeResourceVersion, err)
+	case errors.Is(err, rpctypes.ErrNoSpace):
+		return fmt.Errorf("%s %s: %w: %w", op, key, ErrNoSpace, err)
 	}
 	return fmt.Errorf("%s %s: %w", op, key, err)
 }

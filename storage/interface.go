@@ -25,6 +25,9 @@ var (
 	ErrTooLargeResourceVersion = errors.New("too large resource version")
 	// ErrInvalidContinue: a continue token that cannot be decoded.
 	ErrInvalidContinue = errors.New("invalid continue token")
+	// ErrNoSpace: etcd's database reached its quota (the NOSPACE alarm); it takes no writes
+	// until space is reclaimed (RunMaintenance) and the alarm disarmed.
+	ErrNoSpace = errors.New("database space exceeded")
 )
 
 // NewFunc makes an empty object of the resource's kind to decode into.
@@ -72,6 +75,9 @@ type Event struct {
 	PrevObject meta.Object
 	// ResourceVersion is the etcd revision of the change.
 	ResourceVersion int64
+	// Size is how many bytes the stored forms of Object and PrevObject take (0 when
+	// unknown): what a cache keeping the event holds on to, roughly.
+	Size int
 }
 
 // Interface is the object store one API server uses for every resource.

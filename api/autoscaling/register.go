@@ -1,4 +1,5 @@
-// Package autoscaling holds the kinds of the autoscaling API group (only Scale, the body of the /scale subresource), field for field
+// Package autoscaling holds the kinds of the autoscaling API group (Scale, the body of the
+// /scale subresource, from autoscaling/v1; HorizontalPodAutoscaler from autoscaling/v2), field for field
 // as k8s.io/api/autoscaling/v1 declares them: same JSON names, omitempty, pointers and patch tags.
 package autoscaling
 

@@ -30,3 +30,37 @@ func TestFindMatchingUntoleratedTaint(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeTolerations(t *testing.T) {
+	sec := func(n int64) *int64 { return &n }
+	a := Toleration{Key: "a", Operator: TolerationOpEqual, Value: "1", Effect: TaintEffectNoSchedule}
+	aAny := Toleration{Key: "a", Operator: TolerationOpExists}
+	all := Toleration{Operator: TolerationOpExists}
+	b := Toleration{Key: "b", Operator: TolerationOpExists, Effect: TaintEffectNoExecute, TolerationSeconds: sec(60)}
+	bLonger := Toleration{Key: "b", Operator: TolerationOpExists, Effect: TaintEffectNoExecute, TolerationSeconds: sec(300)}
+	tests := []struct {
+		name          string
+		first, second []Toleration
+		want          []Toleration
+	}{
+		{"disjoint: both kept in order", []Toleration{a}, []Toleration{b}, []Toleration{a, b}},
+		{"equal: the first kept", []Toleration{a}, []Toleration{a}, []Toleration{a}},
+		{"a superset in the second replaces the first's", []Toleration{a}, []Toleration{aAny}, []Toleration{aAny}},
+		{"tolerate-everything swallows the rest", []Toleration{a, b}, []Toleration{all}, []Toleration{all}},
+		{"a shorter NoExecute window is the narrower one", []Toleration{bLonger}, []Toleration{b}, []Toleration{bLonger}},
+		{"nothing", nil, nil, nil},
+	}
+	for _, tc := range tests {
+		got := MergeTolerations(tc.first, tc.second)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if !tolerationsEqual(got[i], tc.want[i]) {
+				t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+				break
+			}
+		}
+	}
+}

@@ -11,18 +11,27 @@
 package defaults
 
 import (
+	ar "github.com/skiff-sh/skiff/api/admissionregistration"
+	"github.com/skiff-sh/skiff/api/apiextensions"
+	"github.com/skiff-sh/skiff/api/apiregistration"
 	"github.com/skiff-sh/skiff/api/apps"
+	"github.com/skiff-sh/skiff/api/autoscaling"
 	"github.com/skiff-sh/skiff/api/batch"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
+	"github.com/skiff-sh/skiff/api/flowcontrol"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/networking"
 	"github.com/skiff-sh/skiff/api/rbac"
 	"github.com/skiff-sh/skiff/api/scheduling"
+	"github.com/skiff-sh/skiff/api/storage"
 )
 
 // Object applies the defaults of obj's kind in place. Kinds without defaults are left alone.
 func Object(obj meta.Object) {
 	switch o := obj.(type) {
+	case *apiextensions.CustomResourceDefinition:
+		CustomResourceDefinition(o)
 	case *core.Pod:
 		Pod(o)
 	case *core.PodTemplate:
@@ -49,10 +58,14 @@ func Object(obj meta.Object) {
 		for i := range o.Spec.Limits {
 			limitRangeItem(&o.Spec.Limits[i])
 		}
+	case *autoscaling.HorizontalPodAutoscaler:
+		HorizontalPodAutoscaler(o)
 	case *apps.Deployment:
 		Deployment(o)
 	case *apps.ReplicaSet:
 		ReplicaSet(o)
+	case *core.ReplicationController:
+		ReplicationController(o)
 	case *apps.StatefulSet:
 		StatefulSet(o)
 	case *apps.DaemonSet:
@@ -63,10 +76,34 @@ func Object(obj meta.Object) {
 		CronJob(o)
 	case *discovery.EndpointSlice:
 		EndpointSlice(o)
+	case *flowcontrol.FlowSchema:
+		FlowSchema(o)
+	case *flowcontrol.PriorityLevelConfiguration:
+		PriorityLevelConfiguration(o)
 	case *scheduling.PriorityClass:
 		if o.PreemptionPolicy == nil {
 			o.PreemptionPolicy = ptr(core.PreemptLowerPriority)
 		}
+	case *networking.NetworkPolicy:
+		NetworkPolicy(o)
+	case *storage.StorageClass:
+		StorageClass(o)
+	case *storage.CSIDriver:
+		CSIDriver(o)
+	case *apiregistration.APIService:
+		// SetDefaults_ServiceReference: port 443.
+		if r := o.Spec.Service; r != nil && r.Port == nil {
+			r.Port = ptr[int32](443)
+		}
+	case *networking.IngressClass:
+		// SetDefaults_IngressClass: a parameters reference is cluster-scoped unless it says so.
+		if p := o.Spec.Parameters; p != nil && p.Scope == nil {
+			p.Scope = ptr(networking.IngressClassParametersReferenceScopeCluster)
+		}
+	case *ar.ValidatingWebhookConfiguration:
+		ValidatingWebhookConfiguration(o)
+	case *ar.MutatingWebhookConfiguration:
+		MutatingWebhookConfiguration(o)
 	case *rbac.RoleBinding:
 		roleBinding(&o.RoleRef, o.Subjects)
 	case *rbac.ClusterRoleBinding:

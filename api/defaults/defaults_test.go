@@ -11,6 +11,7 @@ import (
 	"github.com/skiff-sh/skiff/api/defaults"
 	"github.com/skiff-sh/skiff/api/discovery"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/networking"
 	"github.com/skiff-sh/skiff/api/scheduling"
 )
 
@@ -266,6 +267,19 @@ func TestObject(t *testing.T) {
 			obj:  &scheduling.PriorityClass{},
 			in:   `{"value": 1000}`,
 			want: `{"metadata": {}, "value": 1000, "preemptionPolicy": "PreemptLowerPriority"}`,
+		},
+		{
+			name: "network policy with egress rules",
+			obj:  &networking.NetworkPolicy{},
+			in:   `{"spec": {"podSelector": {}, "egress": [{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 443}]}]}}`,
+			want: `{"metadata": {}, "spec": {"podSelector": {}, "egress": [{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 443, "protocol": "TCP"}]}],
+				"policyTypes": ["Ingress", "Egress"]}}`,
+		},
+		{
+			name: "network policy: policyTypes given are kept",
+			obj:  &networking.NetworkPolicy{},
+			in:   `{"spec": {"podSelector": {}, "policyTypes": ["Egress"]}}`,
+			want: `{"metadata": {}, "spec": {"podSelector": {}, "policyTypes": ["Egress"]}}`,
 		},
 		{
 			name: "limit range",

@@ -51,6 +51,25 @@ func ReplicaSet(rs *apps.ReplicaSet) {
 	PodTemplateSpec(&rs.Spec.Template)
 }
 
+// ReplicationController defaults the selector and the labels to the template's labels and
+// replicas to 1 (Kubernetes' SetDefaults_ReplicationController).
+func ReplicationController(rc *core.ReplicationController) {
+	if t := rc.Spec.Template; t != nil {
+		if t.Labels != nil {
+			if len(rc.Spec.Selector) == 0 {
+				rc.Spec.Selector = maps.Clone(t.Labels)
+			}
+			if len(rc.Labels) == 0 {
+				rc.Labels = maps.Clone(t.Labels)
+			}
+		}
+		PodTemplateSpec(t)
+	}
+	if rc.Spec.Replicas == nil {
+		rc.Spec.Replicas = ptr(int32(1))
+	}
+}
+
 // StatefulSet defaults replicas to 1, OrderedReady pod management, a RollingUpdate strategy
 // with partition 0, the revision history to 10, a Retain/Retain claim retention policy, and
 // its volume claim templates like claims.

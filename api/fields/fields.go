@@ -177,10 +177,11 @@ func ValidateFields(sel Selector, supported func(field string) bool) error {
 
 // Parse reads a field selector: terms "field=value", "field==value" or "field!=value"
 // joined by commas. In values, "\", "," and "=" are escaped with a backslash. Whitespace
-// is not trimmed, and terms are sorted, as in Kubernetes.
+// is not trimmed, and terms are sorted as they print (Kubernetes sorts them as written, so
+// "==" and "=" terms could print in another order than they reparse; the printed form is
+// canonical here).
 func Parse(selector string) (Selector, error) {
 	parts := splitTerms(selector)
-	slices.Sort(parts)
 	t := andTerm{}
 	for _, part := range parts {
 		if part == "" {
@@ -199,6 +200,7 @@ func Parse(selector string) (Selector, error) {
 		}
 		t = append(t, Requirement{Field: field, Operator: op, Value: value})
 	}
+	slices.SortFunc(t, func(a, b Requirement) int { return strings.Compare(a.String(), b.String()) })
 	return t, nil
 }
 

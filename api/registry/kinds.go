@@ -3,17 +3,26 @@ package registry
 import (
 	"strconv"
 
+	"github.com/skiff-sh/skiff/api/admissionregistration"
+	"github.com/skiff-sh/skiff/api/apiextensions"
+	"github.com/skiff-sh/skiff/api/apiregistration"
 	"github.com/skiff-sh/skiff/api/apps"
 	"github.com/skiff-sh/skiff/api/authentication"
 	"github.com/skiff-sh/skiff/api/authorization"
+	"github.com/skiff-sh/skiff/api/autoscaling"
 	"github.com/skiff-sh/skiff/api/batch"
 	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
+	"github.com/skiff-sh/skiff/api/flowcontrol"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/networking"
+	"github.com/skiff-sh/skiff/api/node"
+	"github.com/skiff-sh/skiff/api/policy"
 	"github.com/skiff-sh/skiff/api/rbac"
 	"github.com/skiff-sh/skiff/api/scheduling"
+	"github.com/skiff-sh/skiff/api/storage"
 )
 
 // Default returns the registry of every kind skiff serves.
@@ -42,6 +51,10 @@ func Default() *Registry {
 				}
 			})),
 		with(define[core.PodTemplate]("", "v1", "PodTemplate", "podtemplates", true)),
+		with(define[core.ReplicationController]("", "v1", "ReplicationController", "replicationcontrollers", true), status, scale, short("rc"), all,
+			fields(func(o *core.ReplicationController) map[string]string {
+				return map[string]string{"status.replicas": strconv.Itoa(int(o.Status.Replicas))}
+			})),
 		with(define[core.Service]("", "v1", "Service", "services", true), status, short("svc"), all),
 		with(define[core.Endpoints]("", "v1", "Endpoints", "endpoints", true), short("ep")),
 		with(define[core.ConfigMap]("", "v1", "ConfigMap", "configmaps", true), short("cm")),
@@ -78,6 +91,8 @@ func Default() *Registry {
 		with(define[apps.StatefulSet]("apps", "v1", "StatefulSet", "statefulsets", true), status, scale, short("sts"), all),
 		with(define[apps.DaemonSet]("apps", "v1", "DaemonSet", "daemonsets", true), status, short("ds"), all),
 		with(define[apps.ControllerRevision]("apps", "v1", "ControllerRevision", "controllerrevisions", true)),
+		// autoscaling/v2 (autoscaling/v1's Scale is the body of the scale subresources)
+		with(define[autoscaling.HorizontalPodAutoscaler](autoscaling.GroupName, "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true), status, short("hpa"), all),
 		// batch/v1
 		with(define[batch.Job]("batch", "v1", "Job", "jobs", true), status, all,
 			fields(func(o *batch.Job) map[string]string {
@@ -90,12 +105,43 @@ func Default() *Registry {
 			fields(func(o *certificates.CertificateSigningRequest) map[string]string {
 				return map[string]string{"spec.signerName": o.Spec.SignerName}
 			})),
+		// apiextensions.k8s.io/v1 (the kinds a definition defines are added at run time: custom.go)
+		with(define[apiextensions.CustomResourceDefinition](apiextensions.GroupName, "v1", "CustomResourceDefinition", "customresourcedefinitions", false),
+			status, short("crd", "crds"), category("api-extensions")),
 		// coordination.k8s.io/v1
 		with(define[coordination.Lease]("coordination.k8s.io", "v1", "Lease", "leases", true)),
 		// discovery.k8s.io/v1
 		with(define[discovery.EndpointSlice]("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true)),
+		// networking.k8s.io/v1
+		with(define[networking.NetworkPolicy](networking.GroupName, "v1", "NetworkPolicy", "networkpolicies", true), short("netpol")),
+		// ServiceCIDR and IPAddress are the Service IP allocator's ranges and allocations
+		// (apiserver/allocator.go writes the IPAddresses).
+		with(define[networking.ServiceCIDR](networking.GroupName, "v1", "ServiceCIDR", "servicecidrs", false), status),
+		with(define[networking.IPAddress](networking.GroupName, "v1", "IPAddress", "ipaddresses", false), short("ip")),
+		with(define[networking.Ingress](networking.GroupName, "v1", "Ingress", "ingresses", true), status, short("ing")),
+		with(define[networking.IngressClass](networking.GroupName, "v1", "IngressClass", "ingressclasses", false)),
+		// apiregistration.k8s.io/v1 (API aggregation: apiserver/aggregator.go)
+		with(define[apiregistration.APIService](apiregistration.GroupName, "v1", "APIService", "apiservices", false), status),
+		// flowcontrol.apiserver.k8s.io/v1 (the priority and fairness filter's configuration:
+		// apiserver/flowcontrol)
+		with(define[flowcontrol.FlowSchema](flowcontrol.GroupName, "v1", "FlowSchema", "flowschemas", false), status),
+		with(define[flowcontrol.PriorityLevelConfiguration](flowcontrol.GroupName, "v1", "PriorityLevelConfiguration", "prioritylevelconfigurations", false), status),
 		// scheduling.k8s.io/v1
 		with(define[scheduling.PriorityClass]("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false), short("pc")),
+		// node.k8s.io/v1
+		with(define[node.RuntimeClass](node.GroupName, node.Version, "RuntimeClass", "runtimeclasses", false)),
+		// storage.k8s.io/v1
+		with(define[storage.StorageClass](storage.GroupName, "v1", "StorageClass", "storageclasses", false), short("sc")),
+		with(define[storage.CSIDriver](storage.GroupName, "v1", "CSIDriver", "csidrivers", false)),
+		with(define[storage.CSINode](storage.GroupName, "v1", "CSINode", "csinodes", false)),
+		with(define[storage.VolumeAttachment](storage.GroupName, "v1", "VolumeAttachment", "volumeattachments", false), status),
+		with(define[storage.CSIStorageCapacity](storage.GroupName, "v1", "CSIStorageCapacity", "csistoragecapacities", true)),
+		// policy/v1 (Eviction is the body of pods/eviction, not a resource of its own)
+		with(define[policy.PodDisruptionBudget](policy.GroupName, policy.Version, "PodDisruptionBudget", "poddisruptionbudgets", true), status, short("pdb")),
+		// admissionregistration.k8s.io/v1: the admission webhooks the API server calls
+		// (apiserver/admission/webhook)
+		with(define[admissionregistration.MutatingWebhookConfiguration](admissionregistration.GroupName, "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false)),
+		with(define[admissionregistration.ValidatingWebhookConfiguration](admissionregistration.GroupName, "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false)),
 		// rbac.authorization.k8s.io/v1
 		with(define[rbac.ClusterRole](rbac.GroupName, "v1", "ClusterRole", "clusterroles", false)),
 		with(define[rbac.ClusterRoleBinding](rbac.GroupName, "v1", "ClusterRoleBinding", "clusterrolebindings", false)),
@@ -129,6 +175,10 @@ func scale(k *Kind)  { k.Scale = true }
 // createOnly marks a kind that is asked, not stored (see Kind.CreateOnly).
 func createOnly(k *Kind) { k.CreateOnly = true }
 func all(k *Kind)        { k.Categories = append(k.Categories, "all") }
+
+func category(names ...string) option {
+	return func(k *Kind) { k.Categories = append(k.Categories, names...) }
+}
 
 func short(names ...string) option { return func(k *Kind) { k.ShortNames = names } }
 

@@ -8,8 +8,11 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/unstructured"
 )
 
 // Kind describes one served resource.
@@ -36,6 +39,8 @@ type Kind struct {
 	// every other verb is 405. The answer comes from the handler registered for the resource
 	// in the API server (apiserver/createonly.go: Server.handleCreateOnly).
 	CreateOnly bool
+	// Custom is set on the kinds a CustomResourceDefinition defines (custom.go).
+	Custom *Custom
 	// Fields returns the kind's own selectable fields (metadata.name and metadata.namespace are
 	// added for every kind). Nil means only those two.
 	Fields func(obj meta.Object) map[string]string
@@ -43,6 +48,15 @@ type Kind struct {
 
 // New returns a new empty object of the kind, with its TypeMeta set.
 func (k *Kind) New() meta.Object {
+	if k.Custom != nil {
+		u := unstructured.New(k.APIVersion(), k.Kind)
+		if s := k.Custom.Schema; s != nil && s.HasDefaults() {
+			// Defaults apply on every read from storage too, as in Kubernetes: a default
+			// added to the schema shows on objects stored before it.
+			u.OnDecode = func(u *unstructured.Unstructured) { s.DefaultFields(u) }
+		}
+		return u
+	}
 	obj := reflect.New(k.Type).Interface().(meta.Object)
 	tm := obj.GetTypeMeta()
 	tm.Kind, tm.APIVersion = k.Kind, k.APIVersion()
@@ -65,6 +79,9 @@ func (k *Kind) ListKind() string { return k.Kind + "List" }
 
 // HasSpec reports whether the kind has a spec field (generation is tracked only for those).
 func (k *Kind) HasSpec() bool {
+	if k.Custom != nil {
+		return true
+	}
 	_, ok := k.Type.FieldByName("Spec")
 	return ok
 }
@@ -119,52 +136,108 @@ func (k *Kind) Prefix(namespace string) string {
 	return b.String()
 }
 
-// Registry holds the served kinds.
+// Registry holds the served kinds. The built-in kinds are fixed at New; the kinds a
+// CustomResourceDefinition defines come and go at run time (Replace, Remove). Readers never
+// lock: every change publishes a new immutable snapshot, so a lookup sees the registry either
+// before or after a change, never half of one, and a *Kind it got stays valid (if stale) for
+// the request that holds it.
 type Registry struct {
+	mu   sync.Mutex // serializes writers
+	snap atomic.Pointer[snapshot]
+}
+
+type snapshot struct {
 	kinds []*Kind
 	byGVR map[string]*Kind
 	byGVK map[string]*Kind
 }
 
+func gvrKey(group, version, resource string) string { return group + "/" + version + "/" + resource }
+
+func (s *snapshot) add(k *Kind) error {
+	if k.Singular == "" {
+		k.Singular = strings.ToLower(k.Kind)
+	}
+	gvr := gvrKey(k.Group, k.Version, k.Resource)
+	if _, dup := s.byGVR[gvr]; dup {
+		return fmt.Errorf("registry: %s registered twice", gvr)
+	}
+	gvk := k.Group + "/" + k.Version + "/" + k.Kind
+	if _, dup := s.byGVK[gvk]; dup {
+		return fmt.Errorf("registry: kind %s registered twice", gvk)
+	}
+	s.byGVR[gvr] = k
+	s.byGVK[gvk] = k
+	s.kinds = append(s.kinds, k)
+	return nil
+}
+
 // New builds a registry from kinds; duplicate resources are a programming error.
 func New(kinds ...Kind) *Registry {
-	r := &Registry{byGVR: map[string]*Kind{}, byGVK: map[string]*Kind{}}
+	s := &snapshot{byGVR: map[string]*Kind{}, byGVK: map[string]*Kind{}}
 	for i := range kinds {
-		k := &kinds[i]
-		if k.Singular == "" {
-			k.Singular = strings.ToLower(k.Kind)
+		if err := s.add(&kinds[i]); err != nil {
+			panic(err.Error())
 		}
-		gvr := k.Group + "/" + k.Version + "/" + k.Resource
-		if _, dup := r.byGVR[gvr]; dup {
-			panic(fmt.Sprintf("registry: %s registered twice", gvr))
-		}
-		r.byGVR[gvr] = k
-		r.byGVK[k.Group+"/"+k.Version+"/"+k.Kind] = k
-		r.kinds = append(r.kinds, k)
 	}
+	r := &Registry{}
+	r.snap.Store(s)
 	return r
 }
 
+// Replace swaps the kinds a CustomResourceDefinition defines for kinds (none: it only
+// removes). Every kind must carry Custom.CRD == crd. A kind that would take a resource or
+// kind name another definition (or a built-in kind) serves is refused, and nothing changes.
+func (r *Registry) Replace(crd string, kinds []Kind) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.snap.Load()
+	s := &snapshot{byGVR: make(map[string]*Kind, len(old.byGVR)), byGVK: make(map[string]*Kind, len(old.byGVK))}
+	for _, k := range old.kinds {
+		if k.Custom != nil && k.Custom.CRD == crd {
+			continue
+		}
+		s.add(k)
+	}
+	for i := range kinds {
+		k := kinds[i]
+		if k.Custom == nil || k.Custom.CRD != crd {
+			return fmt.Errorf("registry: kind %s is not defined by %s", k.Kind, crd)
+		}
+		if err := s.add(&k); err != nil {
+			return err
+		}
+	}
+	r.snap.Store(s)
+	return nil
+}
+
+// Remove drops the kinds a CustomResourceDefinition defines.
+func (r *Registry) Remove(crd string) { r.Replace(crd, nil) }
+
 // Lookup finds a kind by group, version and resource.
 func (r *Registry) Lookup(group, version, resource string) (*Kind, bool) {
-	k, ok := r.byGVR[group+"/"+version+"/"+resource]
+	k, ok := r.snap.Load().byGVR[gvrKey(group, version, resource)]
 	return k, ok
 }
 
 // LookupKind finds a kind by group, version and kind name.
 func (r *Registry) LookupKind(group, version, kind string) (*Kind, bool) {
-	k, ok := r.byGVK[group+"/"+version+"/"+kind]
+	k, ok := r.snap.Load().byGVK[group+"/"+version+"/"+kind]
 	return k, ok
 }
 
-// Kinds returns every kind, in registration order.
-func (r *Registry) Kinds() []*Kind { return r.kinds }
+// Kinds returns every kind, the built-in ones in registration order first. The slice is
+// shared: callers must not modify it.
+func (r *Registry) Kinds() []*Kind { return r.snap.Load().kinds }
 
-// GroupVersions returns the served group versions, the core group first, then by name.
+// GroupVersions returns the served group versions, the core group first, then by group name;
+// the versions of one group in the order their kinds were added (a definition adds its
+// versions most preferred first).
 func (r *Registry) GroupVersions() []GroupVersion {
 	seen := map[GroupVersion]bool{}
 	var out []GroupVersion
-	for _, k := range r.kinds {
+	for _, k := range r.Kinds() {
 		gv := GroupVersion{k.Group, k.Version}
 		if !seen[gv] {
 			seen[gv] = true

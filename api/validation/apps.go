@@ -277,7 +277,18 @@ func validateStatefulSetSpec(spec *apps.StatefulSetSpec, specPath *field.Path) f
 		errs = append(errs, ValidateNonnegativeField(int64(spec.Ordinals.Start), specPath.Child("ordinals.start"))...)
 	}
 	errs = append(errs, validateWorkloadSelector(spec.Selector, "statefulset", specPath.Child("selector"))...)
-	errs = append(errs, validateWorkloadTemplate(&spec.Template, spec.Selector, "StatefulSet", specPath.Child("template"))...)
+	// The set's pods get a volume per claim template, so the template's mounts may name
+	// them (Kubernetes leaves the template's pod spec unchecked for this reason; skiff
+	// checks it as the pods will have it).
+	tmpl := spec.Template
+	tmpl.Spec.Volumes = slices.Clone(tmpl.Spec.Volumes)
+	for _, ct := range spec.VolumeClaimTemplates {
+		if !slices.ContainsFunc(tmpl.Spec.Volumes, func(v core.Volume) bool { return v.Name == ct.Name }) {
+			tmpl.Spec.Volumes = append(tmpl.Spec.Volumes, core.Volume{Name: ct.Name, VolumeSource: core.VolumeSource{
+				PersistentVolumeClaim: &core.PersistentVolumeClaimVolumeSource{ClaimName: ct.Name}}})
+		}
+	}
+	errs = append(errs, validateWorkloadTemplate(&tmpl, spec.Selector, "StatefulSet", specPath.Child("template"))...)
 	errs = append(errs, ValidateNonnegativeField(int64(spec.MinReadySeconds), specPath.Child("minReadySeconds"))...)
 	errs = append(errs, validateOptionalNonnegative(spec.RevisionHistoryLimit, specPath.Child("revisionHistoryLimit"))...)
 	if spec.ServiceName != "" {

@@ -180,6 +180,12 @@ func TestValidateStatefulSet(t *testing.T) {
 		{name: "update strategy", mutate: func(s *apps.StatefulSet) { s.Spec.UpdateStrategy.Type = "Manual" }, want: []string{"spec.updateStrategy" + invalid}},
 		{name: "ordinals", mutate: func(s *apps.StatefulSet) { s.Spec.Ordinals = &apps.StatefulSetOrdinals{Start: -1} }, want: []string{"spec.ordinals.start" + invalid}},
 		{name: "claim template", mutate: func(s *apps.StatefulSet) { s.Spec.VolumeClaimTemplates[0].Spec.AccessModes = nil }, want: []string{"spec.volumeClaimTemplates[0].spec.accessModes" + required}},
+		{name: "mount of a claim template", mutate: func(s *apps.StatefulSet) {
+			s.Spec.Template.Spec.Containers[0].VolumeMounts = []core.VolumeMount{{Name: "data", MountPath: "/var/db"}}
+		}},
+		{name: "mount of nothing", mutate: func(s *apps.StatefulSet) {
+			s.Spec.Template.Spec.Containers[0].VolumeMounts = []core.VolumeMount{{Name: "cache", MountPath: "/cache"}}
+		}, want: []string{"spec.template.spec.containers[0].volumeMounts[0].name" + notFound}},
 	})
 	runUpdateCases(t, validStatefulSet, true, []updateCase[apps.StatefulSet]{
 		{name: "scale", mutate: func(s *apps.StatefulSet) { s.Spec.Replicas = ptr[int32](5) }},

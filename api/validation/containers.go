@@ -119,9 +119,20 @@ func validateEphemeralContainers(ephemeral []core.EphemeralContainer, regular, i
 			{"readinessProbe", c.ReadinessProbe != nil},
 			{"startupProbe", c.StartupProbe != nil},
 			{"lifecycle", c.Lifecycle != nil},
+			{"resizePolicy", len(c.ResizePolicy) > 0},
+			{"restartPolicy", c.RestartPolicy != nil},
 		} {
 			if f.set {
 				errs = append(errs, field.Forbidden(idxPath.Child(f.name), "cannot be set for an Ephemeral Container"))
+			}
+		}
+		// subPaths are bind mounts that outlive the container: not for debug containers.
+		for j, vm := range c.VolumeMounts {
+			if vm.SubPath != "" {
+				errs = append(errs, field.Forbidden(idxPath.Child("volumeMounts").Index(j).Child("subPath"), "cannot be set for an Ephemeral Container"))
+			}
+			if vm.SubPathExpr != "" {
+				errs = append(errs, field.Forbidden(idxPath.Child("volumeMounts").Index(j).Child("subPathExpr"), "cannot be set for an Ephemeral Container"))
 			}
 		}
 	}

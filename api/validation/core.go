@@ -428,6 +428,14 @@ func validatePersistentVolumeClaimUpdate(pvc, old *core.PersistentVolumeClaim) f
 		oldSpec.VolumeName = newSpec.VolumeName
 	}
 	newSpec.Resources, oldSpec.Resources = core.VolumeResourceRequirements{}, core.VolumeResourceRequirements{}
+	// A class may be set where there was none (retroactive default class assignment), or
+	// where the beta annotation named it, as Kubernetes allows; never changed.
+	if oldSpec.StorageClassName == nil && newSpec.StorageClassName != nil && *newSpec.StorageClassName != "" {
+		beta, annotated := old.Annotations[core.BetaStorageClassAnnotation]
+		if !annotated || beta == *newSpec.StorageClassName {
+			newSpec.StorageClassName = nil
+		}
+	}
 	if !semanticEqual(newSpec, oldSpec) {
 		errs = append(errs, field.Forbidden(field.NewPath("spec"), "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"))
 	}

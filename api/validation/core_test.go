@@ -256,7 +256,30 @@ func TestValidatePersistentVolumeClaim(t *testing.T) {
 		{name: "access modes fixed", mutate: func(p *core.PersistentVolumeClaim) {
 			p.Spec.AccessModes = []core.PersistentVolumeAccessMode{core.ReadWriteMany}
 		}, want: []string{"spec" + forbidden}},
+		// Retroactive default class assignment: a class where there was none.
+		{name: "class set where none was", mutate: func(p *core.PersistentVolumeClaim) { p.Spec.StorageClassName = ptr("standard") }},
+		{name: "class set to no class", mutate: func(p *core.PersistentVolumeClaim) { p.Spec.StorageClassName = ptr("") }, want: []string{"spec" + forbidden}},
 	})
+	// A class, once set (by the field or the beta annotation), does not change.
+	for _, tc := range []struct {
+		name           string
+		oldClass, beta *string
+		newClass       string
+		want           []string
+	}{
+		{name: "class changed", oldClass: ptr("gold"), newClass: "silver", want: []string{"spec" + forbidden}},
+		{name: "beta annotation upgraded to the field", beta: ptr("gold"), newClass: "gold"},
+		{name: "beta annotation contradicted", beta: ptr("gold"), newClass: "silver", want: []string{"spec" + forbidden}},
+	} {
+		old, pvc := validPVC(), validPVC()
+		old.Spec.StorageClassName = tc.oldClass
+		if tc.beta != nil {
+			old.Annotations = map[string]string{core.BetaStorageClassAnnotation: *tc.beta}
+			pvc.Annotations = map[string]string{core.BetaStorageClassAnnotation: *tc.beta}
+		}
+		pvc.Spec.StorageClassName = ptr(tc.newClass)
+		t.Run(tc.name, func(t *testing.T) { wantErrs(t, ValidateUpdate(pvc, old, true), tc.want...) })
+	}
 }
 
 func TestValidateQuotaAndLimits(t *testing.T) {

@@ -63,6 +63,9 @@ func validatePod(pod *core.Pod) field.ErrorList {
 	if len(pod.Spec.EphemeralContainers) > 0 {
 		errs = append(errs, field.Forbidden(field.NewPath("spec", "ephemeralContainers"), "cannot be set on create"))
 	}
+	if v, mirror := pod.Annotations[core.MirrorPodAnnotationKey]; mirror && pod.Spec.NodeName == "" {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "annotations").Key(core.MirrorPodAnnotationKey), v, "must set spec.nodeName if mirror pod annotation is set"))
+	}
 	if pod.Spec.NodeName != "" && len(pod.Spec.SchedulingGates) != 0 {
 		errs = append(errs, field.Forbidden(field.NewPath("spec", "nodeName"), "cannot be set until all schedulingGates have been cleared"))
 	}
@@ -94,6 +97,7 @@ func validatePodContents(pod *core.Pod) field.ErrorList {
 func validatePodUpdate(newPod, oldPod *core.Pod) field.ErrorList {
 	errs := ValidateObjectMetaUpdate(&newPod.ObjectMeta, &oldPod.ObjectMeta, field.NewPath("metadata"))
 	errs = append(errs, validatePodContents(newPod)...)
+	errs = append(errs, validateMirrorAnnotationUpdate(newPod, oldPod)...)
 	specPath := field.NewPath("spec")
 	newSpec, oldSpec := &newPod.Spec, &oldPod.Spec
 
@@ -211,7 +215,7 @@ func ValidatePodSpec(spec *core.PodSpec, path *field.Path) field.ErrorList {
 	}
 	errs = append(errs, validatePodDNSConfig(spec.DNSConfig, spec.DNSPolicy, path.Child("dnsConfig"))...)
 	errs = append(errs, ValidateLabels(spec.NodeSelector, path.Child("nodeSelector"))...)
-	errs = append(errs, validatePodSecurityContext(spec.SecurityContext, path.Child("securityContext"))...)
+	errs = append(errs, validatePodSecurityContext(spec, path.Child("securityContext"))...)
 	errs = append(errs, validateAffinity(spec.Affinity, path.Child("affinity"))...)
 	errs = append(errs, validateTopologySpreadConstraints(spec.TopologySpreadConstraints, path.Child("topologySpreadConstraints"))...)
 	for i, g := range spec.ReadinessGates {
@@ -292,4 +296,19 @@ func validateQualifiedName(value string, path *field.Path) field.ErrorList {
 		errs = append(errs, field.Invalid(path, value, msg))
 	}
 	return errs
+}
+
+// validateMirrorAnnotationUpdate: a pod is a mirror pod (a node's static pod) from its
+// creation to its end; the annotation saying so is neither added, changed nor removed.
+func validateMirrorAnnotationUpdate(newPod, oldPod *core.Pod) field.ErrorList {
+	path := field.NewPath("metadata", "annotations").Key(core.MirrorPodAnnotationKey)
+	o, had := oldPod.Annotations[core.MirrorPodAnnotationKey]
+	n, has := newPod.Annotations[core.MirrorPodAnnotationKey]
+	switch {
+	case had && (!has || n != o):
+		return field.ErrorList{field.Forbidden(path, "may not remove or update mirror pod annotation")}
+	case !had && has:
+		return field.ErrorList{field.Forbidden(path, "may not add mirror pod annotation")}
+	}
+	return nil
 }

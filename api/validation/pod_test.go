@@ -168,6 +168,14 @@ func TestValidatePod(t *testing.T) {
 		{name: "runAsUser", mutate: func(p *core.Pod) {
 			p.Spec.SecurityContext = &core.PodSecurityContext{RunAsUser: ptr[int64](-1)}
 		}, want: []string{"spec.securityContext.runAsUser" + invalid}},
+		{name: "sysctls: the conformance suite's invalid names, a duplicate, host namespaces", mutate: func(p *core.Pod) {
+			p.Spec.HostNetwork = true
+			p.Spec.SecurityContext = &core.PodSecurityContext{Sysctls: []core.Sysctl{
+				{Name: "kernel.shm_rmid_forced", Value: "1"}, {Name: "foo-", Value: "bar"}, {Name: "kernel.shmmax", Value: "1"},
+				{Name: "safe-and-unsafe", Value: "1"}, {Name: "bar..", Value: "42"}, {Name: "kernel/shm_rmid_forced", Value: "1"},
+				{Name: "kernel.shmmax", Value: "2"}, {Name: "net.ipv4.tcp_syncookies", Value: "1"}}}
+		}, want: []string{"spec.securityContext.sysctls[1].name" + invalid, "spec.securityContext.sysctls[4].name" + invalid,
+			"spec.securityContext.sysctls[6].name" + duplicate, "spec.securityContext.sysctls[7].name" + invalid}},
 		{name: "affinity term without topology key", mutate: func(p *core.Pod) {
 			p.Spec.Affinity = &core.Affinity{PodAntiAffinity: &core.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []core.PodAffinityTerm{{}}}}
 		}, want: []string{"spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey" + required}},

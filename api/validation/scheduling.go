@@ -86,7 +86,8 @@ func validatePodDNSConfig(cfg *core.PodDNSConfig, policy core.DNSPolicy, path *f
 	return errs
 }
 
-func validatePodSecurityContext(sc *core.PodSecurityContext, path *field.Path) field.ErrorList {
+func validatePodSecurityContext(spec *core.PodSpec, path *field.Path) field.ErrorList {
+	sc := spec.SecurityContext
 	if sc == nil {
 		return nil
 	}
@@ -96,6 +97,33 @@ func validatePodSecurityContext(sc *core.PodSecurityContext, path *field.Path) f
 	}
 	for i, g := range sc.SupplementalGroups {
 		errs = append(errs, validateID(g, path.Child("supplementalGroups").Index(i))...)
+	}
+	return append(errs, validateSysctls(spec, path.Child("sysctls"))...)
+}
+
+// validateSysctls: well-formed names, each once, and none of a namespace the pod shares with
+// the node (they would change the node's own settings). Whether a node allows a sysctl is the
+// node agent's to say (SysctlForbidden).
+func validateSysctls(spec *core.PodSpec, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := map[string]bool{}
+	for i, s := range spec.SecurityContext.Sysctls {
+		p := path.Index(i).Child("name")
+		switch {
+		case s.Name == "":
+			errs = append(errs, field.Required(p, ""))
+		case !core.IsValidSysctlName(s.Name):
+			errs = append(errs, field.Invalid(p, s.Name, fmt.Sprintf("must have at most %d characters and match regex %s", core.SysctlMaxLength, core.SysctlNameRegexp)))
+		case names[s.Name]:
+			errs = append(errs, field.Duplicate(p, s.Name))
+		}
+		switch ns := core.NamespaceOfSysctl(s.Name); {
+		case spec.HostNetwork && ns == core.SysctlNet:
+			errs = append(errs, field.Invalid(p, s.Name, "may not be specified when 'hostNetwork' is true"))
+		case spec.HostIPC && ns == core.SysctlIPC:
+			errs = append(errs, field.Invalid(p, s.Name, "may not be specified when 'hostIPC' is true"))
+		}
+		names[s.Name] = true
 	}
 	return errs
 }

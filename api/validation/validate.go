@@ -4,15 +4,25 @@ import (
 	"fmt"
 	"reflect"
 
+	ar "github.com/skiff-sh/skiff/api/admissionregistration"
+	"github.com/skiff-sh/skiff/api/apiregistration"
+	"github.com/skiff-sh/skiff/api/autoscaling"
+
+	"github.com/skiff-sh/skiff/api/apiextensions"
 	"github.com/skiff-sh/skiff/api/apps"
 	"github.com/skiff-sh/skiff/api/batch"
 	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
+	"github.com/skiff-sh/skiff/api/flowcontrol"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/networking"
+	"github.com/skiff-sh/skiff/api/node"
+	"github.com/skiff-sh/skiff/api/policy"
 	"github.com/skiff-sh/skiff/api/rbac"
 	"github.com/skiff-sh/skiff/api/scheduling"
+	"github.com/skiff-sh/skiff/api/storage"
 	"github.com/skiff-sh/skiff/api/validation/field"
 )
 
@@ -58,6 +68,8 @@ func Validate(obj meta.Object, namespaced bool) field.ErrorList {
 		return validateDeployment(o)
 	case *apps.ReplicaSet:
 		return validateReplicaSet(o)
+	case *core.ReplicationController:
+		return validateReplicationController(o)
 	case *apps.StatefulSet:
 		return validateStatefulSet(o)
 	case *apps.DaemonSet:
@@ -74,8 +86,44 @@ func Validate(obj meta.Object, namespaced bool) field.ErrorList {
 		return validateEndpointSlice(o)
 	case *scheduling.PriorityClass:
 		return validatePriorityClass(o)
+	case *node.RuntimeClass:
+		return validateRuntimeClass(o)
+	case *flowcontrol.FlowSchema:
+		return validateFlowSchema(o)
+	case *flowcontrol.PriorityLevelConfiguration:
+		return validatePriorityLevelConfiguration(o)
+	case *networking.NetworkPolicy:
+		return validateNetworkPolicy(o)
+	case *networking.ServiceCIDR:
+		return validateServiceCIDR(o)
+	case *networking.IPAddress:
+		return validateIPAddress(o)
+	case *networking.Ingress:
+		return validateIngress(o)
+	case *networking.IngressClass:
+		return validateIngressClass(o)
+	case *apiregistration.APIService:
+		return validateAPIService(o)
+	case *policy.PodDisruptionBudget:
+		return validatePodDisruptionBudget(o)
+	case *autoscaling.HorizontalPodAutoscaler:
+		return validateHorizontalPodAutoscaler(o)
 	case *certificates.CertificateSigningRequest:
 		return validateCertificateSigningRequest(o)
+	case *storage.StorageClass:
+		return validateStorageClass(o)
+	case *storage.VolumeAttachment:
+		return validateVolumeAttachment(o)
+	case *storage.CSIDriver:
+		return validateCSIDriver(o)
+	case *storage.CSINode:
+		return validateCSINode(o)
+	case *storage.CSIStorageCapacity:
+		return validateCSIStorageCapacity(o)
+	case *ar.ValidatingWebhookConfiguration:
+		return validateValidatingWebhookConfiguration(o)
+	case *ar.MutatingWebhookConfiguration:
+		return validateMutatingWebhookConfiguration(o)
 	case *rbac.Role:
 		return validateRole(o)
 	case *rbac.ClusterRole:
@@ -84,6 +132,8 @@ func Validate(obj meta.Object, namespaced bool) field.ErrorList {
 		return validateRoleBinding(o)
 	case *rbac.ClusterRoleBinding:
 		return validateClusterRoleBinding(o)
+	case *apiextensions.CustomResourceDefinition:
+		return validateCustomResourceDefinition(o)
 	}
 	return ValidateObjectMeta(obj.GetObjectMeta(), namespaced, NameIsDNSSubdomain, field.NewPath("metadata"))
 }
@@ -97,6 +147,8 @@ func ValidateUpdate(obj, old meta.Object, namespaced bool) field.ErrorList {
 	}
 	var errs field.ErrorList
 	switch o := obj.(type) {
+	case *apiextensions.CustomResourceDefinition:
+		errs = validateCustomResourceDefinitionUpdate(o, old.(*apiextensions.CustomResourceDefinition))
 	case *core.Pod:
 		errs = validatePodUpdate(o, old.(*core.Pod))
 	case *core.Service:
@@ -115,6 +167,8 @@ func ValidateUpdate(obj, old meta.Object, namespaced bool) field.ErrorList {
 		errs = validateDeploymentUpdate(o, old.(*apps.Deployment))
 	case *apps.ReplicaSet:
 		errs = validateReplicaSetUpdate(o, old.(*apps.ReplicaSet))
+	case *core.ReplicationController:
+		errs = validateReplicationControllerUpdate(o, old.(*core.ReplicationController))
 	case *apps.StatefulSet:
 		errs = validateStatefulSetUpdate(o, old.(*apps.StatefulSet))
 	case *apps.DaemonSet:
@@ -129,8 +183,36 @@ func ValidateUpdate(obj, old meta.Object, namespaced bool) field.ErrorList {
 		errs = validateEndpointSliceUpdate(o, old.(*discovery.EndpointSlice))
 	case *scheduling.PriorityClass:
 		errs = validatePriorityClassUpdate(o, old.(*scheduling.PriorityClass))
+	case *node.RuntimeClass:
+		errs = validateRuntimeClassUpdate(o, old.(*node.RuntimeClass))
+	case *flowcontrol.FlowSchema:
+		errs = validateFlowSchema(o)
+	case *flowcontrol.PriorityLevelConfiguration:
+		errs = validatePriorityLevelConfiguration(o)
+	case *networking.NetworkPolicy:
+		errs = validateNetworkPolicyUpdate(o, old.(*networking.NetworkPolicy))
+	case *networking.ServiceCIDR:
+		errs = validateServiceCIDRUpdate(o, old.(*networking.ServiceCIDR))
+	case *networking.IPAddress:
+		errs = validateIPAddressUpdate(o, old.(*networking.IPAddress))
+	case *networking.Ingress:
+		errs = validateIngressUpdate(o, old.(*networking.Ingress))
+	case *networking.IngressClass:
+		errs = validateIngressClassUpdate(o, old.(*networking.IngressClass))
+	case *apiregistration.APIService:
+		errs = validateAPIService(o)
 	case *certificates.CertificateSigningRequest:
 		errs = validateCertificateSigningRequestUpdate(o, old.(*certificates.CertificateSigningRequest))
+	case *storage.StorageClass:
+		errs = validateStorageClassUpdate(o, old.(*storage.StorageClass))
+	case *storage.VolumeAttachment:
+		errs = validateVolumeAttachmentUpdate(o, old.(*storage.VolumeAttachment))
+	case *storage.CSIDriver:
+		errs = validateCSIDriverUpdate(o, old.(*storage.CSIDriver))
+	case *storage.CSINode:
+		errs = validateCSINodeUpdate(o, old.(*storage.CSINode))
+	case *storage.CSIStorageCapacity:
+		errs = validateCSIStorageCapacityUpdate(o, old.(*storage.CSIStorageCapacity))
 	case *rbac.RoleBinding:
 		errs = ValidateObjectMetaUpdate(&o.ObjectMeta, old.GetObjectMeta(), field.NewPath("metadata"))
 		errs = append(errs, validateRoleBinding(o)...)

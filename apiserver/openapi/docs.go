@@ -6,7 +6,7 @@ import (
 )
 
 // The descriptions come from the API types' doc comments; regenerate after changing them.
-//go:generate go run ./internal/gendocs -o zz_generated_docs.go ../../api/meta ../../api/core ../../api/apps ../../api/batch ../../api/coordination ../../api/discovery ../../api/scheduling ../../api/autoscaling ../../api/policy
+//go:generate go run ./internal/gendocs -o zz_generated_docs.go ../../api/meta ../../api/core ../../api/apps ../../api/batch ../../api/coordination ../../api/discovery ../../api/scheduling ../../api/storage ../../api/autoscaling ../../api/policy ../../api/networking
 
 // commonFieldDocs are Kubernetes' descriptions of the fields every kind shares, whose Go
 // declarations (in TypeMeta, embedded everywhere) carry no comment of their own.

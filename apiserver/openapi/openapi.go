@@ -51,6 +51,9 @@ type Resource struct {
 	// "scale" → autoscaling.Scale, "binding" → core.Binding, "eviction" → policy.Eviction.
 	// Without one the body is described as an arbitrary object.
 	SubresourceTypes map[string]reflect.Type
+	// Schema is the OpenAPI v3 schema of a custom resource (its definition's
+	// openAPIV3Schema), used instead of Type.
+	Schema json.RawMessage
 	// Verbs are the discovery verbs ("get", "list", "create", "update", "patch", "delete",
 	// "deletecollection", "watch"); empty means all of them.
 	Verbs []string

@@ -312,6 +312,9 @@ func (b *builder) describe(p *schema, desc, strategy, mergeKey string) *schema {
 
 // defineKind defines a top-level kind and marks it with its group, version and kind.
 func (b *builder) defineKind(r Resource) string {
+	if r.Schema != nil {
+		return b.defineCustomKind(r) // custom.go
+	}
 	name := b.define(r.Type)
 	s := b.defs[name]
 	gvk := GVK{Group: r.Group, Version: r.Version, Kind: r.Kind}

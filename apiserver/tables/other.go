@@ -9,6 +9,7 @@ import (
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/discovery"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/node"
 	"github.com/skiff-sh/skiff/api/policy"
 	"github.com/skiff-sh/skiff/api/scheduling"
 )
@@ -66,6 +67,14 @@ var priorityClassPrinter = printer([]meta.TableColumnDefinition{
 	column("PreemptionPolicy", "string", "preemptionPolicy is the Policy for preempting pods with lower priority."),
 }, func(pc *scheduling.PriorityClass, now time.Time) meta.TableRow {
 	return meta.TableRow{Cells: []any{pc.Name, int64(pc.Value), pc.GlobalDefault, age(pc.CreationTimestamp, now), derefOr(pc.PreemptionPolicy, "")}}
+})
+
+var runtimeClassPrinter = printer([]meta.TableColumnDefinition{
+	nameColumn,
+	column("Handler", "string", "handler specifies the underlying runtime and configuration that the CRI implementation will use to handle pods of this class."),
+	ageColumn,
+}, func(rc *node.RuntimeClass, now time.Time) meta.TableRow {
+	return meta.TableRow{Cells: []any{rc.Name, rc.Handler, age(rc.CreationTimestamp, now)}}
 })
 
 var podDisruptionBudgetPrinter = printer([]meta.TableColumnDefinition{

@@ -7,16 +7,22 @@ import (
 	"testing"
 	"time"
 
+	ar "github.com/skiff-sh/skiff/api/admissionregistration"
 	"github.com/skiff-sh/skiff/api/apps"
+	"github.com/skiff-sh/skiff/api/autoscaling"
 	"github.com/skiff-sh/skiff/api/batch"
 	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
+	"github.com/skiff-sh/skiff/api/flowcontrol"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/networking"
+	"github.com/skiff-sh/skiff/api/node"
 	"github.com/skiff-sh/skiff/api/policy"
 	"github.com/skiff-sh/skiff/api/rbac"
 	"github.com/skiff-sh/skiff/api/scheduling"
+	"github.com/skiff-sh/skiff/api/storage"
 )
 
 var now = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -310,6 +316,7 @@ func TestWorkloadRows(t *testing.T) {
 	selector := &meta.LabelSelector{MatchLabels: map[string]string{"app": "web"},
 		MatchExpressions: []meta.LabelSelectorRequirement{{Key: "tier", Operator: meta.LabelSelectorOpIn, Values: []string{"b", "a"}}}}
 	controller := true
+	one, fifty, twoFifty := int32(1), int32(50), int32(250)
 
 	tests := []struct {
 		name string
@@ -361,6 +368,26 @@ func TestWorkloadRows(t *testing.T) {
 			[]any{"web", "node-1", "3d"}},
 		{"priority class", priorityClassPrinter, &scheduling.PriorityClass{ObjectMeta: created, Value: 1000, GlobalDefault: true},
 			[]any{"web", int64(1000), true, "3d", ""}},
+		{"runtime class", runtimeClassPrinter, &node.RuntimeClass{ObjectMeta: created, Handler: "runc"},
+			[]any{"web", "runc", "3d"}},
+		{"ingress", ingressPrinter, &networking.Ingress{ObjectMeta: created, Spec: networking.IngressSpec{IngressClassName: ptr("skiff"),
+			TLS:   []networking.IngressTLS{{Hosts: []string{"a.example.com"}}},
+			Rules: []networking.IngressRule{{Host: "a.example.com"}, {}, {Host: "*.b.example.com"}, {Host: "c.example.com"}, {Host: "d.example.com"}}},
+			Status: networking.IngressStatus{LoadBalancer: networking.IngressLoadBalancerStatus{Ingress: []networking.IngressLoadBalancerIngress{
+				{IP: "10.250.0.12"}, {IP: "10.250.0.11"}, {Hostname: "lb.example.com"}}}}},
+			[]any{"web", "skiff", "a.example.com,*.b.example.com,c.example.com + 2 more...", "10.250.0.11,10.250.0.12,lb.example.com", "80, 443", "3d"}},
+		{"ingress without hosts or class", ingressPrinter, &networking.Ingress{ObjectMeta: created,
+			Spec: networking.IngressSpec{DefaultBackend: &networking.IngressBackend{}}},
+			[]any{"web", "<none>", "*", "", "80", "3d"}},
+		{"ingress class", ingressClassPrinter, &networking.IngressClass{ObjectMeta: created, Spec: networking.IngressClassSpec{Controller: "skiff.dev/ingress",
+			Parameters: &networking.IngressClassParametersReference{APIGroup: ptr("k8s.example.com"), Kind: "IngressParameters", Name: "p"}}},
+			[]any{"web", "skiff.dev/ingress", "IngressParameters.k8s.example.com/p", "3d"}},
+		{"horizontal pod autoscaler", horizontalPodAutoscalerPrinter, &autoscaling.HorizontalPodAutoscaler{ObjectMeta: created,
+			Spec: autoscaling.HorizontalPodAutoscalerSpec{ScaleTargetRef: autoscaling.CrossVersionObjectReference{Kind: "Deployment", Name: "web"}, MinReplicas: &one, MaxReplicas: 10,
+				Metrics: []autoscaling.MetricSpec{{Type: autoscaling.ResourceMetricSourceType, Resource: &autoscaling.ResourceMetricSource{Name: "cpu", Target: autoscaling.MetricTarget{AverageUtilization: &fifty}}}}},
+			Status: autoscaling.HorizontalPodAutoscalerStatus{CurrentReplicas: 3, CurrentMetrics: []autoscaling.MetricStatus{{Type: autoscaling.ResourceMetricSourceType,
+				Resource: &autoscaling.ResourceMetricStatus{Name: "cpu", Current: autoscaling.MetricValueStatus{AverageUtilization: &twoFifty}}}}}},
+			[]any{"web", "Deployment/web", "cpu: 250%/50%", "1", int64(10), int64(3), "3d"}},
 		{"pod disruption budget", podDisruptionBudgetPrinter, &policy.PodDisruptionBudget{ObjectMeta: created}, []any{"web", "N/A", "N/A", int64(0), "3d"}},
 	}
 	for _, tt := range tests {
@@ -393,6 +420,15 @@ func TestCoreRows(t *testing.T) {
 			Ports:     []discovery.EndpointPort{{Port: port(80)}, {Name: ptr("metrics")}},
 			Endpoints: []discovery.Endpoint{{Addresses: []string{"10.244.1.2"}}, {Addresses: []string{"10.244.2.3"}}}},
 			[]any{"x", "IPv4", "80,metrics", "10.244.1.2,10.244.2.3", "30s"}},
+		{"network policy", networkPolicyPrinter, &networking.NetworkPolicy{ObjectMeta: created,
+			Spec: networking.NetworkPolicySpec{PodSelector: meta.LabelSelector{MatchLabels: map[string]string{"app": "db"}}}},
+			[]any{"x", "app=db", "30s"}},
+		{"default-deny network policy", networkPolicyPrinter, &networking.NetworkPolicy{ObjectMeta: created}, []any{"x", "<none>", "30s"}},
+		{"service cidr", serviceCIDRPrinter, &networking.ServiceCIDR{ObjectMeta: created, Spec: networking.ServiceCIDRSpec{CIDRs: []string{"10.96.0.0/12"}}},
+			[]any{"x", "10.96.0.0/12", "30s"}},
+		{"ip address", ipAddressPrinter, &networking.IPAddress{ObjectMeta: created, Spec: networking.IPAddressSpec{
+			ParentRef: &networking.ParentReference{Resource: "services", Namespace: "default", Name: "web"}}},
+			[]any{"x", "services/default/web"}},
 		{"empty endpoint slice", endpointSlicePrinter, &discovery.EndpointSlice{ObjectMeta: created, AddressType: "IPv4"}, []any{"x", "IPv4", "<unset>", "<unset>", "30s"}},
 		{"event", eventPrinter, &core.Event{ObjectMeta: created, Type: "Warning", Reason: "BackOff", Message: "Back-off restarting failed container\n",
 			InvolvedObject: core.ObjectReference{Kind: "Pod", Name: "web", FieldPath: "spec.containers{app}"},
@@ -411,10 +447,28 @@ func TestCoreRows(t *testing.T) {
 			ClaimRef: &core.ObjectReference{Namespace: "default", Name: "data"}, StorageClassName: "standard"},
 			Status: core.PersistentVolumeStatus{Phase: "Bound"}},
 			[]any{"x", core.ResourceList{}.Storage().String(), "RWO,RWX", "Retain", "Bound", "default/data", "standard", "<unset>", "", "30s", "<unset>"}},
+		{"default storage class", storageClassPrinter, &storage.StorageClass{ObjectMeta: meta.ObjectMeta{Name: "x", CreationTimestamp: ago(30 * time.Second),
+			Annotations: map[string]string{storage.IsDefaultStorageClassAnnotation: "true"}}, Provisioner: "skiff.dev/local"},
+			[]any{"x (default)", "skiff.dev/local", "Delete", "Immediate", false, "30s"}},
+		{"storage class", storageClassPrinter, &storage.StorageClass{ObjectMeta: created, Provisioner: "p",
+			ReclaimPolicy: ptr(core.PersistentVolumeReclaimRetain), VolumeBindingMode: ptr(storage.VolumeBindingWaitForFirstConsumer), AllowVolumeExpansion: ptr(true)},
+			[]any{"x", "p", "Retain", "WaitForFirstConsumer", true, "30s"}},
 		{"cluster role", clusterRolePrinter, &rbac.ClusterRole{ObjectMeta: created}, []any{"x", created.CreationTimestamp.UTC().Format(time.RFC3339)}},
 		{"role binding", roleBindingPrinter, &rbac.RoleBinding{ObjectMeta: created, RoleRef: rbac.RoleRef{Kind: "ClusterRole", Name: "view"},
 			Subjects: []rbac.Subject{{Kind: "User", Name: "a"}, {Kind: "User", Name: "b"}, {Kind: "Group", Name: "g"}, {Kind: "ServiceAccount", Namespace: "ns", Name: "sa"}}},
 			[]any{"x", "ClusterRole/view", "30s", "a, b", "g", "ns/sa"}},
+		{"validating webhook configuration", validatingWebhookConfigurationPrinter, &ar.ValidatingWebhookConfiguration{ObjectMeta: created,
+			Webhooks: []ar.ValidatingWebhook{{Name: "a.example.com"}, {Name: "b.example.com"}}}, []any{"x", int64(2), "30s"}},
+		{"flow schema", flowSchemaPrinter, &flowcontrol.FlowSchema{ObjectMeta: created, Spec: flowcontrol.FlowSchemaSpec{MatchingPrecedence: 1000,
+			PriorityLevelConfiguration: flowcontrol.PriorityLevelConfigurationReference{Name: "global-default"},
+			DistinguisherMethod:        &flowcontrol.FlowDistinguisherMethod{Type: flowcontrol.FlowDistinguisherMethodByUserType}},
+			Status: flowcontrol.FlowSchemaStatus{Conditions: []flowcontrol.FlowSchemaCondition{{Type: "Dangling", Status: "False"}}}},
+			[]any{"x", "global-default", int64(1000), "ByUser", "30s", "False"}},
+		{"priority level", priorityLevelPrinter, &flowcontrol.PriorityLevelConfiguration{ObjectMeta: created, Spec: flowcontrol.PriorityLevelConfigurationSpec{
+			Type: "Limited", Limited: &flowcontrol.LimitedPriorityLevelConfiguration{NominalConcurrencyShares: ptr(int32(20)),
+				LimitResponse: flowcontrol.LimitResponse{Type: "Queue", Queuing: &flowcontrol.QueuingConfiguration{Queues: 128, HandSize: 6, QueueLengthLimit: 50}}}}},
+			[]any{"x", "Limited", int64(20), int64(128), int64(6), int64(50), "30s"}},
+		{"mutating webhook configuration", mutatingWebhookConfigurationPrinter, &ar.MutatingWebhookConfiguration{ObjectMeta: created}, []any{"x", int64(0), "30s"}},
 	}
 	for _, tt := range tests {
 		if got := tt.p.Row(tt.obj, now).Cells; !reflect.DeepEqual(got, tt.want) {
@@ -431,14 +485,28 @@ func TestRowsMatchColumns(t *testing.T) {
 		"/Service": &core.Service{}, "/Endpoints": &core.Endpoints{}, "/ConfigMap": &core.ConfigMap{}, "/Secret": &core.Secret{},
 		"/ServiceAccount": &core.ServiceAccount{}, "/Event": &core.Event{}, "/PersistentVolume": &core.PersistentVolume{},
 		"/PersistentVolumeClaim": &core.PersistentVolumeClaim{}, "/ResourceQuota": &core.ResourceQuota{},
-		"apps/Deployment": &apps.Deployment{}, "apps/ReplicaSet": &apps.ReplicaSet{}, "apps/StatefulSet": &apps.StatefulSet{},
+		"/ReplicationController": &core.ReplicationController{},
+		"apps/Deployment":        &apps.Deployment{}, "apps/ReplicaSet": &apps.ReplicaSet{}, "apps/StatefulSet": &apps.StatefulSet{},
 		"apps/DaemonSet": &apps.DaemonSet{}, "apps/ControllerRevision": &apps.ControllerRevision{},
 		"batch/Job": &batch.Job{}, "batch/CronJob": &batch.CronJob{}, "coordination.k8s.io/Lease": &coordination.Lease{},
 		"discovery.k8s.io/EndpointSlice": &discovery.EndpointSlice{}, "scheduling.k8s.io/PriorityClass": &scheduling.PriorityClass{},
-		"policy/PodDisruptionBudget":                    &policy.PodDisruptionBudget{},
+		"policy/PodDisruptionBudget":                              &policy.PodDisruptionBudget{},
+		"autoscaling/HorizontalPodAutoscaler":                     &autoscaling.HorizontalPodAutoscaler{},
+		"flowcontrol.apiserver.k8s.io/FlowSchema":                 &flowcontrol.FlowSchema{},
+		"flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration": &flowcontrol.PriorityLevelConfiguration{},
+		"networking.k8s.io/NetworkPolicy":                         &networking.NetworkPolicy{},
+		"networking.k8s.io/ServiceCIDR":                           &networking.ServiceCIDR{},
+		"networking.k8s.io/IPAddress":                             &networking.IPAddress{},
+		"networking.k8s.io/Ingress":                               &networking.Ingress{}, "networking.k8s.io/IngressClass": &networking.IngressClass{},
 		"certificates.k8s.io/CertificateSigningRequest": &certificates.CertificateSigningRequest{},
 		"rbac.authorization.k8s.io/Role":                &rbac.Role{}, "rbac.authorization.k8s.io/ClusterRole": &rbac.ClusterRole{},
 		"rbac.authorization.k8s.io/RoleBinding": &rbac.RoleBinding{}, "rbac.authorization.k8s.io/ClusterRoleBinding": &rbac.ClusterRoleBinding{},
+		"storage.k8s.io/StorageClass": &storage.StorageClass{}, "storage.k8s.io/VolumeAttachment": &storage.VolumeAttachment{},
+		"storage.k8s.io/CSINode": &storage.CSINode{}, "storage.k8s.io/CSIDriver": &storage.CSIDriver{},
+		"storage.k8s.io/CSIStorageCapacity":                           &storage.CSIStorageCapacity{},
+		"node.k8s.io/RuntimeClass":                                    &node.RuntimeClass{},
+		"admissionregistration.k8s.io/MutatingWebhookConfiguration":   &ar.MutatingWebhookConfiguration{},
+		"admissionregistration.k8s.io/ValidatingWebhookConfiguration": &ar.ValidatingWebhookConfiguration{},
 	}
 	if len(objs) != len(printers) {
 		t.Fatalf("test covers %d kinds, printers has %d", len(objs), len(printers))

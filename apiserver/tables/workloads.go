@@ -59,6 +59,26 @@ var replicaSetPrinter = printer([]meta.TableColumnDefinition{
 	}}
 })
 
+var replicationControllerPrinter = printer([]meta.TableColumnDefinition{
+	nameColumn,
+	column("Desired", "integer", "Replicas is the number of desired replicas."),
+	column("Current", "integer", "Replicas is the most recently observed number of replicas."),
+	column("Ready", "integer", "The number of ready replicas for this replication controller."),
+	ageColumn,
+	containersColumn,
+	imagesColumn,
+	wide("Selector", "string", "Selector is a label query over pods that should match the Replicas count."),
+}, func(rc *core.ReplicationController, now time.Time) meta.TableRow {
+	var names, images string
+	if rc.Spec.Template != nil {
+		names, images = containerCells(rc.Spec.Template.Spec.Containers)
+	}
+	return meta.TableRow{Cells: []any{
+		rc.Name, replicas(rc.Spec.Replicas), int64(rc.Status.Replicas), int64(rc.Status.ReadyReplicas), age(rc.CreationTimestamp, now),
+		names, images, labels.SelectorFromSet(rc.Spec.Selector).String(),
+	}}
+})
+
 var statefulSetPrinter = printer([]meta.TableColumnDefinition{
 	nameColumn,
 	column("Ready", "string", "Number of the pod with ready state"),

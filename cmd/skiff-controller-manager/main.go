@@ -22,12 +22,13 @@ const prog = "skiff-controller-manager"
 
 func main() {
 	var (
-		kubeconfig, controllers, level, format string
-		qps                                    float64
-		burst                                  int
-		cfg                                    controllermanager.Config
+		kubeconfig, server, controllers, level, format string
+		qps                                            float64
+		burst                                          int
+		cfg                                            controllermanager.Config
 	)
 	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file of the API server (default: $KUBECONFIG or ~/.kube/config)")
+	flag.StringVar(&server, "server", "", cli.ServerFlagUsage)
 	flag.BoolVar(&cfg.LeaderElect, "leader-elect", true, "compete for a Lease so that only one replica runs the controllers")
 	flag.StringVar(&cfg.LeaseNamespace, "leader-elect-resource-namespace", "kube-system", "namespace of the leader Lease")
 	flag.StringVar(&cfg.LeaseName, "leader-elect-resource-name", "kube-controller-manager", "name of the leader Lease")
@@ -35,6 +36,7 @@ func main() {
 	flag.DurationVar(&cfg.RenewDeadline, "leader-elect-renew-deadline", 0, "how long the leader retries renewing before giving up (default 10s)")
 	flag.DurationVar(&cfg.RetryPeriod, "leader-elect-retry-period", 0, "interval between lease attempts (default 2s)")
 	flag.StringVar(&cfg.MetricsAddr, "metrics-addr", "127.0.0.1:10257", `HOST:PORT serving /metrics and /healthz ("-": off)`)
+	flag.BoolVar(&cfg.Profiling, "profiling", false, "serve /debug/pprof on --metrics-addr (it has no authentication: off by default)")
 	flag.StringVar(&controllers, "controllers", "*", fmt.Sprintf(`controllers to run: "*" for all, "name" to add one, "-name" to remove one (all: %s)`,
 		strings.Join(controllermanager.Names(), ", ")))
 	flag.IntVar(&cfg.Workers, "concurrent-syncs", 5, "keys each controller reconciles at once")
@@ -49,6 +51,11 @@ func main() {
 	flag.IntVar(&o.PodGC.TerminatedPodThreshold, "terminated-pod-gc-threshold", 12500, "finished pods kept before the oldest are deleted (negative: keep all)")
 	flag.StringVar(&o.CSRSigning.CertFile, "cluster-signing-cert-file", "", "CA certificate (PEM) that signs approved CertificateSigningRequests of the built-in signers (the cluster CA)")
 	flag.StringVar(&o.CSRSigning.KeyFile, "cluster-signing-key-file", "", "its private key (PEM)")
+	flag.DurationVar(&o.HPA.SyncPeriod, "horizontal-pod-autoscaler-sync-period", 15*time.Second, "how often autoscalers are reconciled")
+	flag.DurationVar(&o.HPA.DownscaleStabilization, "horizontal-pod-autoscaler-downscale-stabilization", 5*time.Minute, "the scale-down stabilization window of autoscalers without behavior")
+	flag.Float64Var(&o.HPA.Tolerance, "horizontal-pod-autoscaler-tolerance", 0.1, "usage ratios within 1 ± this change nothing")
+	flag.DurationVar(&o.HPA.CPUInitializationPeriod, "horizontal-pod-autoscaler-cpu-initialization-period", 5*time.Minute, "how long after its start a pod's CPU is only trusted once it is Ready")
+	flag.DurationVar(&o.HPA.InitialReadinessDelay, "horizontal-pod-autoscaler-initial-readiness-delay", 30*time.Second, "how long after its start a pod may still turn Ready for the first time")
 	flag.DurationVar(&o.CSRSigning.Duration, "cluster-signing-duration", 365*24*time.Hour, "the longest validity of a signed certificate (a request's expirationSeconds may shorten it)")
 	saKeyFile := flag.String("service-account-private-key-file", "", "PEM private key the tokens of service-account-token Secrets are signed with (the API server's ServiceAccount signing key)")
 	rootCAFile := flag.String("root-ca-file", "", "PEM CA bundle published as ca.crt in every namespace's kube-root-ca.crt ConfigMap and in token Secrets (default: the CA of --kubeconfig)")
@@ -65,7 +72,7 @@ func main() {
 	cfg.Logger = log
 	cfg.Controllers = strings.Split(controllers, ",")
 
-	cc, err := client.LoadKubeconfig(kubeconfig, "")
+	cc, err := cli.ClientConfig(kubeconfig, server)
 	if err != nil {
 		cli.Fatal(prog, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,6 +35,7 @@ import (
 	"github.com/skiff-sh/skiff/nodeagent/podworker"
 	"github.com/skiff-sh/skiff/nodeagent/runtime/containerd"
 	"github.com/skiff-sh/skiff/nodeagent/runtime/sim"
+	agentserver "github.com/skiff-sh/skiff/nodeagent/server"
 )
 
 func main() {
@@ -58,12 +60,14 @@ func main() {
 		serving                                                            servingOptions
 		podCIDR, dataDir, listen, ctrdAddr, clusterDNS, clusterDomain      string
 		simCPU, simMemory, level, format, cgroupParent                     string
+		podManifestPath, runtimeHandlers, unsafeSysctls                    string
 		simNodes, maxPods, workers, port                                   int
+		maxImageBytes                                                      int64
 		events, routes                                                     bool
-		backoff, simExit, heartbeat                                        time.Duration
+		backoff, simExit, heartbeat, statsInterval                         time.Duration
 	)
 	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server (default $KUBECONFIG, ~/.kube/config)")
-	flag.StringVar(&server, "server", "", "API server URL (overrides the kubeconfig's)")
+	flag.StringVar(&server, "server", "", cli.ServerFlagUsage)
 	flag.StringVar(&bootstrapKubeconfig, "bootstrap-kubeconfig", "", "kubeconfig with a bootstrap token: without a valid client certificate in --cert-dir, ask for one (CertificateSigningRequest), write --kubeconfig, and renew it before it expires")
 	flag.StringVar(&serving.certFile, "tls-cert-file", "", "serving certificate of the node agent's port (PEM); with --client-ca-file only the API server may use logs/exec/attach/port-forward")
 	flag.StringVar(&serving.keyFile, "tls-private-key-file", "", "its key")
@@ -82,11 +86,16 @@ func main() {
 	flag.IntVar(&maxPods, "max-pods", 110, "the node's pods capacity")
 	flag.StringVar(&podCIDR, "pod-cidr", "", "the node's pod CIDR, set on its Node if the control plane has not (until node IPAM does it)")
 	flag.StringVar(&dataDir, "data-dir", "", "pods' files, volumes, logs and the containerd started for the node (default /var/lib/skiff/nodes/NAME)")
-	flag.StringVar(&listen, "listen", "", "where the log server listens (default NODE-IP:PORT; \"-\" disables it)")
+	flag.StringVar(&listen, "listen", "", "where the node agent's server (logs, streams, stats) listens (default NODE-IP:PORT; with --runtime sim a port per node on NODE-IP or on this address's host; \"-\" disables it)")
+	flag.DurationVar(&statsInterval, "stats-interval", 10*time.Second, "how often pods' and the node's CPU and memory are sampled (the window of their CPU rates)")
+	flag.Int64Var(&maxImageBytes, "max-image-archive-bytes", agentserver.DefaultMaxImageBytes, "the largest image archive `skiff image import` may upload to this node (through the API server)")
 	flag.IntVar(&port, "port", 10250, "the port the Node advertises for its log server")
 	flag.StringVar(&ctrdAddr, "containerd-address", "", "socket of a running containerd to use; empty starts one under --data-dir")
+	flag.StringVar(&unsafeSysctls, "allowed-unsafe-sysctls", "", "sysctls pods may set beyond the safe ones, comma-separated names or prefixes ending in '*' (kernel.msg*,net.core.somaxconn); only namespaced ones (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)")
+	flag.StringVar(&runtimeHandlers, "runtime-handlers", "", "RuntimeClass handlers besides runc, as containerd runtimes: name=io.containerd.NAME.v2,...")
 	flag.StringVar(&clusterDNS, "cluster-dns", "10.96.0.10", "nameserver of pods with dnsPolicy ClusterFirst (comma-separated)")
 	flag.StringVar(&clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
+	flag.StringVar(&podManifestPath, "pod-manifest-path", "", "directory of pod manifests (*.yaml, *.yml, *.json) run as static pods, shown in the API as mirror pods named NAME-NODE; read every 5s (containerd nodes)")
 	flag.StringVar(&cgroupParent, "cgroup-root", "/skiff", "cgroup under which pods' cgroups go (cgroupfs)")
 	flag.BoolVar(&routes, "routes", true, "program routes to other nodes' pod CIDRs via their InternalIPs")
 	flag.BoolVar(&events, "events", true, "emit events for pods")
@@ -94,6 +103,7 @@ func main() {
 	flag.DurationVar(&backoff, "crashloop-backoff", 10*time.Second, "first crash-loop back-off delay (doubles up to 5m)")
 	flag.DurationVar(&heartbeat, "heartbeat-interval", 10*time.Second, "how often the Lease is renewed and status checked")
 	gcCfg := gcFlags()
+	evictionCfg := evictionFlags()
 	flag.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	flag.StringVar(&format, "log-format", "text", "text or json")
 	flag.Parse()
@@ -116,6 +126,9 @@ func main() {
 			certDir = filepath.Join(nodeDataDir(dataDir, nodeName), "pki")
 		}
 		cfg, rotator, err = bootstrapClient(ctx, bootstrapKubeconfig, kubeconfig, certDir, nodeName, log)
+		if err == nil {
+			cli.ApplyServers(cfg, server) // the API servers of an HA control plane
+		}
 	} else {
 		cfg, err = cli.ClientConfig(kubeconfig, server)
 	}
@@ -132,8 +145,8 @@ func main() {
 	}
 	base := nodeagent.Config{
 		NodeName: nodeName, Client: c, NodeIP: nodeIP, PodCIDR: podCIDR, MaxPods: maxPods,
-		Workers: workers, BackoffBase: backoff, HeartbeatInterval: heartbeat, Log: log, Port: port,
-		DNS: podworkerDNS(clusterDNS, clusterDomain),
+		Workers: workers, BackoffBase: backoff, HeartbeatInterval: heartbeat, Log: log, Port: port, StatsInterval: statsInterval,
+		DNS: podworkerDNS(clusterDNS, clusterDomain), MaxImageBytes: maxImageBytes,
 	}
 	if base.Labels, err = parseMap(labels); err != nil {
 		cli.Fatal("skiff-nodeagent", fmt.Errorf("--node-labels: %w", err))
@@ -145,6 +158,12 @@ func main() {
 		cli.Fatal("skiff-nodeagent", fmt.Errorf("--system-reserved: %w", err))
 	}
 	if base.GC, err = gcCfg(); err != nil {
+		cli.Fatal("skiff-nodeagent", err)
+	}
+	if base.AllowedUnsafeSysctls, err = parseUnsafeSysctls(unsafeSysctls); err != nil {
+		cli.Fatal("skiff-nodeagent", fmt.Errorf("--allowed-unsafe-sysctls: %w", err))
+	}
+	if base.Eviction, err = evictionCfg(); err != nil {
 		cli.Fatal("skiff-nodeagent", err)
 	}
 	if rotator != nil {
@@ -164,8 +183,24 @@ func main() {
 		if base.NodeIP == "" {
 			base.NodeIP = nodeagent.DefaultNodeIP()
 		}
+		if listen != "-" {
+			// Each simulated node serves its stats on a port of its own on this host
+			// (--listen's host, default the node IP), with --tls-cert-file's certificate.
+			host := base.NodeIP
+			if listen != "" {
+				if host, _, err = net.SplitHostPort(listen); err != nil {
+					cli.Fatal("skiff-nodeagent", fmt.Errorf("--listen: %w", err))
+				}
+			}
+			base.Addr = net.JoinHostPort(host, "0")
+			serving.nodeName, serving.log, serving.clientCAData = nodeName, log, cfg.TLS.CAData
+			if base.TLS, err = servingTLS(ctx, serving, c, base.NodeIP); err != nil {
+				cli.Fatal("skiff-nodeagent", err)
+			}
+		}
 		err = nodeagent.RunSimNodes(ctx, base, nodeagent.SimNodeNames(nodeName, simNodes), sim.Options{ExitDelay: simExit})
 	case "containerd":
+		base.StaticPodPath = podManifestPath
 		serving.nodeName, serving.log, serving.clientCAData = nodeName, log, cfg.TLS.CAData
 		// Without a serving certificate on the command line the agent asks the cluster for
 		// one (kubelet-serving CSR) whenever it knows the cluster CA, so a node agent started
@@ -177,7 +212,12 @@ func main() {
 			}
 			serving.requestServing, serving.certDir = true, certDir
 		}
-		err = runContainerd(ctx, base, c, dataDir, ctrdAddr, listen, cgroupParent, events, routes, serving)
+		var handlers map[string]string
+		if handlers, err = parseMap(runtimeHandlers); err != nil {
+			err = fmt.Errorf("--runtime-handlers: %w", err)
+			break
+		}
+		err = runContainerd(ctx, base, c, dataDir, ctrdAddr, listen, cgroupParent, events, routes, serving, handlers)
 	default:
 		err = fmt.Errorf("--runtime: want containerd or sim, got %q", rt)
 	}
@@ -186,7 +226,7 @@ func main() {
 	}
 }
 
-func runContainerd(ctx context.Context, base nodeagent.Config, c *client.Client, dataDir, addr, listen, cgroupParent string, events, routes bool, serving servingOptions) error {
+func runContainerd(ctx context.Context, base nodeagent.Config, c *client.Client, dataDir, addr, listen, cgroupParent string, events, routes bool, serving servingOptions, handlers map[string]string) error {
 	if dataDir == "" {
 		dataDir = filepath.Join("/var/lib/skiff/nodes", base.NodeName)
 	}
@@ -204,6 +244,7 @@ func runContainerd(ctx context.Context, base nodeagent.Config, c *client.Client,
 	rt, err := containerd.Start(ctx, containerd.Options{
 		DataDir: dataDir, Address: addr, Namespace: "skiff-" + base.NodeName,
 		LoggerBinary: self, PauseBinary: filepath.Join(filepath.Dir(self), "skiff-pause"), Log: base.Log,
+		RuntimeHandlers: handlers,
 	})
 	if err != nil {
 		return err
@@ -347,6 +388,22 @@ func parseResources(s string) (core.ResourceList, error) {
 			return nil, fmt.Errorf("%s: %w", k, err)
 		}
 		out[core.ResourceName(k)] = q
+	}
+	return out, nil
+}
+
+// parseUnsafeSysctls reads --allowed-unsafe-sysctls; as the kubelet, it refuses a sysctl
+// that is not namespaced (setting it for a pod would set it for the whole node).
+func parseUnsafeSysctls(s string) ([]string, error) {
+	var out []string
+	for _, name := range strings.Split(s, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if core.NamespaceOfSysctl(strings.TrimSuffix(name, "*")) == core.SysctlNodeWide {
+			return nil, fmt.Errorf("%q is not a namespaced sysctl (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)", name)
+		}
+		out = append(out, name)
 	}
 	return out, nil
 }

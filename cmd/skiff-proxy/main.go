@@ -29,7 +29,7 @@ func main() {
 		cleanup, dnsService                  bool
 	)
 	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the API server (default $KUBECONFIG, ~/.kube/config)")
-	flag.StringVar(&server, "server", "", "API server URL (overrides the kubeconfig's)")
+	flag.StringVar(&server, "server", "", cli.ServerFlagUsage)
 	flag.StringVar(&cfg.NodeName, "node-name", defaultNodeName(), "this node's name: its endpoints are the local ones (traffic policy Local)")
 	flag.StringVar(&cfg.Mode, "mode", proxy.ModeIPTables, "iptables, nftables or ipvs")
 	flag.StringVar(&cfg.IPTablesCommand, "iptables-command", "iptables", "with --mode iptables: iptables (the system's) or iptables-legacy (much faster restores with thousands of Services when the system's is iptables-nft)")
@@ -44,6 +44,7 @@ func main() {
 	flag.StringVar(&cfg.HealthzAddr, "healthz-addr", "127.0.0.1:10256", "HOST:PORT serving /healthz, which fails when syncs stall (empty: off)")
 	flag.DurationVar(&cfg.MinSyncPeriod, "min-sync-period", time.Second, "at most one rules sync this often (a burst of changes becomes one sync)")
 	flag.DurationVar(&cfg.SyncPeriod, "sync-period", 30*time.Second, "full resync interval (kernel state re-read and every rule re-applied)")
+	flag.BoolVar(&cfg.NetworkPolicies, "network-policies", true, "enforce NetworkPolicies for this node's pods (needs nft)")
 	flag.BoolVar(&cleanup, "cleanup", false, "remove the rules, table and DNS interface any skiff-proxy left on this node, then exit")
 	flag.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	flag.StringVar(&format, "log-format", "text", "text or json")

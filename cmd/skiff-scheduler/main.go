@@ -16,13 +16,14 @@ const prog = "skiff-scheduler"
 
 func main() {
 	var (
-		kubeconfig, configPath, lockNS, metricsAddr, level, format string
-		leaderElect                                                bool
-		qps                                                        float64
-		burst                                                      int
-		cfg                                                        scheduler.Config
+		kubeconfig, server, configPath, lockNS, metricsAddr, level, format string
+		leaderElect                                                        bool
+		qps                                                                float64
+		burst                                                              int
+		cfg                                                                scheduler.Config
 	)
 	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file of the API server (default: $KUBECONFIG or ~/.kube/config)")
+	flag.StringVar(&server, "server", "", cli.ServerFlagUsage)
 	flag.StringVar(&configPath, "config", "", "KubeSchedulerConfiguration file (YAML); default: one default-scheduler profile")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "compete for a Lease so that only one replica schedules")
 	flag.StringVar(&lockNS, "lock-namespace", "kube-system", "namespace of the leader Lease")
@@ -60,7 +61,7 @@ func main() {
 	cfg.LeaderElection.Namespace = lockNS
 	cfg.MetricsAddr = metricsAddr
 
-	cc, err := client.LoadKubeconfig(kubeconfig, "")
+	cc, err := cli.ClientConfig(kubeconfig, server)
 	if err != nil {
 		cli.Fatal(prog, err)
 	}

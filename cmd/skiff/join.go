@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/launcher"
 
 	"github.com/skiff-sh/skiff/internal/cli"
@@ -21,7 +22,9 @@ import (
 // joinNode is `skiff join SERVER --token T --discovery-token-ca-cert-hash H`: it checks the
 // cluster's CA against the pin, writes a bootstrap kubeconfig, and runs the node agent
 // (which gets its client certificate by CertificateSigningRequest and renews it) and, when
-// the binary is there, the proxy. Arguments after "--" go to the node agent.
+// the binary is there, the proxy; with --ingress-kubeconfig also skiff-ingress, as the
+// ingress controller (see launcher.WriteIngressKubeconfig for why not as the node).
+// Arguments after "--" go to the node agent.
 func joinNode(args []string) {
 	fs := flag.NewFlagSet("join", flag.ExitOnError)
 	token := fs.String("token", "", "bootstrap token (ID.SECRET) from `skiff token create`")
@@ -31,6 +34,7 @@ func joinNode(args []string) {
 	dir := fs.String("data-dir", "/var/lib/skiff/node", "this node's kubeconfigs, certificates, pods and logs")
 	binDir := fs.String("bin-dir", "", "where skiff-nodeagent and skiff-proxy are (default: next to skiff, then $PATH)")
 	noProxy := fs.Bool("no-proxy", false, "do not start skiff-proxy")
+	ingressKC := fs.String("ingress-kubeconfig", "", "start skiff-ingress (ports 80 and 443) with this kubeconfig of the ingress controller's identity, from `skiff token create --ingress-kubeconfig` (without it the node runs no ingress)")
 	var server string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		server, args = args[0], args[1:]
@@ -51,12 +55,12 @@ func joinNode(args []string) {
 	}
 	ctx, stop := cli.SignalContext()
 	defer stop()
-	if err := runJoin(ctx, server, *token, strings.Split(*pins, ","), *nodeName, *dir, *binDir, !*noProxy, agentArgs); err != nil {
+	if err := runJoin(ctx, server, *token, strings.Split(*pins, ","), *nodeName, *dir, *binDir, !*noProxy, *ingressKC, agentArgs); err != nil {
 		cli.Fatal("skiff join", err)
 	}
 }
 
-func runJoin(ctx context.Context, server, token string, pins []string, nodeName, dir, binDir string, withProxy bool, agentArgs []string) error {
+func runJoin(ctx context.Context, server, token string, pins []string, nodeName, dir, binDir string, withProxy bool, ingressKC string, agentArgs []string) error {
 	if pins[0] == "" {
 		pins = nil
 	}
@@ -67,6 +71,12 @@ func runJoin(ctx context.Context, server, token string, pins []string, nodeName,
 		return err
 	}
 	fmt.Printf("cluster CA verified (%s)\n", server)
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = join.CheckToken(tctx, server, caPEM, token)
+	cancel()
+	if err != nil {
+		return err // nothing started yet
+	}
 	bootstrap := filepath.Join(dir, "bootstrap-kubeconfig")
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	if err := join.WriteBootstrapKubeconfig(bootstrap, server, caPEM, token); err != nil {
@@ -98,6 +108,23 @@ func runJoin(ctx context.Context, server, token string, pins []string, nodeName,
 			fmt.Fprintf(os.Stderr, "skiff join: not starting the proxy: %v\n", err)
 		}
 	}
+	if ingressKC == "" {
+		fmt.Println("skiff-ingress not started: it runs as the ingress controller, not as the node (pass --ingress-kubeconfig from `skiff token create --ingress-kubeconfig`)")
+	} else {
+		kc := filepath.Join(dir, "ingress-kubeconfig")
+		if err := ingressKubeconfig(ingressKC, kc, server, caPEM); err != nil {
+			for _, c := range children {
+				c.stop()
+			}
+			return err
+		}
+		if p, err := startChild(ctx, binDir, "skiff-ingress", logs, []string{"--kubeconfig", kc, "--node-name", nodeName}); err == nil {
+			children = append(children, p)
+			fmt.Printf("skiff-ingress started on ports 80 and 443 (log: %s)\n", filepath.Join(logs, "skiff-ingress.log"))
+		} else {
+			fmt.Fprintf(os.Stderr, "skiff join: not starting the ingress: %v\n", err)
+		}
+	}
 	var exited error
 	select {
 	case <-ctx.Done():
@@ -108,6 +135,23 @@ func runJoin(ctx context.Context, server, token string, pins []string, nodeName,
 		c.stop()
 	}
 	return exited
+}
+
+// ingressKubeconfig copies the ingress identity's kubeconfig from to path, pointed at the
+// server this join verified (the file may name the control plane's loopback address) and
+// trusting the CA it verified.
+func ingressKubeconfig(from, path, server string, caPEM []byte) error {
+	cfg, err := client.LoadKubeconfig(from, "")
+	if err != nil {
+		return fmt.Errorf("--ingress-kubeconfig: %w", err)
+	}
+	if len(cfg.TLS.CertData) == 0 {
+		return fmt.Errorf("--ingress-kubeconfig %s: no client certificate in it", from)
+	}
+	cfg.Host = "https://" + strings.TrimPrefix(server, "https://")
+	cfg.TLS.CAData = caPEM
+	cfg.TLS.ServerName = ""
+	return client.WriteKubeconfig(path, "skiff", cfg)
 }
 
 // child is a program skiff join runs, its output in LOGDIR/NAME.log.

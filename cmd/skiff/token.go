@@ -9,6 +9,7 @@ import (
 
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/internal/cli"
+	"github.com/skiff-sh/skiff/launcher"
 	"github.com/skiff-sh/skiff/nodeagent/join"
 )
 
@@ -21,6 +22,7 @@ func tokenCreate(args []string) {
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid (0: forever)")
 	description := fs.String("description", "", "a note on what the token is for")
 	printJoin := fs.Bool("print-join-command", false, "print the whole `skiff join` command, not just the token")
+	ingressKC := fs.String("ingress-kubeconfig", "", "also write to this file a kubeconfig of the ingress controller's identity, for the joining machine's skiff-ingress (skiff join --ingress-kubeconfig)")
 	fs.Parse(args)
 	kc := *kubeconfig
 	if kc == "" {
@@ -48,6 +50,12 @@ func tokenCreate(args []string) {
 	if err != nil {
 		cli.Fatal("skiff token create", err)
 	}
+	if *ingressKC != "" {
+		if err := launcher.WriteIngressKubeconfig(*dir, *ingressKC); err != nil {
+			cli.Fatal("skiff token create", err)
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s: copy it to the joining machine (it lets skiff-ingress read every namespace's TLS Secrets: keep it as secret as they are)\n", *ingressKC)
+	}
 	if !*printJoin {
 		fmt.Println(token)
 		return
@@ -55,6 +63,9 @@ func tokenCreate(args []string) {
 	cmd, err := join.JoinCommand(ctx, c, token)
 	if err != nil {
 		cli.Fatal("skiff token create", err)
+	}
+	if *ingressKC != "" {
+		cmd += " --ingress-kubeconfig " + *ingressKC
 	}
 	fmt.Println(cmd)
 }

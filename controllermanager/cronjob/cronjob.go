@@ -140,7 +140,13 @@ func (c *Controller) reconcile(ctx context.Context, cj *batch.CronJob, jobs []*b
 		found := inActive(cj, j.UID)
 		switch {
 		case !found && cond == "":
-			// Unfinished and not listed: created by a sync whose status write was lost, or by hand.
+			// Unfinished and not listed: the cache may be behind our own status write (the
+			// job just created), so the API server has the last word, as in Kubernetes.
+			if fresh, err := c.cjClient.Get(ctx, cj.Namespace, cj.Name); err == nil && fresh.UID == cj.UID && inActive(fresh, j.UID) {
+				*cj = *fresh
+				continue
+			}
+			// Really not listed: created by a sync whose status write was lost, or by hand.
 			c.recorder.Eventf(cj, core.EventTypeWarning, "UnexpectedJob", "Saw a job that the controller did not create or forgot: %s", j.Name)
 			cj.Status.Active = append(cj.Status.Active, jobRef(j))
 		case found && cond != "":

@@ -268,3 +268,25 @@ func TestFires(t *testing.T) {
 		t.Errorf("events: %v", ev)
 	}
 }
+
+// A sync on a cache that has not yet seen the status write listing the job just created
+// does not take that job for a stranger (no UnexpectedJob): the API server is asked first.
+func TestNoUnexpectedJobFromStaleCache(t *testing.T) {
+	v := newEnv(t)
+	cj := v.create(t, "stale", nil)
+	v.tick(t, "stale", time.Minute)
+	if got := v.jobs(t); got == "" {
+		t.Fatal("no job created")
+	}
+	stale := controller.DeepCopy(cj) // as created: status.active empty
+	v.c.cronjobs.Indexer().Add(stale)
+	if err := v.c.sync(v.Ctx, "default/stale"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := v.Events.List("UnexpectedJob"); len(ev) > 0 {
+		t.Errorf("UnexpectedJob from a stale cache: %v", ev[0].Message)
+	}
+	if live := testenv.Get[batch.CronJob](t, v.Env, controller.CronJobs, "default", "stale"); len(live.Status.Active) != 1 {
+		t.Errorf("status.active after the sync: %v", live.Status.Active)
+	}
+}

@@ -138,6 +138,13 @@ func New(cc *controller.Context, o Options) *Controller {
 				if hasFinalizer(p) {
 					c.orphans.Enqueue(p)
 				}
+				// An orphan whose labels or owner changed may be adopted by a Job it matches
+				// (Kubernetes' updatePod syncs those Jobs).
+				if meta.GetControllerOf(&old.ObjectMeta) != nil || !controller.SemanticEqual(old.Labels, p.Labels) {
+					for _, m := range c.matching(p) {
+						c.queue.Enqueue(m)
+					}
+				}
 				return
 			}
 			key := informer.Key(j)
@@ -169,6 +176,18 @@ func (c *Controller) finalizerSeen(jobKey, uid string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.removed[jobKey], uid)
+}
+
+// matching are the unfinished Jobs whose selector matches an orphan pod (they may adopt it).
+func (c *Controller) matching(p *core.Pod) []*batch.Job {
+	var out []*batch.Job
+	for _, j := range c.jobs.Indexer().ListNamespace(p.Namespace) {
+		sel, err := labels.SelectorFromLabelSelector(j.Spec.Selector)
+		if err == nil && !sel.Empty() && sel.Matches(labels.Set(p.Labels)) {
+			out = append(out, j)
+		}
+	}
+	return out
 }
 
 func (c *Controller) owner(p *core.Pod) *batch.Job {
@@ -231,8 +250,10 @@ func isIndexed(j *batch.Job) bool {
 	return j.Spec.CompletionMode != nil && *j.Spec.CompletionMode == batch.IndexedCompletion
 }
 
+// onlyReplaceFailed: a pod is replaced (and counted as failed) only once its phase is Failed.
+// A pod failure policy needs that too: it judges the pod's final exit codes and conditions.
 func onlyReplaceFailed(j *batch.Job) bool {
-	return j.Spec.PodReplacementPolicy != nil && *j.Spec.PodReplacementPolicy == batch.Failed
+	return j.Spec.PodReplacementPolicy != nil && *j.Spec.PodReplacementPolicy == batch.Failed || j.Spec.PodFailurePolicy != nil
 }
 
 // podFailed: the pod counts as a failure. With podReplacementPolicy Failed only a Failed

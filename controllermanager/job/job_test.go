@@ -209,3 +209,40 @@ func TestDeleteRunningJob(t *testing.T) {
 		return len(pods) == 0, fmt.Sprint(s)
 	})
 }
+
+// A running Job re-adopts one of its pods whose owner reference was removed (it still
+// matches the selector), and releases it once its labels stop matching.
+func TestJobReadoptsOrphan(t *testing.T) {
+	e := start(t, nil)
+	j := testenv.Create(t, e, controller.Jobs, newJob("adopt", func(j *batch.Job) {
+		j.Spec.Completions, j.Spec.Parallelism = controller.Ptr(int32(4)), controller.Ptr(int32(2))
+	}))
+	waitJob(t, e, "adopt", "active=2 succeeded=0 failed=0 conditions=")
+	pods := client.For[core.Pod](e.Client, controller.Pods)
+	edit := func(name string, fn func(*core.Pod)) {
+		t.Helper()
+		for {
+			p := testenv.Get[core.Pod](t, e, controller.Pods, "default", name)
+			fn(p)
+			_, err := pods.Update(e.Ctx, p)
+			if err == nil {
+				return
+			}
+			if !client.IsConflict(err) {
+				t.Fatal(err)
+			}
+		}
+	}
+	name := jobPods(t, e, "adopt")[0].Name
+	edit(name, func(p *core.Pod) { p.OwnerReferences = nil })
+	testenv.Eventually(t, "orphan re-adopted", func() (bool, string) {
+		p := testenv.Get[core.Pod](t, e, controller.Pods, "default", name)
+		ref := meta.GetControllerOf(&p.ObjectMeta)
+		return ref != nil && ref.UID == j.UID, fmt.Sprint(p.OwnerReferences)
+	})
+	edit(name, func(p *core.Pod) { p.Labels = nil })
+	testenv.Eventually(t, "pod released", func() (bool, string) {
+		p := testenv.Get[core.Pod](t, e, controller.Pods, "default", name)
+		return meta.GetControllerOf(&p.ObjectMeta) == nil, fmt.Sprint(p.OwnerReferences)
+	})
+}

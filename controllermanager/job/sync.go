@@ -28,8 +28,14 @@ type state struct {
 	// succeeded and failed count everything known: counters, uncounted and newly finished.
 	succeeded, failed int32
 	succeededIdx      indexSet
-	newFailures       []*core.Pod
-	newSuccesses      bool
+	// failedIdx: the indexes given up (backoffLimitPerIndex), known and new.
+	failedIdx   indexSet
+	newFailures []*core.Pod
+	// ignored are failed pods the pod failure policy does not count: released, never counted.
+	ignored map[string]bool
+	// failJob is the message of the first failure a FailJob rule matched.
+	failJob      string
+	newSuccesses bool
 	// finishing is the interim condition (SuccessCriteriaMet or FailureTarget) the Job has
 	// or gets in this sync.
 	finishing *batch.JobCondition
@@ -73,6 +79,8 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 
 	if s.finishing == nil {
 		switch {
+		case s.failJob != "":
+			s.finishing = newCondition(batch.JobFailureTarget, batch.JobReasonPodFailurePolicy, s.failJob, now)
 		case s.failed > controller.Deref(j.Spec.BackoffLimit, 6) || c.pastBackoffLimitOnFailure(s):
 			s.finishing = newCondition(batch.JobFailureTarget, batch.JobReasonBackoffLimitExceeded, "Job has reached the specified backoff limit", now)
 		case c.pastActiveDeadline(j):
@@ -81,6 +89,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 			left := time.Duration(*j.Spec.ActiveDeadlineSeconds)*time.Second - now.Sub(j.Status.StartTime.Time)
 			c.queue.AddAfter(key, left)
 		}
+		if s.finishing == nil && isIndexed(j) {
+			s.finishing = indexedVerdict(s, now)
+		}
 		if s.finishing != nil {
 			setCondition(&j.Status, *s.finishing)
 		}
@@ -88,8 +99,8 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 
 	var manageErr error
 	switch {
-	case s.finishing != nil && s.finishing.Type == batch.JobFailureTarget:
-		// Failing: stop every pod.
+	case s.finishing != nil:
+		// Failing, or succeeded by the success policy with indexes left: stop every pod.
 		deleted, err := c.deletePods(ctx, s, s.active)
 		manageErr = err
 		s.active = slices.DeleteFunc(s.active, func(p *core.Pod) bool { return slices.Contains(deleted, p) })
@@ -115,7 +126,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 }
 
 func (c *Controller) newState(key string, j *batch.Job, pods []*core.Pod) *state {
-	s := &state{j: j, key: key, pods: pods, server: *controller.DeepCopy(&j.Status)}
+	s := &state{j: j, key: key, pods: pods, server: *controller.DeepCopy(&j.Status), ignored: map[string]bool{}}
 	if u := j.Status.UncountedTerminatedPods; u != nil {
 		s.uncounted.succeeded = slices.Clone(u.Succeeded)
 		s.uncounted.failed = slices.Clone(u.Failed)
@@ -123,6 +134,7 @@ func (c *Controller) newState(key string, j *batch.Job, pods []*core.Pod) *state
 	completions := int(controller.Deref(j.Spec.Completions, 0))
 	if isIndexed(j) {
 		s.succeededIdx = parseIndexSet(j.Status.CompletedIndexes, completions)
+		s.failedIdx = parseIndexSet(controller.Deref(j.Status.FailedIndexes, ""), completions)
 	}
 	c.mu.Lock()
 	removed := c.removed[key]
@@ -156,7 +168,20 @@ func (c *Controller) newState(key string, j *batch.Job, pods []*core.Pod) *state
 				s.newSuccesses = true
 			}
 		case podFailed(p, j) && !slices.Contains(s.uncounted.failed, p.UID):
+			v := judgeFailure(j, p)
+			if !v.count {
+				s.ignored[p.UID] = true
+				continue
+			}
+			if s.failJob == "" {
+				s.failJob = v.failJob
+			}
 			s.newFailures = append(s.newFailures, p)
+			if hasBackoffLimitPerIndex(j) && indexFailed(j, p) {
+				if ix := completionIndex(p); ix >= 0 && ix < completions {
+					s.failedIdx[ix] = struct{}{}
+				}
+			}
 		}
 	}
 	if isIndexed(j) {
@@ -320,7 +345,9 @@ func (c *Controller) manage(ctx context.Context, s *state, record backoffRecord)
 	if diff <= 0 {
 		return nil
 	}
-	if left := c.remainingBackoff(record); left > 0 {
+	// With backoffLimitPerIndex each index has its own small retry budget; the Job-wide
+	// back-off (which grows with every failure of every index) is not applied to them.
+	if left := c.remainingBackoff(record); left > 0 && !hasBackoffLimitPerIndex(j) {
 		c.queue.AddAfter(s.key, left)
 		return nil
 	}
@@ -345,6 +372,9 @@ func (c *Controller) manage(ctx context.Context, s *state, record backoffRecord)
 		if indexes != nil {
 			i := indexes[next.Add(1)-1]
 			withIndex(t, j.Name, i)
+			if hasBackoffLimitPerIndex(j) {
+				withFailureCounts(t, j, s.pods, i)
+			}
 			prefix = controller.GeneratePrefix(fmt.Sprintf("%s-%d", j.Name, i))
 		}
 		pod := controller.PodFromTemplate(t, j.Namespace, prefix, &ref)
@@ -375,7 +405,9 @@ func pendingIndexes(s *state, n int) []int {
 	}
 	var out []int
 	for i := 0; i < int(*s.j.Spec.Completions) && len(out) < n; i++ {
-		if _, done := s.succeededIdx[i]; !done && !running[i] {
+		_, done := s.succeededIdx[i]
+		_, failed := s.failedIdx[i]
+		if !done && !failed && !running[i] {
 			out = append(out, i)
 		}
 	}
@@ -391,6 +423,9 @@ func (c *Controller) podsForRemoval(s *state, n int) []*core.Pod {
 		for _, p := range s.active {
 			ix := completionIndex(p)
 			_, done := s.succeededIdx[ix]
+			if _, failed := s.failedIdx[ix]; failed {
+				done = true // given up: its pod goes
+			}
 			if ix < 0 || ix >= int(controller.Deref(s.j.Spec.Completions, 0)) || done || seen[ix] {
 				out = append(out, p)
 				continue
@@ -468,12 +503,15 @@ func (c *Controller) track(ctx context.Context, s *state, satisfied bool) error 
 			if !isIndexed(j) && !slices.Contains(s.uncounted.succeeded, p.UID) {
 				s.uncounted.succeeded = append(s.uncounted.succeeded, p.UID)
 			}
-		case p.Status.Phase != core.PodSucceeded && !slices.Contains(s.uncounted.failed, p.UID):
+		case p.Status.Phase != core.PodSucceeded && !slices.Contains(s.uncounted.failed, p.UID) && !s.ignored[p.UID]:
 			s.uncounted.failed = append(s.uncounted.failed, p.UID)
 		}
 	}
 	if isIndexed(j) {
 		j.Status.CompletedIndexes = s.succeededIdx.String()
+	}
+	if hasBackoffLimitPerIndex(j) {
+		j.Status.FailedIndexes = controller.Ptr(s.failedIdx.String())
 	}
 	setUncounted(&j.Status, s)
 	if err := c.writeStatus(ctx, s); err != nil {

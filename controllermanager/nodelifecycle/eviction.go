@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/skiff-sh/skiff/api/core"
@@ -23,6 +24,7 @@ type evictor struct {
 	events controller.EventRecorder
 	log    *slog.Logger
 	now    func() time.Time
+	clock  *taintClock
 }
 
 func newEvictor(cc *controller.Context, nodes *informer.Informer[core.Node, *core.Node], pods *informer.Informer[core.Pod, *core.Pod]) *evictor {
@@ -34,6 +36,7 @@ func newEvictor(cc *controller.Context, nodes *informer.Informer[core.Node, *cor
 		events: cc.Recorder("taint-eviction-controller"),
 		log:    cc.Logger("taint-eviction"),
 		now:    time.Now,
+		clock:  &taintClock{seen: map[string]map[core.Taint]time.Time{}},
 	}
 	pods.AddEventHandler(informer.Handler[*core.Pod]{
 		AddFunc: func(p *core.Pod) {
@@ -56,9 +59,11 @@ func newEvictor(cc *controller.Context, nodes *informer.Informer[core.Node, *cor
 		AddFunc: enqueueNode,
 		UpdateFunc: func(old, n *core.Node) {
 			if !controller.SemanticEqual(noExecuteTaints(old), noExecuteTaints(n)) {
+				e.clock.keepOnly(n.Name, noExecuteTaints(n))
 				enqueueNode(n)
 			}
 		},
+		DeleteFunc: func(n *core.Node) { e.clock.keepOnly(n.Name, nil) },
 	})
 	return e
 }
@@ -120,11 +125,17 @@ func (e *evictor) sync(ctx context.Context, key string) error {
 		return nil
 	}
 	// Counted from when the first of the taints was added, so a restart of the controller
-	// manager does not restart the clock.
-	start := e.now()
+	// manager does not restart the clock; a taint without timeAdded (kubectl taint adds none)
+	// counts from when this controller first saw it, as Kubernetes' does.
+	now := e.now()
+	start := now
 	for _, t := range taints {
-		if t.TimeAdded != nil && t.TimeAdded.Before(start) {
-			start = t.TimeAdded.Time
+		added := e.clock.firstSeen(n.Name, t, now)
+		if t.TimeAdded != nil {
+			added = t.TimeAdded.Time
+		}
+		if added.Before(start) {
+			start = added
 		}
 	}
 	if left := start.Add(wait).Sub(e.now()); left > 0 {
@@ -157,4 +168,47 @@ func (e *evictor) evict(ctx context.Context, p *core.Pod) error {
 		e.log.Info("evicted pod from tainted node", "pod", informer.Key(p), "node", p.Spec.NodeName)
 	}
 	return err
+}
+
+// taintClock remembers when each NoExecute taint without timeAdded was first seen on its
+// node, so that tolerationSeconds run out from then and not from each later look.
+type taintClock struct {
+	mu   sync.Mutex
+	seen map[string]map[core.Taint]time.Time // node → taint (timeAdded nil) → first seen
+}
+
+// firstSeen is when t was first seen on node, now if this is the first time.
+func (c *taintClock) firstSeen(node string, t core.Taint, now time.Time) time.Time {
+	t.TimeAdded = nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.seen[node]
+	if m == nil {
+		m = map[core.Taint]time.Time{}
+		c.seen[node] = m
+	}
+	if at, ok := m[t]; ok {
+		return at
+	}
+	m[t] = now
+	return now
+}
+
+// keepOnly forgets the taints node no longer has: one added again later counts anew.
+func (c *taintClock) keepOnly(node string, taints []core.Taint) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keep := map[core.Taint]bool{}
+	for _, t := range taints {
+		t.TimeAdded = nil
+		keep[t] = true
+	}
+	for t := range c.seen[node] {
+		if !keep[t] {
+			delete(c.seen[node], t)
+		}
+	}
+	if len(c.seen[node]) == 0 {
+		delete(c.seen, node)
+	}
 }

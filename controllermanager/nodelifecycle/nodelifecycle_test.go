@@ -268,3 +268,25 @@ func TestNotReadyNode(t *testing.T) {
 		return got == "ready=False/KubeletNotReady taints=[node.kubernetes.io/not-ready:NoExecute node.kubernetes.io/not-ready:NoSchedule]", got
 	})
 }
+
+// A NoExecute taint without timeAdded (as kubectl taint adds it) evicts a pod that tolerates
+// it for a while once that while has passed from when the taint was first seen; the node's
+// other updates (heartbeats) do not restart the count.
+func TestTolerationSecondsWithoutTimeAdded(t *testing.T) {
+	e := testenv.New(t)
+	n := node("tainted", "10.244.9.0/24")
+	n.Spec.Taints = []core.Taint{{Key: "example.com/drain", Value: "yes", Effect: core.TaintEffectNoExecute}}
+	testenv.Create(t, e, controller.Nodes, n)
+	startHeartbeats(t, e, "tainted")
+	e.Start(t, nodelifecycle.New(e.CC, nodelifecycle.Options{GracePeriod: time.Minute, MonitorPeriod: 100 * time.Millisecond}))
+	e.RunKubelet(t, &testenv.Kubelet{Only: func(p *core.Pod) bool { return p.DeletionTimestamp == nil }})
+	tol := func(seconds *int64) core.Toleration {
+		return core.Toleration{Key: "example.com/drain", Operator: core.TolerationOpEqual, Value: "yes", Effect: core.TaintEffectNoExecute, TolerationSeconds: seconds}
+	}
+	testenv.Create(t, e, controller.Pods, boundPod("brief", "tainted", tol(controller.Ptr(int64(2)))))
+	testenv.Create(t, e, controller.Pods, boundPod("forever", "tainted", tol(nil)))
+	testenv.Eventually(t, "the briefly tolerating pod evicted, the other kept", func() (bool, string) {
+		got := podState(t, e, "brief") + " " + podState(t, e, "forever")
+		return strings.HasSuffix(podState(t, e, "brief"), ",deleted") && !strings.HasSuffix(podState(t, e, "forever"), ",deleted"), got
+	})
+}

@@ -7,6 +7,11 @@
 // Expectations keep a slow watch from causing extra pods: after asking for N pods the
 // controller does nothing more for that ReplicaSet until its informer has seen them (or
 // ExpectationsTimeout passed).
+//
+// The same controller keeps ReplicationControllers (NewReplicationManager), as Kubernetes'
+// replication manager is its ReplicaSet controller behind an adapter: a ReplicationController
+// is seen as a ReplicaSet (its equality selector as matchLabels) for everything but the
+// owner references it sets, the events it records and the status it writes.
 package replicaset
 
 import (
@@ -33,14 +38,17 @@ const Name = "replicaset"
 // BurstReplicas bounds the pods created or deleted in one sync.
 const BurstReplicas = 500
 
-var kind = struct{ apiVersion, kind string }{"apps/v1", "ReplicaSet"}
-
-// Controller keeps ReplicaSets' pods.
-type Controller struct {
+// Controller keeps the pods of ReplicaSets (PT *apps.ReplicaSet) or of
+// ReplicationControllers (PT *core.ReplicationController).
+type Controller[T any, PT interface {
+	*T
+	meta.Object
+}] struct {
 	c          *client.Client
-	rsClient   *client.Typed[apps.ReplicaSet, *apps.ReplicaSet]
+	kind       adapter[T, PT]
+	typed      *client.Typed[T, PT]
 	pods       *informer.Informer[core.Pod, *core.Pod]
-	sets       *informer.Informer[apps.ReplicaSet, *apps.ReplicaSet]
+	sets       *informer.Informer[T, PT]
 	queue      *controller.Queue
 	exp        *controller.Expectations
 	podControl *controller.PodControl
@@ -49,27 +57,38 @@ type Controller struct {
 	now        func() time.Time
 }
 
-// New makes the controller.
-func New(cc *controller.Context) *Controller {
-	rec := cc.Recorder("replicaset-controller")
-	c := &Controller{
+// ReplicaSetController is the ReplicaSet controller.
+type ReplicaSetController = Controller[apps.ReplicaSet, *apps.ReplicaSet]
+
+// New makes the ReplicaSet controller.
+func New(cc *controller.Context) *ReplicaSetController {
+	return newController(cc, Name, "replicaset-controller", replicaSets, controller.ReplicaSets, controller.ReplicaSetInformer(cc))
+}
+
+func newController[T any, PT interface {
+	*T
+	meta.Object
+}](cc *controller.Context, name, component string, a adapter[T, PT], res client.Resource, sets *informer.Informer[T, PT]) *Controller[T, PT] {
+	rec := cc.Recorder(component)
+	c := &Controller[T, PT]{
 		c:          cc.Client,
-		rsClient:   client.For[apps.ReplicaSet](cc.Client, controller.ReplicaSets),
+		kind:       a,
+		typed:      client.For[T, PT](cc.Client, res),
 		pods:       controller.PodInformer(cc),
-		sets:       controller.ReplicaSetInformer(cc),
-		queue:      controller.NewQueue(cc, Name),
+		sets:       sets,
+		queue:      controller.NewQueue(cc, name),
 		exp:        controller.NewExpectations(),
 		podControl: controller.NewPodControl(cc.Client, rec),
 		workers:    cc.WorkerCount(),
-		log:        cc.Logger(Name),
+		log:        cc.Logger(name),
 		now:        time.Now,
 	}
 	controller.IndexByController(c.pods)
 	controller.IndexByController(c.sets)
-	c.sets.AddEventHandler(informer.Handler[*apps.ReplicaSet]{
-		AddFunc:    func(rs *apps.ReplicaSet) { c.queue.Enqueue(rs) },
-		UpdateFunc: func(_, rs *apps.ReplicaSet) { c.queue.Enqueue(rs) },
-		DeleteFunc: func(rs *apps.ReplicaSet) {
+	c.sets.AddEventHandler(informer.Handler[PT]{
+		AddFunc:    func(rs PT) { c.queue.Enqueue(rs) },
+		UpdateFunc: func(_, rs PT) { c.queue.Enqueue(rs) },
+		DeleteFunc: func(rs PT) {
 			c.exp.Delete(informer.Key(rs))
 			c.queue.Enqueue(rs)
 		},
@@ -83,22 +102,27 @@ func New(cc *controller.Context) *Controller {
 }
 
 // Run works until ctx ends.
-func (c *Controller) Run(ctx context.Context) {
+func (c *Controller[T, PT]) Run(ctx context.Context) {
 	if !controller.WaitForSync(ctx, c.log, c.pods.HasSynced, c.sets.HasSynced) {
 		return
 	}
 	c.queue.Run(ctx, c.workers, c.sync)
 }
 
-// owner is the ReplicaSet that controls pod, if it is one of ours.
-func (c *Controller) owner(m *meta.ObjectMeta) *apps.ReplicaSet {
-	return controller.ResolveControllerRef(m, kind.kind, c.sets.Indexer())
+// owner is the ReplicaSet (view) that controls pod, if it is one of ours.
+func (c *Controller[T, PT]) owner(m *meta.ObjectMeta) *apps.ReplicaSet {
+	o := controller.ResolveControllerRef(m, c.kind.kind, c.sets.Indexer())
+	if o == nil {
+		return nil
+	}
+	return c.kind.view(o)
 }
 
 // matching are the ReplicaSets whose selector matches an orphan pod (they may adopt it).
-func (c *Controller) matching(pod *core.Pod) []*apps.ReplicaSet {
+func (c *Controller[T, PT]) matching(pod *core.Pod) []*apps.ReplicaSet {
 	var out []*apps.ReplicaSet
-	for _, rs := range c.sets.Indexer().ListNamespace(pod.Namespace) {
+	for _, o := range c.sets.Indexer().ListNamespace(pod.Namespace) {
+		rs := c.kind.view(o)
 		sel, err := labels.SelectorFromLabelSelector(rs.Spec.Selector)
 		if err == nil && !sel.Empty() && sel.Matches(labels.Set(pod.Labels)) {
 			out = append(out, rs)
@@ -107,7 +131,7 @@ func (c *Controller) matching(pod *core.Pod) []*apps.ReplicaSet {
 	return out
 }
 
-func (c *Controller) addPod(pod *core.Pod) {
+func (c *Controller[T, PT]) addPod(pod *core.Pod) {
 	if pod.DeletionTimestamp != nil {
 		// Seen for the first time already being deleted (a restart): count it as deleted.
 		c.deletePod(pod)
@@ -126,7 +150,7 @@ func (c *Controller) addPod(pod *core.Pod) {
 	}
 }
 
-func (c *Controller) updatePod(old, cur *core.Pod) {
+func (c *Controller[T, PT]) updatePod(old, cur *core.Pod) {
 	if old.ResourceVersion == cur.ResourceVersion {
 		return // a resync: nothing changed
 	}
@@ -156,7 +180,7 @@ func (c *Controller) updatePod(old, cur *core.Pod) {
 	}
 }
 
-func (c *Controller) deletePod(pod *core.Pod) {
+func (c *Controller[T, PT]) deletePod(pod *core.Pod) {
 	rs := c.owner(&pod.ObjectMeta)
 	if rs == nil {
 		return
@@ -166,12 +190,13 @@ func (c *Controller) deletePod(pod *core.Pod) {
 	c.queue.Add(key)
 }
 
-func (c *Controller) sync(ctx context.Context, key string) error {
-	rs, ok := c.sets.Indexer().Get(key)
+func (c *Controller[T, PT]) sync(ctx context.Context, key string) error {
+	o, ok := c.sets.Indexer().Get(key)
 	if !ok {
 		c.exp.Delete(key)
 		return nil
 	}
+	rs := c.kind.view(o)
 	sel, err := labels.SelectorFromLabelSelector(rs.Spec.Selector)
 	if err != nil {
 		return nil // invalid selectors are refused by validation; nothing to do
@@ -189,8 +214,8 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	refs := &controller.RefManager{
 		Client: c.c, Resource: controller.Pods, Owner: rs,
-		OwnerRef: meta.NewControllerRef(rs, kind.apiVersion, kind.kind), Selector: sel,
-		Recheck: func(ctx context.Context) (meta.Object, error) { return c.rsClient.Get(ctx, rs.Namespace, rs.Name) },
+		OwnerRef: meta.NewControllerRef(rs, c.kind.apiVersion, c.kind.kind), Selector: sel,
+		Recheck: func(ctx context.Context) (meta.Object, error) { return c.typed.Get(ctx, rs.Namespace, rs.Name) },
 	}
 	pods, err := controller.Claim(ctx, refs, active)
 	if err != nil {
@@ -203,7 +228,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		diff, manageErr = c.manage(ctx, rs, pods)
 	}
 	status := c.calculateStatus(rs, pods, terminating, diff, manageErr)
-	if err := c.updateStatus(ctx, rs, status); err != nil {
+	if err := c.updateStatus(ctx, o, rs, status); err != nil {
 		return errors.Join(manageErr, err)
 	}
 	if manageErr == nil && rs.Spec.MinReadySeconds > 0 && status.ReadyReplicas == controller.Deref(rs.Spec.Replicas, 1) &&
@@ -215,14 +240,14 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 
 // manage creates or deletes pods to reach spec.replicas; diff is what it set out to do
 // (negative: create).
-func (c *Controller) manage(ctx context.Context, rs *apps.ReplicaSet, pods []*core.Pod) (int, error) {
+func (c *Controller[T, PT]) manage(ctx context.Context, rs *apps.ReplicaSet, pods []*core.Pod) (int, error) {
 	key := informer.Key(rs)
 	diff := len(pods) - int(controller.Deref(rs.Spec.Replicas, 1))
 	switch {
 	case diff < 0:
 		n := min(-diff, BurstReplicas)
 		c.exp.ExpectCreations(key, n)
-		ref := meta.NewControllerRef(rs, kind.apiVersion, kind.kind)
+		ref := meta.NewControllerRef(rs, c.kind.apiVersion, c.kind.kind)
 		var attempted atomic.Int32
 		_, err := controller.SlowStartBatch(n, controller.SlowStartInitialBatchSize, func() error {
 			attempted.Add(1)
@@ -269,12 +294,12 @@ func (c *Controller) manage(ctx context.Context, rs *apps.ReplicaSet, pods []*co
 
 // podsToDelete picks the n pods to delete first (see RankPodsForDeletion). Pods of sibling
 // ReplicaSets (same Deployment) count when judging how crowded a node is.
-func (c *Controller) podsToDelete(rs *apps.ReplicaSet, pods []*core.Pod, n int) []*core.Pod {
+func (c *Controller[T, PT]) podsToDelete(rs *apps.ReplicaSet, pods []*core.Pod, n int) []*core.Pod {
 	related := pods
 	if ref := meta.GetControllerOf(&rs.ObjectMeta); ref != nil {
 		related = nil
 		for _, sibling := range controller.Controlled(c.sets.Indexer(), ref.UID) {
-			related = append(related, controller.Controlled(c.pods.Indexer(), sibling.UID)...)
+			related = append(related, controller.Controlled(c.pods.Indexer(), sibling.GetObjectMeta().UID)...)
 		}
 	}
 	ranked := append([]*core.Pod(nil), pods...)
@@ -282,7 +307,7 @@ func (c *Controller) podsToDelete(rs *apps.ReplicaSet, pods []*core.Pod, n int) 
 	return ranked[:n]
 }
 
-func (c *Controller) calculateStatus(rs *apps.ReplicaSet, pods, terminating []*core.Pod, diff int, manageErr error) apps.ReplicaSetStatus {
+func (c *Controller[T, PT]) calculateStatus(rs *apps.ReplicaSet, pods, terminating []*core.Pod, diff int, manageErr error) apps.ReplicaSetStatus {
 	st := *controller.DeepCopy(&rs.Status)
 	templateSel := labels.SelectorFromSet(rs.Spec.Template.Labels)
 	now := c.now()
@@ -326,13 +351,11 @@ func (c *Controller) calculateStatus(rs *apps.ReplicaSet, pods, terminating []*c
 	return st
 }
 
-func (c *Controller) updateStatus(ctx context.Context, rs *apps.ReplicaSet, st apps.ReplicaSetStatus) error {
+func (c *Controller[T, PT]) updateStatus(ctx context.Context, o PT, rs *apps.ReplicaSet, st apps.ReplicaSetStatus) error {
 	if controller.SemanticEqual(rs.Status, st) {
 		return nil
 	}
-	n := controller.DeepCopy(rs)
-	n.Status = st
-	_, err := c.rsClient.UpdateStatus(ctx, n)
+	_, err := c.typed.UpdateStatus(ctx, c.kind.withStatus(o, st))
 	if client.IsNotFound(err) {
 		return nil
 	}

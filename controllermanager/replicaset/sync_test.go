@@ -56,7 +56,7 @@ func testPod(name string, rs *apps.ReplicaSet, node string, ready bool) *core.Po
 	return p
 }
 
-func newTestController(t *testing.T, rs *apps.ReplicaSet, pods ...*core.Pod) (*Controller, *testenv.Fake) {
+func newTestController(t *testing.T, rs *apps.ReplicaSet, pods ...*core.Pod) (*ReplicaSetController, *testenv.Fake) {
 	f := testenv.NewFake(t)
 	c := New(f.CC)
 	c.now = func() time.Time { return time.Unix(2000, 0) }

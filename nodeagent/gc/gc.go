@@ -1,5 +1,5 @@
 // Package gc is the node agent's garbage collector: the kubelet's container and image
-// garbage collection, and the disk half of its eviction signals.
+// garbage collection, which the eviction manager also calls on to reclaim disk.
 //
 //   - Dead containers: of each pod's container (by name), the newest MaxPerPodContainer
 //     exited attempts are kept — the newest is what `kubectl logs --previous` reads, and
@@ -12,8 +12,6 @@
 //     first, until LowThresholdPercent is reached (by their sizes). Never a pinned image
 //     (the pause image), nor one first seen less than MinImageAge ago (it may have just
 //     been pulled for a container about to be created).
-//   - DiskPressure: the node's filesystem (the agent's root dir) or the image filesystem
-//     has less free space (or inodes) than its eviction threshold.
 //
 // Everything is level-triggered: each round lists what the runtime has and acts on it, so
 // a restarted agent simply carries on. Only when an image was last used is remembered in
@@ -25,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -47,13 +46,6 @@ type Config struct {
 	MinImageAge time.Duration
 	// Period of the rounds (default 1m).
 	Period time.Duration
-	// NodeFsPath is a directory on the node's filesystem (the agent's root dir); "" has
-	// none (simulated nodes).
-	NodeFsPath string
-	// NodeFsMinFreePercent and ImageFsMinFreePercent are the eviction thresholds: below
-	// them the node reports DiskPressure (the kubelet's nodefs.available<10% and
-	// imagefs.available<15%). InodesMinFreePercent applies to both (nodefs.inodesFree<5%).
-	NodeFsMinFreePercent, ImageFsMinFreePercent, InodesMinFreePercent float64
 	// Event reports what the node should show as an event ("Warning", "FreeDiskSpaceFailed",
 	// ...); nil emits none.
 	Event func(eventType, reason, message string)
@@ -78,15 +70,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.Period <= 0 {
 		c.Period = time.Minute
-	}
-	if c.NodeFsMinFreePercent == 0 {
-		c.NodeFsMinFreePercent = 10
-	}
-	if c.ImageFsMinFreePercent == 0 {
-		c.ImageFsMinFreePercent = 15
-	}
-	if c.InodesMinFreePercent == 0 {
-		c.InodesMinFreePercent = 5
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
@@ -117,7 +100,7 @@ func New(cfg Config) *Collector {
 	return &Collector{cfg: cfg, rt: cfg.Runtime, kick: make(chan struct{}, 1), images: map[string]*imageRecord{}}
 }
 
-// Run collects every Period, and at once when kicked (DiskPressure), until ctx ends.
+// Run collects every Period, and at once when kicked, until ctx ends.
 func (g *Collector) Run(ctx context.Context) {
 	t := time.NewTicker(g.cfg.Period)
 	defer t.Stop()
@@ -249,15 +232,10 @@ func (g *Collector) CollectImages(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("image filesystem usage: %w", err)
 	}
-	imgs, err := g.rt.ListImages(ctx)
+	candidates, err := g.candidates(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("list images: %w", err)
+		return 0, err
 	}
-	cs, err := g.rt.ListContainers(ctx, "")
-	if err != nil {
-		return 0, fmt.Errorf("list containers: %w", err)
-	}
-	candidates := g.observe(imgs, cs)
 	if usage.UsedPercent() <= float64(g.cfg.HighThresholdPercent) || g.cfg.HighThresholdPercent >= 100 {
 		return 0, nil
 	}
@@ -266,6 +244,49 @@ func (g *Collector) CollectImages(ctx context.Context) (int64, error) {
 	target := int64(used) - int64(float64(usage.CapacityBytes)*float64(g.cfg.LowThresholdPercent)/100)
 	g.cfg.Log.Info("image filesystem above the high threshold", "usedPercent", fmt.Sprintf("%.1f", usage.UsedPercent()),
 		"highThreshold", g.cfg.HighThresholdPercent, "toFree", target)
+	freed, err := g.remove(ctx, candidates, target)
+	if freed < target {
+		msg := fmt.Sprintf("Failed to garbage collect required amount of images. Attempted to free %d bytes, but only found %d bytes eligible to free.", target, freed)
+		g.event("Warning", "FreeDiskSpaceFailed", msg)
+		err = errors.Join(err, errors.New(msg))
+	}
+	return freed, err
+}
+
+// DeleteUnusedImages removes every image that may be removed (unused, not pinned, old
+// enough), whatever the thresholds: the eviction manager's reclaim under disk pressure.
+func (g *Collector) DeleteUnusedImages(ctx context.Context) error {
+	candidates, err := g.candidates(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = g.remove(ctx, candidates, math.MaxInt64)
+	return err
+}
+
+// DeleteAllUnusedContainers removes the dead containers and sandboxes the policy allows
+// (the eviction manager's reclaim under disk pressure).
+func (g *Collector) DeleteAllUnusedContainers(ctx context.Context) error {
+	_, err := g.CollectContainers(ctx)
+	return err
+}
+
+// candidates lists the images and containers and returns the images that may go, least
+// recently used first.
+func (g *Collector) candidates(ctx context.Context) ([]runtime.Image, error) {
+	imgs, err := g.rt.ListImages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	cs, err := g.rt.ListContainers(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	return g.observe(imgs, cs), nil
+}
+
+// remove removes candidates in order until target bytes are freed; it returns the bytes.
+func (g *Collector) remove(ctx context.Context, candidates []runtime.Image, target int64) (int64, error) {
 	var freed int64
 	var removed []string
 	var errs []error
@@ -285,11 +306,6 @@ func (g *Collector) CollectImages(ctx context.Context) (int64, error) {
 	}
 	if len(removed) > 0 {
 		g.cfg.Log.Info("removed unused images", "images", removed, "bytes", freed)
-	}
-	if freed < target {
-		msg := fmt.Sprintf("Failed to garbage collect required amount of images. Attempted to free %d bytes, but only found %d bytes eligible to free.", target, freed)
-		g.event("Warning", "FreeDiskSpaceFailed", msg)
-		errs = append(errs, errors.New(msg))
 	}
 	return freed, errors.Join(errs...)
 }
@@ -345,41 +361,4 @@ func (g *Collector) observe(imgs []runtime.Image, cs []*runtime.Container) []run
 		return out[i].Ref < out[j].Ref
 	})
 	return out
-}
-
-// Pressure is the node's disk condition.
-type Pressure struct {
-	Under   bool
-	Message string // which signal crossed which threshold
-}
-
-// DiskPressure checks the eviction thresholds of the node and image filesystems. Under
-// pressure it also asks for a collection round at once (the kubelet reclaims node-level
-// resources before evicting pods).
-func (g *Collector) DiskPressure(ctx context.Context) Pressure {
-	var signals []string
-	check := func(name string, u *runtime.FsUsage, minFree float64) {
-		if u == nil {
-			return
-		}
-		if f := u.FreePercent(); f < minFree {
-			signals = append(signals, fmt.Sprintf("%s.available %.1f%% < %g%%", name, f, minFree))
-		}
-		if f := u.InodesFreePercent(); f < g.cfg.InodesMinFreePercent {
-			signals = append(signals, fmt.Sprintf("%s.inodesFree %.1f%% < %g%%", name, f, g.cfg.InodesMinFreePercent))
-		}
-	}
-	if g.cfg.NodeFsPath != "" {
-		if u, err := runtime.Statfs(g.cfg.NodeFsPath); err == nil {
-			check("nodefs", u, g.cfg.NodeFsMinFreePercent)
-		}
-	}
-	if u, err := g.rt.ImageFsUsage(ctx); err == nil {
-		check("imagefs", u, g.cfg.ImageFsMinFreePercent)
-	}
-	if len(signals) == 0 {
-		return Pressure{}
-	}
-	g.Kick()
-	return Pressure{Under: true, Message: "kubelet has disk pressure: " + strings.Join(signals, ", ")}
 }

@@ -303,30 +303,29 @@ func TestCollectImagesBelowThresholdOrWithoutAnImageFs(t *testing.T) {
 	}
 }
 
-func TestDiskPressure(t *testing.T) {
-	rt := &fakeRuntime{capacity: 1000 * mb, other: 800 * mb}
-	g := New(Config{Runtime: rt})
-	if p := g.DiskPressure(context.Background()); p.Under {
-		t.Errorf("20%% free: %+v, want no pressure", p)
+// DeleteUnusedImages (the eviction manager's reclaim) removes every image that may go,
+// whatever the thresholds, and still never a used, pinned or too new one.
+func TestDeleteUnusedImages(t *testing.T) {
+	now := t0
+	rt := &fakeRuntime{
+		capacity: 1000 * mb, other: 100 * mb, // 10%: far below the high threshold
+		images: []runtime.Image{
+			{Ref: "skiff.local/pause:1", Names: []string{"skiff.local/pause:1"}, SizeBytes: 1 * mb, Pinned: true},
+			img("old:1", 100*mb), img("other:1", 100*mb), img("used:1", 100*mb),
+		},
+		containers: []*runtime.Container{{ID: "c1", Pod: runtime.PodRef{UID: "p"}, Name: "app", State: runtime.ContainerRunning, Image: "used:1"}},
 	}
-	rt.other = 900 * mb
-	p := g.DiskPressure(context.Background())
-	if !p.Under || !strings.Contains(p.Message, "imagefs.available 10.0% < 15%") {
-		t.Errorf("10%% free: %+v, want imagefs pressure", p)
+	g := New(Config{Runtime: rt, Now: func() time.Time { return now }})
+	if err := g.DeleteUnusedImages(context.Background()); err != nil || len(rt.removedIDs()) > 0 {
+		t.Fatalf("first seen now: removed %v (%v), want none", rt.removedIDs(), err)
 	}
-	select {
-	case <-g.kick:
-	default:
-		t.Error("pressure did not ask for a collection round")
+	now = now.Add(5 * time.Minute)
+	if err := g.DeleteUnusedImages(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	if p := New(Config{Runtime: &fakeRuntime{noFs: true}}).DiskPressure(context.Background()); p.Under {
-		t.Errorf("sim: %+v", p)
-	}
-}
-
-func TestDiskPressureOnTheNodeFs(t *testing.T) {
-	g := New(Config{Runtime: &fakeRuntime{noFs: true}, NodeFsPath: t.TempDir(), NodeFsMinFreePercent: 101})
-	if p := g.DiskPressure(context.Background()); !p.Under || !strings.Contains(p.Message, "nodefs.available") {
-		t.Errorf("%+v, want nodefs pressure (a threshold no disk meets)", p)
+	got := rt.removedIDs()
+	slices.Sort(got)
+	if want := []string{"old:1", "other:1"}; !slices.Equal(got, want) {
+		t.Errorf("removed %v, want %v", got, want)
 	}
 }

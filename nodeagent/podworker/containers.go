@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,11 +42,17 @@ func (m *Manager) newSandbox(ctx context.Context, pod *core.Pod, st *podState, o
 			return nil, fmt.Errorf("network not ready: %w", err)
 		}
 	}
+	handler, err := m.runtimeHandler(ctx, pod)
+	if err != nil {
+		m.event(pod, "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
+		return nil, err
+	}
 	ref := podRef(pod)
-	cfg := &runtime.SandboxConfig{
+	cfg := &runtime.SandboxConfig{RuntimeHandler: handler, Sysctls: podSysctls(pod),
 		Pod: ref, Attempt: attempt, Hostname: podHostname(pod),
 		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC, HostPID: pod.Spec.HostPID,
-		CgroupParent: m.cgroupParent(pod), Labels: podLabels(pod, m.cfg.NodeName),
+		ShareProcessNamespace: pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace,
+		CgroupParent:          m.cgroupParent(pod), Labels: podLabels(pod, m.cfg.NodeName),
 	}
 	if m.cfg.LogDir != "" {
 		cfg.LogDir = PodLogDir(m.cfg.LogDir, ref)
@@ -69,15 +76,33 @@ func (m *Manager) newSandbox(ctx context.Context, pod *core.Pod, st *podState, o
 	return sb, nil
 }
 
-func (m *Manager) cgroupParent(pod *core.Pod) string {
-	if m.cfg.CgroupParent == "" {
+// runtimeHandler is the handler of the pod's RuntimeClass, "" for the default runtime.
+func (m *Manager) runtimeHandler(ctx context.Context, pod *core.Pod) (string, error) {
+	name := pod.Spec.RuntimeClassName
+	if name == nil || *name == "" || m.cfg.RuntimeHandler == nil {
+		return "", nil
+	}
+	h, err := m.cfg.RuntimeHandler(ctx, *name)
+	if err != nil {
+		return "", fmt.Errorf("failed to lookup RuntimeClass %s: %w", *name, err)
+	}
+	return h, nil
+}
+
+func (m *Manager) cgroupParent(pod *core.Pod) string { return PodCgroup(m.cfg.CgroupParent, pod) }
+
+// PodCgroup is the cgroup of pod under parent, as the kubelet lays them out with cgroupfs:
+// parent/pod<uid> for Guaranteed pods, parent/<qos>/pod<uid> for the others; "" without a
+// parent. Each container's cgroup is the pod's joined with the container's ID.
+func PodCgroup(parent string, pod *core.Pod) string {
+	if parent == "" {
 		return ""
 	}
 	qos := strings.ToLower(string(core.GetPodQOS(pod)))
 	if qos == "guaranteed" {
-		return filepath.Join(m.cfg.CgroupParent, "pod"+pod.UID)
+		return filepath.Join(parent, "pod"+pod.UID)
 	}
-	return filepath.Join(m.cfg.CgroupParent, qos, "pod"+pod.UID)
+	return filepath.Join(parent, qos, "pod"+pod.UID)
 }
 
 func (m *Manager) podDir(uid string) string { return filepath.Join(m.cfg.RootDir, "pods", uid) }
@@ -98,10 +123,19 @@ func (m *Manager) writePodFiles(pod *core.Pod, sb *runtime.Sandbox) error {
 	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), rc, 0o644); err != nil {
 		return err
 	}
+	hosts := hostsFile(pod, sb.IP, m.cfg.DNS.ClusterDomain)
 	if pod.Spec.HostNetwork {
-		return nil
+		path := m.cfg.DNS.HostHosts
+		if path == "" {
+			path = "/etc/hosts"
+		}
+		node, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read the node's hosts file: %w", err)
+		}
+		hosts = hostNetworkHostsFile(pod, node)
 	}
-	return os.WriteFile(filepath.Join(dir, "etc-hosts"), hostsFile(pod, sb.IP, m.cfg.DNS.ClusterDomain), 0o644)
+	return os.WriteFile(filepath.Join(dir, "etc-hosts"), hosts, 0o644)
 }
 
 // restart starts the next attempt of an exited container, unless it is backing off.
@@ -133,7 +167,8 @@ func (m *Manager) startContainer(ctx context.Context, ac *actionContext, c *core
 	pod := ac.pod
 	fail := func(reason string, err error) error {
 		ac.st.waiting[c.Name] = core.ContainerStateWaiting{Reason: reason, Message: err.Error()}
-		m.event(pod, "Warning", "Failed", "Error: %s", reason)
+		// The kubelet's event names the problem (`Error: configmap "x" not found`).
+		m.event(pod, "Warning", "Failed", "Error: %v", err)
 		return err
 	}
 	img, err := m.ensureImage(ctx, pod, c)
@@ -164,7 +199,7 @@ func (m *Manager) startContainer(ctx context.Context, ac *actionContext, c *core
 		// The failed attempt is an exited container (StartError, 128): shown waiting while it
 		// is to be restarted (with back-off, by the next syncs), terminated otherwise.
 		m.event(pod, "Warning", "Failed", "Error: %v", err)
-		if shouldRestart(pod.Spec.RestartPolicy, 128) || init && pod.Spec.RestartPolicy != core.RestartPolicyNever {
+		if shouldRestart(pod.Spec.RestartPolicy, 128) || init && (pod.Spec.RestartPolicy != core.RestartPolicyNever || isSidecar(c)) {
 			ac.st.waiting[c.Name] = core.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}
 		}
 		return nil
@@ -197,6 +232,18 @@ func (m *Manager) ensureImage(ctx context.Context, pod *core.Pod, c *core.Contai
 	if policy == "" {
 		policy = core.PullIfNotPresent
 	}
+	// Whether a pull is coming is known first, so that "Pulling" is seen while it runs
+	// (a pull can take minutes), as the kubelet records it.
+	pull := policy == core.PullAlways
+	if policy == core.PullIfNotPresent {
+		_, err := m.rt.EnsureImage(ctx, c.Image, core.PullNever, nil)
+		pull = errors.Is(err, runtime.ErrImageNeverPull)
+	}
+	events := m.rt.Type() != "sim"
+	if pull && events {
+		m.event(pod, "Normal", "Pulling", "Pulling image %q", c.Image)
+	}
+	start := time.Now()
 	img, err := m.rt.EnsureImage(ctx, c.Image, policy, nil)
 	if err != nil {
 		m.backoff.next(key, time.Now())
@@ -204,7 +251,11 @@ func (m *Manager) ensureImage(ctx context.Context, pod *core.Pod, c *core.Contai
 		return nil, err
 	}
 	m.backoff.forget(key)
-	if m.rt.Type() != "sim" {
+	switch {
+	case !events:
+	case pull:
+		m.event(pod, "Normal", "Pulled", "Successfully pulled image %q in %v. Image size: %d bytes.", c.Image, time.Since(start).Round(time.Millisecond), img.SizeBytes)
+	default:
 		m.event(pod, "Normal", "Pulled", "Container image %q already present on machine", c.Image)
 	}
 	return img, nil
@@ -255,8 +306,11 @@ func (m *Manager) containerConfig(ctx context.Context, ac *actionContext, c *cor
 	cfg := &runtime.ContainerConfig{
 		Pod: ref, Name: c.Name, Attempt: attempt, Image: img.Ref,
 		Command: expand(c.Command), Args: expand(c.Args), Env: env, WorkingDir: c.WorkingDir,
-		Resources: res, Security: sec, TTY: c.TTY, Stdin: c.Stdin, Labels: labels,
+		Resources: res, Security: sec, TTY: c.TTY, Stdin: c.Stdin, StdinOnce: c.StdinOnce, Labels: labels,
 		TerminationMessagePath: c.TerminationMessagePath,
+	}
+	if cfg.PIDNamespaceOf, err = pidTarget(ac, c.Name); err != nil {
+		return nil, err
 	}
 	if c.Lifecycle != nil && c.Lifecycle.StopSignal != nil {
 		cfg.StopSignal = string(*c.Lifecycle.StopSignal)
@@ -264,7 +318,7 @@ func (m *Manager) containerConfig(ctx context.Context, ac *actionContext, c *cor
 	if m.cfg.LogDir != "" {
 		cfg.LogPath = LogPath(m.cfg.LogDir, ref, c.Name, attempt)
 	}
-	mounts, err := m.mounts(ac, c, attempt)
+	mounts, err := m.mounts(ac, c, attempt, lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -277,8 +331,9 @@ func (m *Manager) nodeMemory() int64 {
 	return q.Value()
 }
 
-// mounts are a container's volume mounts plus the files the agent manages for it.
-func (m *Manager) mounts(ac *actionContext, c *core.Container, attempt int) ([]runtime.Mount, error) {
+// mounts are a container's volume mounts plus the files the agent manages for it; env
+// looks up the container's environment, which subPathExpr expands.
+func (m *Manager) mounts(ac *actionContext, c *core.Container, attempt int, env func(string) (string, bool)) ([]runtime.Mount, error) {
 	var out []runtime.Mount
 	if m.cfg.RootDir == "" {
 		return nil, nil
@@ -292,18 +347,13 @@ func (m *Manager) mounts(ac *actionContext, c *core.Container, attempt int) ([]r
 		mt.ContainerPath = vm.MountPath
 		mt.ReadOnly = src.ReadOnly || vm.ReadOnly
 		if vm.SubPath != "" || vm.SubPathExpr != "" {
-			sub := vm.SubPath
-			if vm.SubPathExpr != "" {
-				sub = Expand(vm.SubPathExpr, func(string) (string, bool) { return "", false })
-			}
-			if filepath.IsAbs(sub) || strings.Contains(filepath.Clean(sub), "..") {
-				return nil, configErrorf("subPath %q must be a relative path without '..'", sub)
+			sub, err := subPath(vm, env)
+			if err != nil {
+				return nil, err
 			}
 			mt.HostPath = filepath.Join(src.HostPath, sub)
-			if _, err := os.Stat(mt.HostPath); os.IsNotExist(err) {
-				if err := os.MkdirAll(mt.HostPath, 0o777); err != nil {
-					return nil, err
-				}
+			if err := makeSubPath(src.HostPath, mt.HostPath); err != nil {
+				return nil, fmt.Errorf("create subPath %q of volume %q: %w", sub, vm.Name, err)
 			}
 		}
 		if vm.MountPropagation != nil {
@@ -325,7 +375,7 @@ func (m *Manager) mounts(ac *actionContext, c *core.Container, attempt int) ([]r
 		}
 		return false
 	}
-	if !ac.pod.Spec.HostNetwork && !has("/etc/hosts") {
+	if !has("/etc/hosts") {
 		out = append(out, runtime.Mount{HostPath: filepath.Join(dir, "etc-hosts"), ContainerPath: "/etc/hosts"})
 	}
 	if !has("/etc/resolv.conf") {
@@ -339,7 +389,11 @@ func (m *Manager) mounts(ac *actionContext, c *core.Container, attempt int) ([]r
 	if err := os.MkdirAll(filepath.Dir(tf), 0o755); err != nil {
 		return nil, err
 	}
+	// Writable by whatever user the container runs as (the kubelet's 0666, past the umask).
 	if err := os.WriteFile(tf, nil, 0o666); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(tf, 0o666); err != nil {
 		return nil, err
 	}
 	out = append(out, runtime.Mount{HostPath: tf, ContainerPath: tmp})
@@ -393,4 +447,58 @@ func (m *Manager) runHook(ctx context.Context, pod *core.Pod, c *core.Container,
 		return "", nil
 	}
 	return "", nil
+}
+
+// subPath is a mount's subPath, or its subPathExpr expanded with the container's
+// environment, checked as the kubelet checks it (Kubernetes' errors, which the container's
+// CreateContainerConfigError shows).
+func subPath(vm core.VolumeMount, env func(string) (string, bool)) (string, error) {
+	sub := vm.SubPath
+	if vm.SubPathExpr != "" {
+		var missing []string
+		sub = Expand(vm.SubPathExpr, func(k string) (string, bool) {
+			v, ok := env(k)
+			if !ok || v == "" {
+				missing = append(missing, k)
+			}
+			return v, true
+		})
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			return "", configErrorf("missing value for %s", strings.Join(slices.Compact(missing), ", "))
+		}
+	}
+	if filepath.IsAbs(sub) {
+		return "", configErrorf("error SubPath `%s` must not be an absolute path", sub)
+	}
+	for _, part := range strings.Split(filepath.ToSlash(sub), "/") {
+		if part == ".." {
+			return "", configErrorf("unable to provision SubPath `%s`: must not contain '..'", sub)
+		}
+	}
+	return sub, nil
+}
+
+// makeSubPath creates a missing subPath directory with the volume's own mode (as the kubelet
+// does, so that an emptyDir's 0777 or an fsGroup's g+rwx carries on to it, past the umask),
+// setgid included: the directory inherits an fsGroup volume's group, and so must what is
+// made in it.
+func makeSubPath(volume, path string) error {
+	if _, err := os.Lstat(path); err == nil || !os.IsNotExist(err) {
+		return err
+	}
+	fi, err := os.Stat(volume)
+	if err != nil {
+		return err
+	}
+	perm := fi.Mode() & (os.ModePerm | os.ModeSetgid)
+	if err := os.MkdirAll(path, perm.Perm()); err != nil {
+		return err
+	}
+	for p := path; p != volume && strings.HasPrefix(p, volume); p = filepath.Dir(p) {
+		if err := os.Chmod(p, perm); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -14,6 +14,8 @@ type DNSConfig struct {
 	ClusterDomain string   // default cluster.local
 	// HostResolvConf is the node's resolv.conf, for dnsPolicy Default (default /etc/resolv.conf).
 	HostResolvConf string
+	// HostHosts is the node's hosts file, which host-network pods see (default /etc/hosts).
+	HostHosts string
 }
 
 // resolvConf renders a pod's /etc/resolv.conf by its dnsPolicy and dnsConfig, as the
@@ -137,6 +139,21 @@ func hostsFile(pod *core.Pod, podIP, clusterDomain string) []byte {
 			fmt.Fprintf(&b, "%s\t%s\n", podIP, host)
 		}
 	}
+	if len(pod.Spec.HostAliases) > 0 {
+		b.WriteString("\n# Entries added by HostAliases.\n")
+		for _, a := range pod.Spec.HostAliases {
+			fmt.Fprintf(&b, "%s\t%s\n", a.IP, strings.Join(a.Hostnames, "\t"))
+		}
+	}
+	return []byte(b.String())
+}
+
+// hostNetworkHostsFile renders a host-network pod's /etc/hosts as the kubelet does: the
+// node's hosts file under its own header, then hostAliases.
+func hostNetworkHostsFile(pod *core.Pod, node []byte) []byte {
+	var b strings.Builder
+	b.WriteString("# Kubernetes-managed hosts file (host network).\n")
+	b.Write(node)
 	if len(pod.Spec.HostAliases) > 0 {
 		b.WriteString("\n# Entries added by HostAliases.\n")
 		for _, a := range pod.Spec.HostAliases {

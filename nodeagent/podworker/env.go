@@ -208,6 +208,9 @@ func findContainer(pod *core.Pod, name string) *core.Container {
 			}
 		}
 	}
+	if ec := findEphemeral(pod, name); ec != nil {
+		return ephemeralAsContainer(ec)
+	}
 	return nil
 }
 

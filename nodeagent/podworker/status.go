@@ -143,17 +143,44 @@ func (o *observed) containerStatus(spec *core.Container, defaultWaiting string, 
 	return st
 }
 
-// initDone reports whether every init container has run to success, and the names of
-// those that have not.
+// initDone reports whether the pod has initialized — every regular init container ran
+// to success and every sidecar is running and started, or an app container has run — and
+// the names of the init containers holding it up.
 func (o *observed) initDone(pod *core.Pod) (bool, []string) {
+	if anyStarted(pod.Spec.Containers, o.containers) {
+		return true, nil
+	}
 	var pending []string
-	for _, c := range pod.Spec.InitContainers {
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
 		cur := o.latest(c.Name)
+		if isSidecar(c) {
+			if cur == nil || cur.State != runtime.ContainerRunning || !o.sidecarStarted(c, cur) {
+				pending = append(pending, c.Name)
+			}
+			continue
+		}
 		if cur == nil || cur.State != runtime.ContainerExited || cur.ExitCode != 0 {
 			pending = append(pending, c.Name)
 		}
 	}
 	return len(pending) == 0, pending
+}
+
+func (o *observed) sidecarStarted(c *core.Container, cur *runtime.Container) bool {
+	return c.StartupProbe == nil || o.started[cur.ID]
+}
+
+// sidecarsRunning reports whether any sidecar still runs (a pod whose app containers
+// finished is not terminal before its sidecars are stopped).
+func (o *observed) sidecarsRunning(pod *core.Pod) bool {
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		if cur := o.latest(c.Name); isSidecar(c) && cur != nil && cur.State == runtime.ContainerRunning {
+			return true
+		}
+	}
+	return false
 }
 
 // initFailed reports whether an init container failed for good (restartPolicy Never).
@@ -205,15 +232,27 @@ func (o *observed) podStatus(pod *core.Pod) core.PodStatus {
 	}
 
 	initDone, pendingInit := o.initDone(pod)
+	var unready []string
 	for i := range pod.Spec.InitContainers {
-		st.InitContainerStatuses = append(st.InitContainerStatuses,
-			o.containerStatus(&pod.Spec.InitContainers[i], "PodInitializing", false))
+		c := &pod.Spec.InitContainers[i]
+		// A sidecar (restartPolicy Always) reports started and ready as app containers do,
+		// and its readiness counts for the pod's; a regular init container is ready once
+		// it completed, as the kubelet reports it.
+		cs := o.containerStatus(c, "PodInitializing", isSidecar(c))
+		if isSidecar(c) {
+			if !cs.Ready {
+				unready = append(unready, cs.Name)
+			}
+		} else {
+			t := cs.State.Terminated
+			cs.Ready = t != nil && t.ExitCode == 0
+		}
+		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
 	}
 	appWaiting := "ContainerCreating"
 	if !initDone {
 		appWaiting = "PodInitializing"
 	}
-	var unready []string
 	for i := range pod.Spec.Containers {
 		cs := o.containerStatus(&pod.Spec.Containers[i], appWaiting, true)
 		if !cs.Ready {
@@ -222,7 +261,15 @@ func (o *observed) podStatus(pod *core.Pod) core.PodStatus {
 		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 	}
 
+	for i := range pod.Spec.EphemeralContainers {
+		cs := o.containerStatus(ephemeralAsContainer(&pod.Spec.EphemeralContainers[i]), "ContainerCreating", false)
+		cs.Ready = false // debug containers are never part of the pod's readiness
+		st.EphemeralContainerStatuses = append(st.EphemeralContainerStatuses, cs)
+	}
 	st.Phase = o.phase(pod, st.ContainerStatuses, initDone)
+	if (st.Phase == core.PodSucceeded || st.Phase == core.PodFailed) && o.sidecarsRunning(pod) {
+		st.Phase = core.PodRunning // terminal once its sidecars are stopped too
+	}
 	if old.Phase == core.PodSucceeded || old.Phase == core.PodFailed {
 		st.Phase = old.Phase // a terminal phase is final
 	}

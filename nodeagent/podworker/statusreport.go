@@ -36,7 +36,7 @@ func (m *Manager) reportStatus(ctx context.Context, pod *core.Pod, st *podState)
 	}
 	running := map[string]string{}
 	for _, c := range cs {
-		if c.State == runtime.ContainerRunning && !c.Init {
+		if c.State == runtime.ContainerRunning && (!c.Init || isSidecarName(pod, c.Name)) {
 			if l := o.containers[c.Name]; len(l) > 0 && l[0].ID == c.ID {
 				running[c.Name] = c.ID
 			}

@@ -98,16 +98,8 @@ func (m *Manager) terminate(ctx context.Context, pod *core.Pod, st *podState) (t
 		go func() {
 			sctx, cancel := context.WithTimeout(context.Background(), grace+time.Minute)
 			defer cancel()
-			var wg sync.WaitGroup
-			for _, cur := range containers {
-				if cur.State != runtime.ContainerRunning && cur.State != runtime.ContainerCreated {
-					continue
-				}
-				spec := findContainer(pod, cur.Name)
-				m.event(pod, "Normal", "Killing", "Stopping container %s", cur.Name)
-				wg.Go(func() { m.stopContainer(sctx, pod, spec, cur, grace) })
-			}
-			wg.Wait()
+			// App containers first, then sidecars, the last one first (sidecar.go).
+			m.stopGroups(sctx, pod, stopOrder(pod, containers), grace)
 			st.mu.Lock()
 			st.terminated = true
 			st.mu.Unlock()
@@ -136,6 +128,48 @@ func (m *Manager) terminate(ctx context.Context, pod *core.Pod, st *podState) (t
 	return 0, nil
 }
 
+// stopGroups stops groups of containers one group after the other (the containers of a
+// group together), all within one grace period: each group gets what is left of it.
+func (m *Manager) stopGroups(ctx context.Context, pod *core.Pod, groups [][]*runtime.Container, grace time.Duration) {
+	deadline := time.Now().Add(grace)
+	for _, g := range groups {
+		left := max(time.Until(deadline), 0)
+		var wg sync.WaitGroup
+		for _, cur := range g {
+			spec := findContainer(pod, cur.Name)
+			m.event(pod, "Normal", "Killing", "Stopping container %s", cur.Name)
+			wg.Go(func() { m.stopContainer(ctx, pod, spec, cur, left) })
+		}
+		wg.Wait()
+	}
+}
+
+// stopSidecars stops a finished pod's running sidecars in the background, last first, and
+// syncs the pod when they are down (it then reports its terminal phase).
+func (m *Manager) stopSidecars(pod *core.Pod, st *podState, cs []*runtime.Container) {
+	groups := stopOrder(pod, cs)
+	if len(groups) == 0 {
+		return
+	}
+	st.mu.Lock()
+	if st.sidecarsStopping {
+		st.mu.Unlock()
+		return
+	}
+	st.sidecarsStopping = true
+	st.mu.Unlock()
+	grace := m.graceFor(pod, nil)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), grace+time.Minute)
+		defer cancel()
+		m.stopGroups(ctx, pod, groups, grace)
+		st.mu.Lock()
+		st.sidecarsStopping = false
+		st.mu.Unlock()
+		m.queue.Add(pod.UID)
+	}()
+}
+
 // deadlineExceeded fails a pod that outlived activeDeadlineSeconds.
 func (m *Manager) deadlineExceeded(ctx context.Context, pod *core.Pod, st *podState) (time.Duration, error) {
 	m.event(pod, "Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline")
@@ -148,6 +182,18 @@ func (m *Manager) deadlineExceeded(ctx context.Context, pod *core.Pod, st *podSt
 	failed.Status.Reason = "DeadlineExceeded"
 	failed.Status.Message = "Pod was active on the node longer than the specified deadline"
 	return 0, m.reportStatus(ctx, &failed, st)
+}
+
+// reject fails a pod the node does not admit, as the kubelet's rejectPod: a Warning event
+// and the Failed phase with the reason, before any of its containers run.
+func (m *Manager) reject(ctx context.Context, pod *core.Pod, st *podState, reason, msg string) error {
+	m.event(pod, "Warning", reason, "%s", msg)
+	st.apiStatusJSON(pod)
+	failed := *pod
+	failed.Status.Phase = core.PodFailed
+	failed.Status.Reason = reason
+	failed.Status.Message = "Pod was rejected: " + msg
+	return m.reportStatus(ctx, &failed, st)
 }
 
 // stopAll stops every container of a pod (synchronously) and its sandbox; with remove it

@@ -23,6 +23,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiff-sh/skiff/api/core"
@@ -63,11 +64,17 @@ type Config struct {
 	Runtime     runtime.Runtime
 	Pods        *client.Typed[core.Pod, *core.Pod]
 	Objects     Objects
-	Services    func() []*core.Service // nil: no service environment variables
-	Volumes     Volumes                // nil: volumes are not mounted (sim)
-	Probes      Probes                 // nil: probes always pass
-	Recorder    Recorder               // nil: no events
-	DNS         DNSConfig
+	// RuntimeHandler resolves a pod's spec.runtimeClassName to its RuntimeClass's handler, as
+	// the kubelet's RuntimeClass manager does (nil: every class runs on the default runtime).
+	RuntimeHandler func(ctx context.Context, runtimeClassName string) (string, error)
+	// AllowedUnsafeSysctls are the sysctls beyond the safe ones pods may set (names, or
+	// prefixes ending in '*'), as the kubelet's --allowed-unsafe-sysctls.
+	AllowedUnsafeSysctls []string
+	Services             func() []*core.Service // nil: no service environment variables
+	Volumes              Volumes                // nil: volumes are not mounted (sim)
+	Probes               Probes                 // nil: probes always pass
+	Recorder             Recorder               // nil: no events
+	DNS                  DNSConfig
 	// RootDir holds each pod's files (hosts, resolv.conf, termination logs) under
 	// pods/<uid>; "" writes no files (sim).
 	RootDir string
@@ -118,7 +125,15 @@ type podState struct {
 	stopping    map[string]bool // container IDs being stopped in the background
 	terminating bool            // the pod's containers are being stopped for its deletion
 	terminated  bool            // ... and are stopped
-	messages    map[string]string
+	// sidecarsStopping: the app containers of a pod that does not restart are done, and
+	// its sidecars are being stopped.
+	sidecarsStopping bool
+	messages         map[string]string
+	// admitted: the node took the pod (its sandbox exists or it passed admission); it
+	// holds its host ports against pods admitted after it.
+	admitted atomic.Bool
+	// evict is an eviction by the node to carry out (evict.go).
+	evict *evictRequest
 }
 
 // New returns a Manager; call Run.
@@ -194,6 +209,17 @@ func (m *Manager) Pod(uid string) *core.Pod {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.pods[uid]
+}
+
+// Pods returns the latest known state of every pod of the node.
+func (m *Manager) Pods() []*core.Pod {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*core.Pod, 0, len(m.pods))
+	for _, p := range m.pods {
+		out = append(out, p)
+	}
+	return out
 }
 
 // Find returns the pod of this node with that namespace and name, nil if none.
@@ -366,6 +392,9 @@ func (m *Manager) sync(ctx context.Context, uid string) (time.Duration, error) {
 	if pod.Status.Phase == core.PodSucceeded || pod.Status.Phase == core.PodFailed {
 		return 0, m.stopAll(ctx, pod, st, 0, false)
 	}
+	if ev := st.evictRequest(); ev != nil {
+		return m.evicted(ctx, pod, st, ev)
+	}
 	if st.startTime.IsZero() {
 		st.startTime = time.Now()
 		if pod.Status.StartTime != nil {
@@ -395,10 +424,21 @@ func (m *Manager) syncRunning(ctx context.Context, pod *core.Pod, st *podState) 
 		if podDone(pod, byName) {
 			return 0, nil // ran to completion: nothing to restart
 		}
+		if len(sandboxes) == 0 && !st.admitted.Load() {
+			// Admission, as the kubelet's: refused before anything of the pod runs.
+			if msg := forbiddenSysctl(pod, m.cfg.AllowedUnsafeSysctls); msg != "" {
+				return 0, m.reject(ctx, pod, st, "SysctlForbidden", msg)
+			}
+			if m.hostPortConflict(pod) {
+				return 0, m.reject(ctx, pod, st, "NodePorts", nodePortsMessage)
+			}
+		}
+		st.admitted.Store(true)
 		if sb, err = m.newSandbox(ctx, pod, st, sandboxes, containers); err != nil {
 			return 0, err
 		}
 	}
+	st.admitted.Store(true) // running already (an agent restart): it holds what it has
 	mounts := map[string]runtime.Mount{}
 	if m.cfg.Volumes != nil {
 		if mounts, err = m.cfg.Volumes.Setup(ctx, pod); err != nil {
@@ -409,27 +449,39 @@ func (m *Manager) syncRunning(ctx context.Context, pod *core.Pod, st *podState) 
 	ac := &actionContext{pod: pod, st: st, sandbox: sb, byName: byName, mounts: mounts}
 
 	var after time.Duration
-	// Init containers, one at a time, each to success.
-	for i := range pod.Spec.InitContainers {
-		c := &pod.Spec.InitContainers[i]
-		cur := latest(byName[c.Name])
-		switch {
-		case cur == nil:
-			return 0, m.startContainer(ctx, ac, c, 0, true)
-		case cur.State == runtime.ContainerRunning:
-			return 0, nil
-		case cur.State == runtime.ContainerCreated:
-			return 0, m.startCreated(ctx, ac, c, cur)
-		case cur.ExitCode == 0:
-			continue
-		case pod.Spec.RestartPolicy == core.RestartPolicyNever:
-			return 0, nil // the pod has failed
-		default:
-			return m.restart(ctx, ac, c, cur, true)
+	if appsDone(pod, byName) {
+		// The app containers finished and will not restart: the sidecars stop, last first,
+		// and the pod finishes once they are down (sidecar.go).
+		m.stopSidecars(pod, st, containers)
+		return 0, nil
+	}
+	// Init containers and sidecars, in order (sidecar.go).
+	plan := planInit(pod, byName, m.sidecarStarted)
+	var errs []error
+	for _, s := range plan.steps {
+		var d time.Duration
+		var err error
+		switch s.kind {
+		case stepStart:
+			err = m.startContainer(ctx, ac, s.c, 0, true)
+		case stepStartCreated:
+			err = m.startCreated(ctx, ac, s.c, s.cur)
+		case stepRestart:
+			d, err = m.restart(ctx, ac, s.c, s.cur, true)
+		case stepCheck:
+			m.checkRunning(ctx, pod, st, s.c, s.cur)
 		}
+		if d > 0 && (after == 0 || d < after) {
+			after = d
+		}
+		errs = append(errs, err)
+	}
+	// Ephemeral containers run whether or not the pod has initialized (ephemeral.go).
+	errs = append(errs, m.syncEphemeral(ctx, ac))
+	if !plan.done {
+		return after, errors.Join(errs...)
 	}
 	// App containers.
-	var errs []error
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
 		cur := latest(byName[c.Name])

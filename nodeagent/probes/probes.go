@@ -86,8 +86,17 @@ func (m *Manager) Update(pod *core.Pod, running map[string]string) {
 	defer m.mu.Unlock()
 	m.pods[pod.UID] = pod
 	want := map[workerKey]bool{}
+	// App containers and sidecars (init containers with restartPolicy Always) are probed.
+	var probed []*core.Container
+	for i := range pod.Spec.InitContainers {
+		if c := &pod.Spec.InitContainers[i]; c.RestartPolicy != nil && *c.RestartPolicy == core.ContainerRestartPolicyAlways {
+			probed = append(probed, c)
+		}
+	}
 	for i := range pod.Spec.Containers {
-		c := &pod.Spec.Containers[i]
+		probed = append(probed, &pod.Spec.Containers[i])
+	}
+	for _, c := range probed {
 		id, ok := running[c.Name]
 		if !ok {
 			continue

@@ -1,7 +1,10 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"syscall"
 )
 
@@ -41,4 +44,47 @@ func (u *FsUsage) InodesFreePercent() float64 {
 		return 100
 	}
 	return 100 * float64(u.InodesFree) / float64(u.InodesTotal)
+}
+
+// DirUsage is what the tree under path holds, as du counts it: allocated blocks (a sparse
+// file counts what it uses) and inodes, each hard-linked file once; it stays on path's
+// filesystem (a mount below it is not counted). A missing path holds nothing.
+func DirUsage(path string) (DiskUsage, error) {
+	var u DiskUsage
+	var root syscall.Stat_t
+	if err := syscall.Lstat(path, &root); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return u, nil
+		}
+		return u, fmt.Errorf("du %s: %w", path, err)
+	}
+	seen := map[uint64]bool{}
+	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed while walking
+			}
+			return err
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return nil
+		}
+		if st.Dev != root.Dev {
+			return filepath.SkipDir
+		}
+		if st.Nlink > 1 && !d.IsDir() {
+			if seen[st.Ino] {
+				return nil
+			}
+			seen[st.Ino] = true
+		}
+		u.Bytes += uint64(st.Blocks) * 512
+		u.Inodes++
+		return nil
+	})
+	if err != nil {
+		return u, fmt.Errorf("du %s: %w", path, err)
+	}
+	return u, nil
 }

@@ -33,6 +33,9 @@ var (
 	// ErrNotSupported: the runtime cannot do this at all (the sim runtime runs no
 	// processes, so there is nothing to exec into or forward to).
 	ErrNotSupported = errors.New("not supported")
+	// ErrInvalidImageArchive: an image archive given to import is not one (a broken tar
+	// stream, no manifest, no image in it).
+	ErrInvalidImageArchive = errors.New("invalid image archive")
 )
 
 // Labels the agent puts on what it creates; the runtime stores them and reports them back.
@@ -58,8 +61,13 @@ type SandboxConfig struct {
 	Pod      PodRef
 	Attempt  int
 	Hostname string
-	// HostNetwork, HostIPC, HostPID share the node's namespaces instead of new ones.
+	// HostNetwork, HostIPC, HostPID share the node's namespaces instead of new ones, for
+	// the sandbox and every container of the pod.
 	HostNetwork, HostIPC, HostPID bool
+	// ShareProcessNamespace puts the app containers in the sandbox's process namespace
+	// (the pause process is its PID 1, reaping zombies), as spec.shareProcessNamespace
+	// asks; otherwise each container has its own.
+	ShareProcessNamespace bool
 	// Ports are the pod's container ports; those with a hostPort are mapped on the node.
 	Ports []core.ContainerPort
 	// CgroupParent is the pod's cgroup (the QoS class's, then the pod's own).
@@ -67,6 +75,11 @@ type SandboxConfig struct {
 	Labels       map[string]string
 	// LogDir is where the pod's container logs go (one file per container and attempt).
 	LogDir string
+	// RuntimeHandler is the handler of the pod's RuntimeClass ("" is the default runtime);
+	// a runtime without that handler refuses the sandbox.
+	RuntimeHandler string
+	// Sysctls are set in the sandbox's namespaces (network, IPC), which its containers share.
+	Sysctls map[string]string
 }
 
 // SandboxState of a sandbox.
@@ -136,7 +149,12 @@ type ContainerConfig struct {
 	Resources     Resources
 	Security      SecurityConfig
 	StopSignal    string // "" means the image's STOPSIGNAL, else SIGTERM
-	TTY, Stdin    bool
+	// TTY gives the process a terminal; Stdin keeps its stdin open for AttachStdin, and
+	// StdinOnce closes it when the first attached client's stdin ends.
+	TTY, Stdin, StdinOnce bool
+	// PIDNamespaceOf is the ID of a running container whose process namespace this one
+	// joins (an ephemeral container's targetContainerName); "" gives it its own.
+	PIDNamespaceOf string
 	// LogPath is the file the container's stdout and stderr go to, in the CRI log format.
 	LogPath string
 	Labels  map[string]string
@@ -262,6 +280,11 @@ type Runtime interface {
 	// and returns its exit code once it has ended and its output is written. Cancelling
 	// ctx kills the process.
 	Exec(ctx context.Context, id string, opts ExecOptions) (int, error)
+	// AttachStdin copies stdin into the stdin of a running container created with Stdin
+	// (kubectl attach -i, kubectl debug -it) until stdin ends or ctx does, and resizes its
+	// terminal as resize says. When stdin ends and the container has StdinOnce, the
+	// process sees EOF. Output is read from the container's log.
+	AttachStdin(ctx context.Context, id string, stdin io.Reader, resize <-chan TerminalSize) error
 	// PortForward connects stream to port on localhost in the sandbox's network
 	// namespace (kubectl port-forward) and copies both ways until either side ends.
 	PortForward(ctx context.Context, sandboxID string, port int32, stream io.ReadWriteCloser) error
@@ -277,6 +300,14 @@ type Runtime interface {
 	// RemoveImage removes an image, under every name it has. Whether a container still
 	// uses it is the caller's concern.
 	RemoveImage(ctx context.Context, ref string) error
+	// WritableLayerUsage is what a container wrote to its root filesystem (its writable
+	// layer); ErrNotSupported when the runtime cannot tell.
+	WritableLayerUsage(ctx context.Context, containerID string) (DiskUsage, error)
+}
+
+// DiskUsage is what a directory tree (or a writable layer) holds.
+type DiskUsage struct {
+	Bytes, Inodes uint64
 }
 
 // FsUsage is a filesystem's size and what is left of it.

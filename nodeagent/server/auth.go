@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 )
 
 // Who may use the node agent's port. The paths run commands in containers, read their
@@ -62,11 +63,25 @@ func authorize(next http.Handler) http.Handler {
 		}
 		c := r.TLS.PeerCertificates[0]
 		if !allowed(c) {
-			http.Error(w, fmt.Sprintf("Forbidden (user=%s, verb=%s, resource=nodes, subresource=proxy)", c.Subject.CommonName, verb(r)), http.StatusForbidden)
+			http.Error(w, fmt.Sprintf("Forbidden (user=%s, verb=%s, resource=nodes, subresource=%s)", c.Subject.CommonName, verb(r), subresource(r.URL.Path)), http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// subresource is the nodes subresource the kubelet authorizes a path as: stats for
+// /stats/..., metrics for /metrics/..., proxy for the rest.
+func subresource(path string) string {
+	switch {
+	case strings.HasPrefix(path, "/stats/"):
+		return "stats"
+	case strings.HasPrefix(path, "/metrics/"):
+		return "metrics"
+	case path == "/images":
+		return "images"
+	}
+	return "proxy"
 }
 
 func verb(r *http.Request) string {

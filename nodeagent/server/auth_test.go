@@ -64,6 +64,9 @@ func TestClientCertificateAuthorization(t *testing.T) {
 		{"a user's certificate", clientFor(ca, pki.CertRequest{CommonName: "jane", Usage: pki.ClientAuth}), "/exec/ns/p/c?command=ls", 403},
 		{"the API server", clientFor(ca, pki.APIServerKubeletClient), "/containerLogs/ns/p/c", 404}, // authorized; the pod is unknown
 		{"an administrator", clientFor(ca, pki.CertRequest{CommonName: "admin", Organization: []string{"system:masters"}, Usage: pki.ClientAuth}), "/containerLogs/ns/p/c", 404},
+		{"stats for a user", clientFor(ca, pki.CertRequest{CommonName: "jane", Usage: pki.ClientAuth}), "/stats/summary", 403},
+		{"stats for the API server, before a sample", clientFor(ca, pki.APIServerKubeletClient), "/stats/summary", 503},
+		{"resource metrics for the API server", clientFor(ca, pki.APIServerKubeletClient), "/metrics/resource", 200},
 		{"the API server's name from another CA", clientFor(other, pki.APIServerKubeletClient), "/containerLogs/ns/p/c", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

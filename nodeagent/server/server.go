@@ -7,6 +7,9 @@
 //	GET|POST /exec/{namespace}/{pod}/{container}?command=...&stdin=&stdout=&stderr=&tty=
 //	GET|POST /attach/{namespace}/{pod}/{container}?stdout=&stderr=&tty=
 //	GET|POST /portForward/{namespace}/{pod}
+//	GET /stats/summary
+//	GET /metrics/resource
+//	POST /images (an image archive to load: images.go)
 //
 // The last three are upgraded to WebSocket or SPDY streams (see streaming.go).
 //
@@ -27,6 +30,7 @@ import (
 	"time"
 
 	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/statsapi"
 	"github.com/skiff-sh/skiff/nodeagent/logs"
 	"github.com/skiff-sh/skiff/nodeagent/runtime"
 )
@@ -45,12 +49,26 @@ type Server struct {
 	// system:masters) use the paths (auth.go). Nil serves plain HTTP to anyone: for tests
 	// and the sim runtime only.
 	TLS *TLS
+	// Stats is the latest usage sample (nil: none yet); a nil func serves no stats.
+	Stats func() *statsapi.Summary
+	// MaxImageBytes bounds an image archive POSTed to /images (0: DefaultMaxImageBytes).
+	MaxImageBytes int64
+}
+
+func (s *Server) summary() *statsapi.Summary {
+	if s.Stats == nil {
+		return nil
+	}
+	return s.Stats()
 }
 
 // Handler is the server's HTTP handler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /stats/summary", s.statsSummary)
+	mux.HandleFunc("GET /metrics/resource", s.resourceMetrics)
+	mux.HandleFunc("POST /images", s.importImage)
 	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", s.containerLogs)
 	for _, m := range []string{"GET", "POST"} {
 		mux.HandleFunc(m+" /exec/{namespace}/{pod}/{container}", s.exec)
@@ -204,15 +222,24 @@ func sortNewest(l []*runtime.Container) {
 	}
 }
 
-func hasContainer(pod *core.Pod, name string) bool {
+func hasContainer(pod *core.Pod, name string) bool { return containerSpec(pod, name) != nil }
+
+// containerSpec finds a container of the pod by name: a regular, init or ephemeral one.
+func containerSpec(pod *core.Pod, name string) *core.Container {
 	for _, l := range [][]core.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
-		for _, c := range l {
-			if c.Name == name {
-				return true
+		for i := range l {
+			if l[i].Name == name {
+				return &l[i]
 			}
 		}
 	}
-	return false
+	for _, ec := range pod.Spec.EphemeralContainers {
+		if ec.Name == name {
+			c := core.Container(ec.EphemeralContainerCommon)
+			return &c
+		}
+	}
+	return nil
 }
 
 func isTrue(s string) bool {

@@ -226,20 +226,22 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
 }
 
 // attach streams what the container writes from now on, read from its log (the
-// container's own stdio belongs to the log writer). Its stdin cannot be attached.
+// container's own stdio belongs to the log writer), and with stdin copies the client's
+// input into the container's stdin (which it must have been created with: stdin: true).
 func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
 	sr, err := parseStreamRequest(r, false)
 	if err != nil {
 		writeStatus(w, http.StatusBadRequest, meta.ReasonBadRequest, err.Error())
 		return
 	}
-	if sr.stdin {
-		writeStatus(w, http.StatusBadRequest, meta.ReasonBadRequest,
-			"attaching to a container's stdin is not supported by skiff's node agent (output only: kubectl attach without -i)")
-		return
-	}
 	pod, c, ok := s.runningContainer(w, r)
 	if !ok {
+		return
+	}
+	if spec := containerSpec(pod, c.Name); sr.stdin && (spec == nil || !spec.Stdin || !spec.TTY) {
+		// Only a terminal has a stdin to attach to (runtime/containerd/attach.go).
+		writeStatus(w, http.StatusBadRequest, meta.ReasonBadRequest,
+			fmt.Sprintf("container %s in pod %s was not started with stdin: true and tty: true: skiff's node agent attaches stdin only to a terminal", c.Name, pod.Name))
 		return
 	}
 	if c.LogPath == "" {
@@ -260,13 +262,25 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
 			return true
 		}
 		var wg sync.WaitGroup
+		// Output from now on: what the log holds from this instant (not from where its end
+		// is once the reader has opened it, which input sent meanwhile may already be past).
+		from := logs.Options{Follow: true, TailLines: -1, Since: time.Now()}
+		if sess.stdin != nil || sess.resize != nil {
+			actx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go func() {
+				if err := s.Runtime.AttachStdin(actx, c.ID, sess.stdin, sess.resize); err != nil && s.Log != nil {
+					s.Log.Debug("attach stdin", "container", c.ID, "err", err)
+				}
+			}()
+		}
 		follow := func(stream string, w io.Writer) {
 			if w == nil {
 				return
 			}
-			wg.Go(func() {
-				_ = logs.Read(ctx, c.LogPath, logs.Options{Follow: true, TailLines: 0, Stream: stream}, w, exited)
-			})
+			o := from
+			o.Stream = stream
+			wg.Go(func() { _ = logs.Read(ctx, c.LogPath, o, w, exited) })
 		}
 		if sr.tty {
 			follow("", sess.stdout)

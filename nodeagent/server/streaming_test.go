@@ -204,7 +204,7 @@ func TestStreamErrorsAreStatuses(t *testing.T) {
 		{"/exec/default/p/side?command=x&stdout=true", 400, `container "side" in pod "p" is not running`},
 		{"/exec/default/p/app?stdout=true", 400, "at least one command"},
 		{"/exec/default/p/app?command=x", 400, "at least one of stdin, stdout, stderr"},
-		{"/attach/default/p/app?stdin=true&stdout=true", 400, "stdin is not supported"},
+		{"/attach/default/p/app?stdin=true&stdout=true", 400, "was not started with stdin: true"},
 		{"/portForward/default/nope", 404, "not found"},
 	} {
 		d := websocket.Dialer{Subprotocols: []string{protoChannelV5, spdyTunnelPrefix + protoPortForward}}

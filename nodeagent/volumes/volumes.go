@@ -6,8 +6,11 @@
 //     AtomicWriter does — a timestamped directory, a "..data" symlink to it swapped by
 //     rename, and top-level symlinks through ..data — so a container sees either the old
 //     or the new set, never a mix, and changes propagate on every refresh;
-//   - persistentVolumeClaim: the path of the hostPath or local PersistentVolume it is
-//     bound to.
+//   - persistentVolumeClaim and generic ephemeral (the claim <pod>-<volume>, which must be
+//     the pod's): the path of the hostPath or local PersistentVolume the claim is bound to;
+//     a skiff.dev/local volume's directory is made here, under the node's local volume
+//     directory, the first time a pod uses it (see localvolumes.go). A claim not yet bound
+//     fails the setup, so the pod waits, with a FailedMount event saying for what.
 //
 // Setup is idempotent and runs on every pod sync; it is how updates reach the files.
 package volumes
@@ -24,6 +27,9 @@ import (
 
 	"github.com/skiff-sh/skiff/api/authentication"
 	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/quota"
+	"github.com/skiff-sh/skiff/api/storage"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/nodeagent/fieldpath"
 	"github.com/skiff-sh/skiff/nodeagent/runtime"
@@ -35,6 +41,9 @@ type Objects interface {
 	Secret(ctx context.Context, namespace, name string) (*core.Secret, error)
 	PersistentVolumeClaim(ctx context.Context, namespace, name string) (*core.PersistentVolumeClaim, error)
 	PersistentVolume(ctx context.Context, name string) (*core.PersistentVolume, error)
+	// UpdatePersistentVolume writes a volume (the node's only write to volumes: the
+	// skiff.dev/local-volume finalizer of its local volumes).
+	UpdatePersistentVolume(ctx context.Context, pv *core.PersistentVolume) (*core.PersistentVolume, error)
 }
 
 // Manager sets up volumes under root.
@@ -47,6 +56,8 @@ type Manager struct {
 	// Tokens issues the ServiceAccount tokens of serviceAccountToken projections; without
 	// it such a volume fails to set up.
 	Tokens Tokens
+	// LocalDir holds the node's skiff.dev/local volumes (LocalVolumeDir(root) by default).
+	LocalDir string
 }
 
 // Tokens issues bound ServiceAccount tokens (nodeagent/token's Manager, over TokenRequest).
@@ -58,7 +69,7 @@ type Tokens interface {
 
 // New returns a Manager keeping volumes under root/pods.
 func New(root string, objects Objects, nodeIP string) *Manager {
-	return &Manager{root: root, objects: objects, nodeIP: nodeIP}
+	return &Manager{root: root, objects: objects, nodeIP: nodeIP, LocalDir: LocalVolumeDir(root)}
 }
 
 func (m *Manager) volumesDir(uid string) string {
@@ -83,14 +94,16 @@ func (m *Manager) setup(ctx context.Context, pod *core.Pod, v *core.Volume) (run
 	switch {
 	case v.EmptyDir != nil:
 		p := dir("empty-dir")
-		if err := os.MkdirAll(p, 0o777); err != nil {
+		if err := makeOpenDir(p); err != nil {
 			return runtime.Mount{}, err
 		}
-		_ = os.Chmod(p, 0o777) // every user of the pod may write, as in Kubernetes
 		if v.EmptyDir.Medium == core.StorageMediumMemory {
-			if err := mountTmpfs(p, v.EmptyDir); err != nil {
+			if err := mountTmpfs(p, m.memoryVolumeSize(pod, v.EmptyDir)); err != nil {
 				return runtime.Mount{}, err
 			}
+		}
+		if err := m.ownOnce(pod, v.Name, p, false); err != nil {
+			return runtime.Mount{}, err
 		}
 		return runtime.Mount{HostPath: p}, nil
 	case v.HostPath != nil:
@@ -103,31 +116,31 @@ func (m *Manager) setup(ctx context.Context, pod *core.Pod, v *core.Volume) (run
 		if err != nil {
 			return runtime.Mount{}, err
 		}
-		return m.writeAtomic(dir("configmap"), files, true)
+		return m.writeAtomic(dir("configmap"), files, fsGroupOf(pod))
 	case v.Secret != nil:
 		files, err := m.secretFiles(ctx, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.Optional, mode(v.Secret.DefaultMode, core.SecretVolumeSourceDefaultMode))
 		if err != nil {
 			return runtime.Mount{}, err
 		}
-		return m.writeAtomic(dir("secret"), files, true)
+		return m.writeAtomic(dir("secret"), files, fsGroupOf(pod))
 	case v.DownwardAPI != nil:
 		files, err := m.downwardFiles(pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode, core.DownwardAPIVolumeSourceDefaultMode))
 		if err != nil {
 			return runtime.Mount{}, err
 		}
-		return m.writeAtomic(dir("downward-api"), files, true)
+		return m.writeAtomic(dir("downward-api"), files, fsGroupOf(pod))
 	case v.Projected != nil:
 		files, err := m.projectedFiles(ctx, pod, v.Projected)
 		if err != nil {
 			return runtime.Mount{}, err
 		}
-		return m.writeAtomic(dir("projected"), files, true)
+		return m.writeAtomic(dir("projected"), files, fsGroupOf(pod))
 	case v.PersistentVolumeClaim != nil:
-		p, err := m.claimPath(ctx, pod.Namespace, v.PersistentVolumeClaim.ClaimName)
-		if err != nil {
-			return runtime.Mount{}, err
-		}
-		return runtime.Mount{HostPath: p, ReadOnly: v.PersistentVolumeClaim.ReadOnly}, nil
+		return m.claimMount(ctx, pod, v.Name, v.PersistentVolumeClaim.ClaimName, false, v.PersistentVolumeClaim.ReadOnly)
+	case v.Ephemeral != nil:
+		// An ephemeral volume has no readOnly of its own (the field was dropped before
+		// GA): volumeMounts[].readOnly makes a container's view read-only.
+		return m.claimMount(ctx, pod, v.Name, pod.Name+"-"+v.Name, true, false)
 	}
 	return runtime.Mount{}, fmt.Errorf("unsupported volume type")
 }
@@ -145,6 +158,19 @@ func (m *Manager) Teardown(_ context.Context, uid string) error {
 	return os.RemoveAll(dir)
 }
 
+// makeOpenDir makes a directory every user of the pod may write to (0777, as the kubelet's
+// emptyDir), past the umask. The mode is set only when the directory is made: later, the
+// setgid bit an fsGroup added must stay.
+func makeOpenDir(p string) error {
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(p, 0o777); err != nil {
+		return err
+	}
+	return os.Chmod(p, 0o777)
+}
+
 func mode(m *int32, def int32) os.FileMode {
 	if m != nil {
 		return os.FileMode(*m) & 0o777
@@ -152,13 +178,53 @@ func mode(m *int32, def int32) os.FileMode {
 	return os.FileMode(def)
 }
 
-func mountTmpfs(p string, ed *core.EmptyDirVolumeSource) error {
+// memoryVolumeSize is the size of a memory-backed emptyDir's tmpfs, as the kubelet's
+// calculateEmptyDirMemorySize: the node's allocatable memory, or less — the pod's memory
+// limit (when every container has one) and the volume's sizeLimit, whichever is smallest.
+// Without it a tmpfs gets half the host's RAM, whatever the pod may use. 0: no size known.
+func (m *Manager) memoryVolumeSize(pod *core.Pod, ed *core.EmptyDirVolumeSource) int64 {
+	var size int64
+	if m.Allocatable != nil {
+		if q, ok := m.Allocatable()[core.ResourceMemory]; ok {
+			size = q.Value()
+		}
+	}
+	smaller := func(v int64) {
+		if v > 0 && (size == 0 || v <= size) {
+			size = v
+		}
+	}
+	if l, ok := podMemoryLimit(pod); ok {
+		smaller(l)
+	}
+	if ed.SizeLimit != nil {
+		smaller(ed.SizeLimit.Value())
+	}
+	return size
+}
+
+// podMemoryLimit is the pod's memory limit: its containers' limits added up (an init
+// container's if larger), known only when every container has one — the pod cgroup's.
+func podMemoryLimit(pod *core.Pod) (int64, bool) {
+	for _, l := range [][]core.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for _, c := range l {
+			if _, ok := c.Resources.Limits[core.ResourceMemory]; !ok {
+				return 0, false
+			}
+		}
+	}
+	q := quota.PodLimits(pod)[core.ResourceMemory]
+	return q.Value(), true
+}
+
+// mountTmpfs mounts a tmpfs of size bytes (0: the kernel's default) at p.
+func mountTmpfs(p string, size int64) error {
 	if mounted(p) {
 		return nil
 	}
 	opts := "mode=0777"
-	if ed.SizeLimit != nil && !ed.SizeLimit.IsZero() {
-		opts += fmt.Sprintf(",size=%d", ed.SizeLimit.Value())
+	if size > 0 {
+		opts += fmt.Sprintf(",size=%d", size)
 	}
 	if err := syscall.Mount("tmpfs", p, "tmpfs", 0, opts); err != nil {
 		return fmt.Errorf("mount tmpfs: %w", err)
@@ -384,39 +450,77 @@ func (m *Manager) tokenFile(ctx context.Context, pod *core.Pod, p *core.ServiceA
 	return map[string]file{p.Path: {[]byte(tr.Status.Token), def}}, nil
 }
 
-func (m *Manager) claimPath(ctx context.Context, ns, name string) (string, error) {
-	pvc, err := m.objects.PersistentVolumeClaim(ctx, ns, name)
+// claimMount mounts the volume a claim of pod is bound to. A local volume mounted
+// read-write gets the pod's fsGroup (as the kubelet's local plugin does); a hostPath one
+// never does.
+func (m *Manager) claimMount(ctx context.Context, pod *core.Pod, volume, claim string, ephemeral, readOnly bool) (runtime.Mount, error) {
+	p, local, err := m.claimPath(ctx, pod, claim, ephemeral)
+	if err != nil {
+		return runtime.Mount{}, err
+	}
+	if local && !readOnly {
+		if err := m.ownOnce(pod, volume, p, false); err != nil {
+			return runtime.Mount{}, err
+		}
+	}
+	return runtime.Mount{HostPath: p, ReadOnly: readOnly}, nil
+}
+
+// claimPath is the host path of the volume a claim of pod is bound to, and whether it is a
+// local volume. An ephemeral volume's claim must be the pod's own (a claim of that name made
+// by someone else is not).
+func (m *Manager) claimPath(ctx context.Context, pod *core.Pod, name string, ephemeral bool) (string, bool, error) {
+	pvc, err := m.objects.PersistentVolumeClaim(ctx, pod.Namespace, name)
 	if err != nil {
 		if client.IsNotFound(err) {
-			return "", fmt.Errorf("persistentvolumeclaim %q not found", name)
+			return "", false, fmt.Errorf("persistentvolumeclaim %q not found", name)
 		}
-		return "", err
+		return "", false, err
+	}
+	if ephemeral {
+		if ref := meta.GetControllerOf(&pvc.ObjectMeta); ref == nil || ref.UID != pod.UID {
+			return "", false, fmt.Errorf("PVC %s/%s was not created for pod %s/%s (pod is not owner)", pod.Namespace, name, pod.Namespace, pod.Name)
+		}
 	}
 	if pvc.Spec.VolumeName == "" || pvc.Status.Phase != core.ClaimBound {
-		return "", fmt.Errorf("persistentvolumeclaim %q is not bound", name)
+		return "", false, fmt.Errorf("persistentvolumeclaim %q is not bound", name)
 	}
 	pv, err := m.objects.PersistentVolume(ctx, pvc.Spec.VolumeName)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	switch {
 	case pv.Spec.HostPath != nil:
 		if err := checkHostPath(pv.Spec.HostPath); err != nil {
-			return "", err
+			return "", false, err
 		}
-		return pv.Spec.HostPath.Path, nil
+		return pv.Spec.HostPath.Path, false, nil
 	case pv.Spec.Local != nil:
-		return pv.Spec.Local.Path, nil
+		if pv.Annotations[core.AnnDynamicallyProvisioned] == storage.LocalProvisioner {
+			p, err := m.prepareLocal(ctx, pv)
+			return p, true, err
+		}
+		return pv.Spec.Local.Path, true, nil
 	}
-	return "", fmt.Errorf("persistentvolume %q is neither hostPath nor local", pv.Name)
+	return "", false, fmt.Errorf("persistentvolume %q is neither hostPath nor local", pv.Name)
 }
 
 // writeAtomic makes dir hold exactly files, switching from the previous set in one rename.
-func (m *Manager) writeAtomic(dir string, files map[string]file, readOnly bool) (runtime.Mount, error) {
+// The volume is read-only to containers. With an fsGroup, every file is the group's and
+// group-readable (so a 0400 file is 0440), as the kubelet's ownership step makes it.
+func (m *Manager) writeAtomic(dir string, files map[string]file, fsGroup *int64) (runtime.Mount, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return runtime.Mount{}, err
 	}
-	mt := runtime.Mount{HostPath: dir, ReadOnly: readOnly}
+	mt := runtime.Mount{HostPath: dir, ReadOnly: true}
+	if fsGroup != nil {
+		// The modes the files end with, so that an unchanged set is recognized as such.
+		grouped := make(map[string]file, len(files))
+		for p, f := range files {
+			grouped[p] = file{f.data, f.mode | roMask}
+		}
+		files = grouped
+	}
 	dataLink := filepath.Join(dir, "..data")
 	if same(dataLink, files) {
 		return mt, nil
@@ -467,6 +571,9 @@ func (m *Manager) writeAtomic(dir string, files map[string]file, readOnly bool) 
 	}
 	if old != "" {
 		_ = os.RemoveAll(filepath.Join(dir, old))
+	}
+	if err := setOwnership(dir, fsGroup, nil, true); err != nil {
+		return runtime.Mount{}, err
 	}
 	return mt, nil
 }

@@ -16,6 +16,9 @@ import (
 type objects struct {
 	cms     map[string]*core.ConfigMap
 	secrets map[string]*core.Secret
+	claims  map[string]*core.PersistentVolumeClaim
+	pvs     map[string]*core.PersistentVolume
+	updates []string // volume updates, as "name: finalizers"
 }
 
 func notFound(name string) error {
@@ -36,12 +39,24 @@ func (o *objects) Secret(_ context.Context, _, name string) (*core.Secret, error
 	return nil, notFound(name)
 }
 
-func (o *objects) PersistentVolumeClaim(context.Context, string, string) (*core.PersistentVolumeClaim, error) {
+func (o *objects) PersistentVolumeClaim(_ context.Context, _, name string) (*core.PersistentVolumeClaim, error) {
+	if c, ok := o.claims[name]; ok {
+		return c, nil
+	}
 	return nil, notFound("claim")
 }
 
-func (o *objects) PersistentVolume(context.Context, string) (*core.PersistentVolume, error) {
+func (o *objects) PersistentVolume(_ context.Context, name string) (*core.PersistentVolume, error) {
+	if pv, ok := o.pvs[name]; ok {
+		return pv, nil
+	}
 	return nil, notFound("pv")
+}
+
+func (o *objects) UpdatePersistentVolume(_ context.Context, pv *core.PersistentVolume) (*core.PersistentVolume, error) {
+	o.updates = append(o.updates, pv.Name+": "+strings.Join(pv.Finalizers, ","))
+	o.pvs[pv.Name] = pv
+	return pv, nil
 }
 
 func read(t *testing.T, path string) string {

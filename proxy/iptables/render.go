@@ -14,7 +14,8 @@
 //	       SKIFF-SEP-y          hairpin masquerade; DNAT to the endpoint
 //	       POSTROUTING          → SKIFF-POSTROUTING: MASQUERADE what SKIFF-MARK-MASQ marked
 //	filter INPUT, FORWARD, OUTPUT → SKIFF-SERVICES / SKIFF-EXTERNAL-SERVICES: REJECT new
-//	                              connections to service ports without endpoints (DROP when
+//	                              connections to service ports without endpoints (TCP with a
+//	                              reset, other protocols icmp-port-unreachable; DROP when
 //	                              only a Local policy finds none), SKIFF-FORWARD: accept
 //	                              marked and established service traffic, drop INVALID
 package iptables
@@ -23,6 +24,7 @@ import (
 	"bytes"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/skiff-sh/skiff/proxy/plan"
 )
@@ -204,7 +206,7 @@ func (r *Rendered) write(st State, prev *Rendered) ([]byte, bool) {
 	}
 	b.Grow(size)
 	changed := false
-	for _, t := range r.tables {
+	for _, t := range r.commitOrder(prev) {
 		var stale, write []string
 		for c := range st.Chains[t.name] {
 			if !t.have[c] {
@@ -248,6 +250,61 @@ func (r *Rendered) write(st State, prev *Rendered) ([]byte, bool) {
 	return b.Bytes(), changed
 }
 
+// commitOrder is the order the tables are written in. Each table's COMMIT is a transaction
+// of its own (in iptables-nft as in legacy), so between the two a packet meets the new
+// rules of one table and the old of the other. nat goes first, so a Service gaining its
+// first endpoint has its DNAT in place before its REJECT goes (while both are there the
+// REJECT, which matches the Service address, never sees the DNATed packets); the other way
+// round a connection attempted between the commits would match neither, and its SYN would
+// be lost (the client retries after a second). When the filter table gains rules (a
+// Service lost its endpoints: a new REJECT), filter goes first for the same reason in
+// reverse. A sync with both kinds of change leaves one of them a window of a few
+// milliseconds.
+func (r *Rendered) commitOrder(prev *Rendered) []*table {
+	var filter, nat *table
+	for _, t := range r.tables {
+		switch t.name {
+		case "filter":
+			filter = t
+		case "nat":
+			nat = t
+		}
+	}
+	if filter == nil || nat == nil {
+		return r.tables
+	}
+	if prev != nil {
+		var old *table
+		for _, t := range prev.tables {
+			if t.name == "filter" {
+				old = t
+			}
+		}
+		if old != nil && gainsRules(old, filter) {
+			return []*table{filter, nat}
+		}
+	}
+	return []*table{nat, filter}
+}
+
+// gainsRules says whether cur holds a rule old does not.
+func gainsRules(old, cur *table) bool {
+	had := map[string]bool{}
+	for c, buf := range old.rules {
+		for _, l := range strings.Split(buf.String(), "\n") {
+			had[c+" "+l] = true
+		}
+	}
+	for c, buf := range cur.rules {
+		for _, l := range strings.Split(buf.String(), "\n") {
+			if !had[c+" "+l] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func servicePort(filter, nat *table, clusterCIDR string, sp *plan.ServicePort) {
 	h := sp.Hash()
 	svc, svl, ext := svcPrefix+h, svlPrefix+h, extPrefix+h
@@ -255,8 +312,17 @@ func servicePort(filter, nat *table, clusterCIDR string, sp *plan.ServicePort) {
 	name := sp.Name
 
 	if len(cluster) == 0 {
-		// Nothing can answer: refuse at once rather than let connections time out.
+		// Nothing can answer: refuse at once rather than let connections time out. TCP is
+		// refused with a reset, not Kubernetes' icmp-port-unreachable: an ICMP error shares
+		// the kernel's per-host rate limit (icmp_ratelimit, one a second after a burst) with
+		// the redirects a node sends when it would route a Service address back out the
+		// interface it came in on, so a client trying a few times in a row had its SYN go
+		// unanswered until a retransmit. A reset is not rate-limited; the client sees the
+		// same ECONNREFUSED.
 		reject := "-j REJECT --reject-with icmp-port-unreachable"
+		if sp.Protocol == "TCP" || sp.Protocol == "" {
+			reject = "-j REJECT --reject-with tcp-reset"
+		}
 		why := comment(name + " has no endpoints")
 		if sp.ClusterIP != "" {
 			filter.rule(ChainServices, why, dst(sp.ClusterIP, sp, sp.Port), reject)

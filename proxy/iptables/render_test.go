@@ -97,6 +97,47 @@ func TestPartialRewritesOnlyChangedChains(t *testing.T) {
 	}
 }
 
+// Each table's COMMIT is a transaction of its own: a Service gaining its first endpoint
+// gets its DNAT (nat) before its REJECT goes (filter); one losing its last gets the REJECT
+// before the DNAT goes. Either way round, a SYN sent between the commits would match
+// neither and be lost.
+func TestPartialCommitOrder(t *testing.T) {
+	var c plantest.Case
+	for _, x := range plantest.Cases() {
+		if x.Name == "clusterip" {
+			c = x
+		}
+	}
+	withEndpoints := Render(c.Plan(), State{})
+	eps := c.Slices
+	c.Slices = nil
+	without := Render(c.Plan(), State{})
+	c.Slices = eps
+	first := func(text []byte) string {
+		s := string(text)
+		if strings.Index(s, "*nat\n") < strings.Index(s, "*filter\n") {
+			return "nat"
+		}
+		return "filter"
+	}
+	for _, tc := range []struct {
+		name     string
+		from, to *Rendered
+		want     string
+	}{
+		{"first endpoints: DNAT before the REJECT goes", without, withEndpoints, "nat"},
+		{"last endpoints gone: REJECT before the DNAT goes", withEndpoints, without, "filter"},
+	} {
+		text, changed := tc.to.Partial(tc.from)
+		if !changed || !strings.Contains(string(text), "REJECT") && tc.want == "filter" {
+			t.Fatalf("%s: no change or no REJECT written:\n%s", tc.name, text)
+		}
+		if got := first(text); got != tc.want {
+			t.Errorf("%s: %s committed first, want %s:\n%s", tc.name, got, tc.want, text)
+		}
+	}
+}
+
 func TestProbabilitiesSpreadEvenly(t *testing.T) {
 	// Rule i of n matches with 1/(n-i): each endpoint gets 1/n overall.
 	n := 3

@@ -254,6 +254,11 @@ func (b *Backend) Sync(ctx context.Context, p *plan.Plan, _ bool) (int, error) {
 	}
 	// "link add" of an existing link fails: -force goes on past it.
 	_, _ = b.exec(ctx, batch.Bytes(), "ip", "-force", "-batch", "-")
+	// Without conntrack entries for IPVS connections the masquerade rule below never
+	// applies (kube-proxy sets the same; the setting is per network namespace).
+	if _, err := b.exec(ctx, nil, "sysctl", "-q", "-w", "net.ipv4.vs.conntrack=1"); err != nil {
+		return 0, fmt.Errorf("ipvs: net.ipv4.vs.conntrack=1: %w", err)
+	}
 	if p.ClusterCIDR != "" {
 		rules := "*nat\n:SKIFF-IPVS-POSTROUTING - [0:0]\n" +
 			"-A SKIFF-IPVS-POSTROUTING -m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ ! -s " + p.ClusterCIDR + " -j MASQUERADE\n" + "COMMIT\n"

@@ -78,12 +78,3 @@ func TestCheckRefusesWithoutIPVS(t *testing.T) {
 		t.Errorf("Check = %v", err)
 	}
 }
-
-// Where the kernel has IPVS this is where a namespace test would go; this machine's kernel
-// has none (the test says why it skips).
-func TestKernel(t *testing.T) {
-	if err := Check(); err != nil {
-		t.Skip(err)
-	}
-	t.Skip("no IPVS kernel test yet: none was available to write it against")
-}

@@ -171,6 +171,8 @@ func Render(p *plan.Plan, st State) *Rendered {
 	w.rule("filter-forward", "jump forward")
 	w.rule("filter-output", "ct state new jump service-endpoints-check")
 	w.rule("forward", "ct state invalid drop")
+	// TCP gets a reset, not an ICMP error: see the iptables backend (ICMP rate limit).
+	w.rule("reject-chain", "meta l4proto tcp reject with tcp reset")
 	w.rule("reject-chain", "reject")
 	w.rule("services", "ip daddr . meta l4proto . th dport vmap @service-ips")
 	w.rule("services", "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports")

@@ -50,13 +50,21 @@ func TestRunScorePluginsNormalizesAndWeighs(t *testing.T) {
 		{ScorePlugin: fixedScore{name: "fewer", scores: map[string]int64{"a": 1, "b": 0, "c": 1}, reverse: true}, Weight: 3},
 	}}
 	state := NewCycleState(NewSnapshot(nodes...), nil)
-	got, st := f.RunScorePlugins(context.Background(), state, NewPodInfo(&core.Pod{}), nodes)
+	got, byPlugin, st := f.RunScorePluginsDetailed(context.Background(), state, NewPodInfo(&core.Pod{}), nodes)
 	if !st.IsSuccess() {
 		t.Fatal(st.Message())
 	}
 	// "more": 50, 100, 0. "fewer" reversed: 0, 100, 0, times 3.
 	if want := []int64{50, 400, 0}; !slices.Equal(got, want) {
 		t.Fatalf("totals %v, want %v", got, want)
+	}
+	// Each plugin's share, weighted: what the scheduler's decision annotation explains.
+	if len(byPlugin) != 2 || byPlugin[0].Plugin != "more" || !slices.Equal(byPlugin[0].Scores, []int64{50, 100, 0}) ||
+		byPlugin[1].Plugin != "fewer" || !slices.Equal(byPlugin[1].Scores, []int64{0, 300, 0}) {
+		t.Fatalf("per plugin %+v", byPlugin)
+	}
+	if totals, st := f.RunScorePlugins(context.Background(), state, NewPodInfo(&core.Pod{}), nodes); !st.IsSuccess() || !slices.Equal(totals, got) {
+		t.Fatalf("RunScorePlugins %v, want %v", totals, got)
 	}
 }
 

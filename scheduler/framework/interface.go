@@ -196,6 +196,23 @@ type ScoreNormalizer interface {
 	NormalizeScore(state *CycleState, pod *PodInfo, nodes []*NodeInfo, scores []int64)
 }
 
+// ReservePlugin keeps what a plugin decided for the chosen node, when the scheduler assumes
+// the pod there and before binding starts (the next pod's cycle already sees it). Unreserve
+// undoes it when the binding fails.
+type ReservePlugin interface {
+	Plugin
+	Reserve(ctx context.Context, state *CycleState, pod *PodInfo, node string) *Status
+	Unreserve(ctx context.Context, state *CycleState, pod *PodInfo, node string)
+}
+
+// PreBindPlugin makes the API writes the binding depends on (a volume's claim annotated with
+// the chosen node), in the binding goroutine, before the pod is bound. A failure fails the
+// binding: the pod is retried.
+type PreBindPlugin interface {
+	Plugin
+	PreBind(ctx context.Context, state *CycleState, pod *PodInfo, node string) *Status
+}
+
 // EnqueueExtensions says which cluster events may make a pod this plugin rejected schedulable,
 // so that an unschedulable pod is retried only when something relevant happened.
 type EnqueueExtensions interface {
@@ -209,11 +226,16 @@ const MaxNodeScore int64 = 100
 type EventResource string
 
 const (
-	NodeEvent           EventResource = "Node"
-	AssignedPodEvent    EventResource = "AssignedPod"    // a pod bound to a node
-	UnscheduledPodEvent EventResource = "UnscheduledPod" // the pending pod itself, updated
-	NamespaceEvent      EventResource = "Namespace"
-	WildCardEvent       EventResource = "*"
+	NodeEvent               EventResource = "Node"
+	AssignedPodEvent        EventResource = "AssignedPod"    // a pod bound to a node
+	UnscheduledPodEvent     EventResource = "UnscheduledPod" // the pending pod itself, updated
+	NamespaceEvent          EventResource = "Namespace"
+	PVCEvent                EventResource = "PersistentVolumeClaim"
+	PVEvent                 EventResource = "PersistentVolume"
+	StorageClassEvent       EventResource = "storage.k8s.io/StorageClass"
+	CSIStorageCapacityEvent EventResource = "storage.k8s.io/CSIStorageCapacity"
+	CSIDriverEvent          EventResource = "storage.k8s.io/CSIDriver"
+	WildCardEvent           EventResource = "*"
 )
 
 // ActionType is a bit set of what happened.

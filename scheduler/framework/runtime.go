@@ -17,6 +17,8 @@ type Framework struct {
 	Filter    []FilterPlugin
 	PreScore  []PreScorePlugin
 	Score     []WeightedScore
+	Reserve   []ReservePlugin
+	PreBind   []PreBindPlugin
 	// Parallelizer bounds the goroutines used per extension point.
 	Parallelizer Parallelizer
 }
@@ -121,6 +123,13 @@ type PluginScores struct {
 // RunScorePlugins scores every node with every score plugin (in parallel over nodes),
 // normalizes each plugin's scores, applies the weights and returns each node's total.
 func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod *PodInfo, nodes []*NodeInfo) ([]int64, *Status) {
+	totals, _, st := f.RunScorePluginsDetailed(ctx, state, pod, nodes)
+	return totals, st
+}
+
+// RunScorePluginsDetailed is RunScorePlugins that also returns each plugin's normalized,
+// weighted scores (the totals are their sums), for explaining a decision.
+func (f *Framework) RunScorePluginsDetailed(ctx context.Context, state *CycleState, pod *PodInfo, nodes []*NodeInfo) ([]int64, []PluginScores, *Status) {
 	totals := make([]int64, len(nodes))
 	active := make([]WeightedScore, 0, len(f.Score))
 	for _, p := range f.Score {
@@ -129,7 +138,7 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 		}
 	}
 	if len(active) == 0 {
-		return totals, nil
+		return totals, nil, nil
 	}
 	scores := make([][]int64, len(active))
 	for i := range scores {
@@ -147,17 +156,20 @@ func (f *Framework) RunScorePlugins(ctx context.Context, state *CycleState, pod 
 		}
 	})
 	if s := firstErr.get(); s != nil {
-		return nil, AsStatus(fmt.Errorf("running Score plugin %q: %s", s.Plugin(), s.Message()))
+		return nil, nil, AsStatus(fmt.Errorf("running Score plugin %q: %s", s.Plugin(), s.Message()))
 	}
+	byPlugin := make([]PluginScores, len(active))
 	for i, p := range active {
 		if norm, ok := p.ScorePlugin.(ScoreNormalizer); ok {
 			norm.NormalizeScore(state, pod, nodes, scores[i])
 		}
-		for n, s := range scores[i] {
-			totals[n] += s * p.Weight
+		for n := range scores[i] {
+			scores[i][n] *= p.Weight
+			totals[n] += scores[i][n]
 		}
+		byPlugin[i] = PluginScores{Plugin: p.Name(), Scores: scores[i]}
 	}
-	return totals, nil
+	return totals, byPlugin, nil
 }
 
 // DefaultNormalizeScore scales scores to 0..MaxNodeScore by the largest one, reversed
@@ -182,4 +194,34 @@ func DefaultNormalizeScore(scores []int64, reverse bool) {
 		}
 		scores[i] = s
 	}
+}
+
+// RunReservePlugins runs every Reserve; on a failure the ones that succeeded are undone.
+func (f *Framework) RunReservePlugins(ctx context.Context, state *CycleState, pod *PodInfo, node string) *Status {
+	for i, p := range f.Reserve {
+		if s := p.Reserve(ctx, state, pod, node); !s.IsSuccess() {
+			for j := i - 1; j >= 0; j-- {
+				f.Reserve[j].Unreserve(ctx, state, pod, node)
+			}
+			return s.WithPlugin(p.Name())
+		}
+	}
+	return nil
+}
+
+// RunUnreservePlugins undoes every Reserve, in reverse order.
+func (f *Framework) RunUnreservePlugins(ctx context.Context, state *CycleState, pod *PodInfo, node string) {
+	for i := len(f.Reserve) - 1; i >= 0; i-- {
+		f.Reserve[i].Unreserve(ctx, state, pod, node)
+	}
+}
+
+// RunPreBindPlugins runs every PreBind; the first failure stops them.
+func (f *Framework) RunPreBindPlugins(ctx context.Context, state *CycleState, pod *PodInfo, node string) *Status {
+	for _, p := range f.PreBind {
+		if s := p.PreBind(ctx, state, pod, node); !s.IsSuccess() {
+			return s.WithPlugin(p.Name())
+		}
+	}
+	return nil
 }

@@ -19,6 +19,9 @@ type Handle struct {
 	// Workloads finds the Services, ReplicaSets and StatefulSets selecting a pod (for
 	// PodTopologySpread's default constraints); nil when there are none to look at.
 	Workloads WorkloadLister
+	// Volumes reads claims, volumes and classes and writes volume bindings (VolumeBinding);
+	// nil when only checking a configuration.
+	Volumes VolumeAccess
 }
 
 // Registry returns every plugin skiff knows, by name.
@@ -33,6 +36,9 @@ func Registry() map[string]Factory {
 		TaintTolerationName:   simple(TaintToleration{}),
 		NodeAffinityName:      simple(NodeAffinity{}),
 		ImageLocalityName:     simple(ImageLocality{}),
+		VolumeBindingName: func(args json.RawMessage, h Handle) (fw.Plugin, error) {
+			return NewVolumeBinding(h.Volumes), noArgs(VolumeBindingName, args)
+		},
 		NodeResourcesFitName: func(args json.RawMessage, _ Handle) (fw.Plugin, error) {
 			var a NodeResourcesFitArgs
 			if err := decodeArgs(args, &a); err != nil {
@@ -74,7 +80,7 @@ func Registry() map[string]Factory {
 // Default plugin lists and score weights of the default profile, as in Kubernetes.
 var (
 	DefaultFilters = []string{NodeUnschedulableName, NodeNameName, TaintTolerationName, NodeAffinityName,
-		NodePortsName, NodeResourcesFitName, PodTopologySpreadName, InterPodAffinityName}
+		NodePortsName, NodeResourcesFitName, VolumeBindingName, PodTopologySpreadName, InterPodAffinityName}
 	DefaultScores = []struct {
 		Name   string
 		Weight int64

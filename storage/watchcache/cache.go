@@ -35,6 +35,11 @@ type Options struct {
 	// HistorySize is how many recent events are kept for watches that resume from a
 	// resourceVersion (default 10000); an older resourceVersion gets storage.ErrExpired.
 	HistorySize int
+	// HistoryBytes bounds the history by the size of the objects it holds as well (default
+	// 64 MiB): a few updates of a large object must not pin gigabytes. The newest event is
+	// always kept. Trimming by either bound keeps the contract: a resourceVersion older
+	// than the history gets storage.ErrExpired (410), and the client relists.
+	HistoryBytes int
 	// WatcherBuffer is each watcher's channel capacity (default 1000): how far a watcher may
 	// fall behind before it is closed. It is allocated up front (72 bytes an event).
 	WatcherBuffer int
@@ -95,6 +100,7 @@ type Cache struct {
 	history  []*eventData  // ring buffer of the last len(history) events
 	head     int           // index of the oldest event
 	count    int           // events in the ring
+	bytes    int           // the Size of the events in the ring
 	oldest   int64         // every change after this revision is in history
 	rv       int64         // the cache has seen every change up to here
 	watchers []*Watcher    // copy on write: the dispatcher iterates a snapshot unlocked
@@ -110,6 +116,9 @@ type Cache struct {
 func New(store storage.Interface, prefix string, newFunc storage.NewFunc, opts Options) *Cache {
 	if opts.HistorySize <= 0 {
 		opts.HistorySize = 10000
+	}
+	if opts.HistoryBytes <= 0 {
+		opts.HistoryBytes = 64 << 20
 	}
 	if opts.WatcherBuffer <= 0 {
 		opts.WatcherBuffer = 1000
@@ -215,7 +224,7 @@ func (c *Cache) relist(ctx context.Context) error {
 	c.mu.Lock()
 	c.objects = objects
 	clear(c.history)
-	c.head, c.count, c.oldest = 0, 0, rv
+	c.head, c.count, c.bytes, c.oldest = 0, 0, 0, rv
 	c.advance(rv)
 	cut := c.watchers
 	c.watchers = nil
@@ -280,13 +289,17 @@ func (c *Cache) apply(ev storage.Event) {
 	} else {
 		c.objects[key] = d.cur
 	}
-	if c.count == len(c.history) {
-		c.oldest = c.history[c.head].ResourceVersion
+	for c.count == len(c.history) || c.count > 0 && c.bytes+ev.Size > c.opts.HistoryBytes {
+		old := c.history[c.head]
+		c.oldest = old.ResourceVersion
+		c.bytes -= old.Size
+		c.history[c.head] = nil // let the objects go
 		c.head = (c.head + 1) % len(c.history)
 		c.count--
 	}
 	c.history[(c.head+c.count)%len(c.history)] = d
 	c.count++
+	c.bytes += ev.Size
 	c.advance(ev.ResourceVersion)
 	watchers := c.watchers
 	c.mu.Unlock()

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +23,9 @@ import (
 // network namespace of its own (reaching the control plane over a veth pair, sharing no
 // file with it) verifies the cluster CA by the pin, gets its client certificate by a
 // CertificateSigningRequest that the controller manager approves and signs, registers as
-// system:node:NAME, and runs a pod. A join with the wrong pin is refused.
+// system:node:NAME, runs skiff-ingress as the ingress controller (from the kubeconfig
+// `skiff token create --ingress-kubeconfig` wrote), and runs a pod. A join with the wrong
+// pin is refused.
 func TestJoinFromAnotherNetworkNamespace(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("network namespaces need root")
@@ -54,12 +58,15 @@ func TestJoinFromAnotherNetworkNamespace(t *testing.T) {
 
 	c := harness.Up(t, "", "--nodes", "0", "--advertise-address", hostIP)
 	bin := harness.Binaries(t)
-	out, err := exec.Command(filepath.Join(bin, "skiff"), "token", "create", "--data-dir", c.DataDir, "--print-join-command").CombinedOutput()
+	ingressKC := filepath.Join(t.TempDir(), "ingress.kubeconfig")
+	out, err := exec.Command(filepath.Join(bin, "skiff"), "token", "create", "--data-dir", c.DataDir, "--print-join-command",
+		"--ingress-kubeconfig", ingressKC).Output()
 	if err != nil {
 		t.Fatalf("skiff token create: %v\n%s", err, out)
 	}
 	joinCmd := strings.Fields(strings.TrimSpace(string(out)))
-	if len(joinCmd) != 7 || joinCmd[0] != "skiff" || joinCmd[1] != "join" || !strings.HasPrefix(joinCmd[2], hostIP+":") {
+	if len(joinCmd) != 9 || joinCmd[0] != "skiff" || joinCmd[1] != "join" || !strings.HasPrefix(joinCmd[2], hostIP+":") ||
+		joinCmd[7] != "--ingress-kubeconfig" || joinCmd[8] != ingressKC {
 		t.Fatalf("join command: %q", out)
 	}
 	ca, err := pki.ParseCert(mustRead(t, filepath.Join(c.DataDir, "pki", "ca.crt")))
@@ -107,7 +114,7 @@ func TestJoinFromAnotherNetworkNamespace(t *testing.T) {
 			<-joinDone
 		}
 		if t.Failed() {
-			for _, f := range []string{"join.out", "logs/skiff-nodeagent.log"} {
+			for _, f := range []string{"join.out", "logs/skiff-nodeagent.log", "logs/skiff-ingress.log"} {
 				b, _ := os.ReadFile(filepath.Join(nodeDir, f))
 				t.Logf("%s:\n%s", f, b)
 			}
@@ -144,6 +151,21 @@ func TestJoinFromAnotherNetworkNamespace(t *testing.T) {
 	cert, err := pki.ParseCert(mustRead(t, filepath.Join(nodeDir, "pki", "node-client-current.pem")))
 	if err != nil || cert.Subject.CommonName != "system:node:joined" || cert.CheckSignatureFrom(ca) != nil {
 		t.Fatalf("node certificate: %v %v", err, cert.Subject)
+	}
+
+	// It runs skiff-ingress as the ingress controller (not as the node): the host reaches it
+	// at the node's address, and with no Ingress it answers 404 for every path.
+	harness.Eventually(t, 60*time.Second, "skiff-ingress answering on the joined node's port 80", func() (bool, string) {
+		resp, err := (&http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{}}).Get("http://" + nodeIP + "/anything")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusNotFound && strings.Contains(string(body), "no Ingress rule matches"), fmt.Sprintf("%d %s", resp.StatusCode, body)
+	})
+	if b := mustRead(t, filepath.Join(nodeDir, "ingress-kubeconfig")); !strings.Contains(string(b), "https://"+joinCmd[2]) {
+		t.Errorf("the joined node's ingress kubeconfig does not name the server it joined (%s):\n%s", joinCmd[2], b)
 	}
 
 	// It runs pods like any node.

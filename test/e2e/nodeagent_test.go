@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/launcher"
 	"github.com/skiff-sh/skiff/pki"
 	"github.com/skiff-sh/skiff/test/harness"
 	"github.com/skiff-sh/skiff/test/images"
@@ -82,7 +83,10 @@ func startAgent(t *testing.T, api *harness.APIServer, name, podCIDR string, extr
 		"--tls-cert-file", api.PKI.CertFile(serving), "--tls-private-key-file", api.PKI.KeyFile(serving),
 		"--client-ca-file", api.PKI.File(pki.CACert),
 		"--pod-cidr", podCIDR, "--node-ip", "127.0.0.1", "--listen", a.addr, "--port", strconv.Itoa(port),
-		"--crashloop-backoff", "1s", "--heartbeat-interval", "2s", "--gc-period", "2s"}, extra...)
+		"--crashloop-backoff", "1s", "--heartbeat-interval", "2s", "--gc-period", "2s",
+		// As skiff up: no disk thresholds, so a CI machine's full disk evicts no test's pods
+		// (extra may give others).
+		"--eviction-hard=" + launcher.NodeEvictionHard}, extra...)
 	a.start(t)
 	t.Cleanup(func() {
 		a.kill()
@@ -233,6 +237,16 @@ func waitPod(t *testing.T, k *harness.Kubectl, name, what string, cond func(*pod
 	return last
 }
 
+// waitRejected waits until the node has refused the pod at admission, as the kubelet words it.
+func waitRejected(t *testing.T, k *harness.Kubectl, name, reason, msg string) {
+	t.Helper()
+	want := "Failed " + reason + " Pod was rejected: " + msg
+	harness.Eventually(t, 60*time.Second, name+" rejected with "+reason, func() (bool, string) {
+		out, _, _ := k.Exec([]string{"get", "pod", name, "-o", "jsonpath={.status.phase} {.status.reason} {.status.message}"}, "")
+		return out == want, out
+	})
+}
+
 func condStatus(p *podJSON, typ string) string {
 	for _, c := range p.Status.Conditions {
 		if c.Type == typ {
@@ -292,6 +306,43 @@ spec:
 			got := node.logs(t, "pair", "reader", "")
 			return got == "from-the-server\n", got
 		})
+	})
+
+	t.Run("process namespaces: shareProcessNamespace and hostPID reach the app containers", func(t *testing.T) {
+		hostNS, err := os.Readlink("/proc/self/ns/pid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.RunStdin(t, `apiVersion: v1
+kind: Pod
+metadata: {name: shared-pid}
+spec:
+  nodeName: e2e-node
+  shareProcessNamespace: true
+  containers:
+  - {name: sleeper, image: `+busyboxImage+`, command: ["sleep", "3601"]}
+  - name: looker
+    image: `+busyboxImage+`
+    command: ["sh", "-c", "until ps | grep -q 'sleep 360[1]'; do sleep 0.2; done; echo sees the sleeper; readlink /proc/1/exe; sleep 3600"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: host-pid}
+spec:
+  nodeName: e2e-node
+  hostPID: true
+  restartPolicy: Never
+  containers:
+  - {name: c, image: `+busyboxImage+`, command: ["readlink", "/proc/self/ns/pid"]}
+`, "apply", "-f", "-")
+		harness.Eventually(t, 60*time.Second, "a container seeing its neighbour's process, and the pause process as PID 1", func() (bool, string) {
+			got := node.logs(t, "shared-pid", "looker", "")
+			return strings.HasPrefix(got, "sees the sleeper\n") && strings.Contains(got, "pause"), got
+		})
+		waitPod(t, k, "host-pid", "Succeeded", func(p *podJSON) bool { return p.Status.Phase == "Succeeded" })
+		if got := strings.TrimSpace(node.logs(t, "host-pid", "c", "")); got != hostNS {
+			t.Errorf("a hostPID pod's container is in process namespace %q, the node's is %q", got, hostNS)
+		}
 	})
 
 	t.Run("init containers run in order; env, downward API and configMap volume reach the process", func(t *testing.T) {
@@ -516,6 +567,111 @@ spec:
 		if n := len(strings.Fields(string(out))); n != 2 {
 			t.Errorf("%d containerd containers for the pod, want 2 (sandbox + app):\n%s", n, out)
 		}
+	})
+
+	t.Run("runtime classes: the handler runs the pod, an unknown handler fails its sandbox, an unknown class is refused", func(t *testing.T) {
+		k.RunStdin(t, `apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: plain}
+handler: runc
+overhead: {podFixed: {cpu: 50m, memory: 8Mi}}
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: exotic}
+handler: kata
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: classy}
+spec:
+  nodeName: e2e-node
+  runtimeClassName: plain
+  restartPolicy: Never
+  containers:
+  - {name: app, image: `+busyboxImage+`, command: ["true"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: exotic}
+spec:
+  nodeName: e2e-node
+  runtimeClassName: exotic
+  containers:
+  - {name: app, image: `+busyboxImage+`, command: ["true"]}
+`, "apply", "-f", "-")
+		waitPod(t, k, "classy", "Succeeded", func(p *podJSON) bool { return p.Status.Phase == "Succeeded" })
+		overhead, _, _ := k.Exec([]string{"get", "pod", "classy", "-o", "jsonpath={.spec.overhead.cpu} {.spec.overhead.memory}"}, "")
+		if overhead != "50m 8Mi" {
+			t.Errorf("spec.overhead = %q, want the class's \"50m 8Mi\"", overhead)
+		}
+		harness.Eventually(t, 60*time.Second, "a FailedCreatePodSandBox event naming the missing handler", func() (bool, string) {
+			out, _, _ := k.Exec([]string{"get", "events", "--field-selector", "involvedObject.name=exotic,reason=FailedCreatePodSandBox",
+				"-o", "jsonpath={.items[*].message}"}, "")
+			return strings.Contains(out, `no runtime for "kata" is configured`), out
+		})
+		_, errOut, err := k.Exec([]string{"run", "no-class", "--image", busyboxImage, "--overrides", `{"spec":{"runtimeClassName":"missing"}}`}, "")
+		if err == nil || !strings.Contains(errOut, `pod rejected: RuntimeClass "missing" not found`) {
+			t.Errorf("a pod naming a missing class: err %v, stderr %q; want it refused", err, errOut)
+		}
+	})
+
+	t.Run("sysctls: a safe one is set in the pod, an unsafe one is refused with SysctlForbidden", func(t *testing.T) {
+		k.RunStdin(t, `apiVersion: v1
+kind: Pod
+metadata: {name: sysctl-safe}
+spec:
+  nodeName: e2e-node
+  restartPolicy: Never
+  securityContext: {sysctls: [{name: kernel/shm_rmid_forced, value: "1"}, {name: net.ipv4.ip_unprivileged_port_start, value: "80"}]}
+  containers:
+  - {name: app, image: `+busyboxImage+`, command: ["sh", "-c", "sysctl kernel.shm_rmid_forced net.ipv4.ip_unprivileged_port_start"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sysctl-unsafe}
+spec:
+  nodeName: e2e-node
+  securityContext: {sysctls: [{name: kernel.msgmax, value: "10000000000"}]}
+  containers:
+  - {name: app, image: `+busyboxImage+`, command: ["sleep", "3600"]}
+`, "apply", "-f", "-")
+		waitPod(t, k, "sysctl-safe", "Succeeded", func(p *podJSON) bool { return p.Status.Phase == "Succeeded" })
+		if got, want := node.logs(t, "sysctl-safe", "app", ""), "kernel.shm_rmid_forced = 1\nnet.ipv4.ip_unprivileged_port_start = 80\n"; got != want {
+			t.Errorf("the pod saw %q, want %q", got, want)
+		}
+		waitRejected(t, k, "sysctl-unsafe", "SysctlForbidden", `forbidden sysctl: "kernel.msgmax" not allowlisted`)
+	})
+
+	t.Run("a pod wanting a host port another pod of the node holds is rejected (NodePorts)", func(t *testing.T) {
+		k.RunStdin(t, `apiVersion: v1
+kind: Pod
+metadata: {name: port-first}
+spec:
+  nodeName: e2e-node
+  containers:
+  - {name: app, image: `+busyboxImage+`, command: ["sleep", "3600"], ports: [{containerPort: 80, hostPort: 18080}]}
+`, "apply", "-f", "-")
+		waitPod(t, k, "port-first", "Running", func(p *podJSON) bool { return p.Status.Phase == "Running" })
+		k.RunStdin(t, `apiVersion: v1
+kind: Pod
+metadata: {name: port-second}
+spec:
+  nodeName: e2e-node
+  containers:
+  - {name: app, image: `+busyboxImage+`, command: ["sleep", "3600"], ports: [{containerPort: 80, hostPort: 18080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: port-udp}
+spec:
+  nodeName: e2e-node
+  containers:
+  - {name: app, image: `+busyboxImage+`, command: ["sleep", "3600"], ports: [{containerPort: 80, hostPort: 18080, protocol: UDP}]}
+`, "apply", "-f", "-")
+		waitRejected(t, k, "port-second", "NodePorts", "Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports")
+		waitPod(t, k, "port-udp", "Running (another protocol)", func(p *podJSON) bool { return p.Status.Phase == "Running" })
+		k.Run(t, "delete", "pod", "port-first", "port-second", "port-udp", "--grace-period=0")
 	})
 
 	t.Run("bad input: a missing image and a missing command", func(t *testing.T) {

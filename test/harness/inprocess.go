@@ -1,14 +1,11 @@
 package harness
 
 import (
-	"context"
 	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,13 +13,15 @@ import (
 
 	"github.com/skiff-sh/skiff/apiserver"
 	"github.com/skiff-sh/skiff/client"
+	"github.com/skiff-sh/skiff/internal/controlplane"
 	"github.com/skiff-sh/skiff/pki"
-	"github.com/skiff-sh/skiff/storage"
 )
 
-// Server is an in-process API server over an embedded etcd, served over TLS by httptest
-// with the secure defaults: client certificates from its own CA, ServiceAccount tokens,
-// Node and RBAC authorization. Kubeconfig is an administrator's (system:masters).
+// Server is an in-process API server over an embedded etcd, served over TLS with the
+// secure defaults: client certificates from its own CA, ServiceAccount tokens, Node and
+// RBAC authorization. Kubeconfig is an administrator's (system:masters). It is
+// skifftest's control plane (internal/controlplane) without nodes, scheduler or controller manager: one mechanism for
+// skiff's own integration tests and other projects' tests.
 type Server struct {
 	URL        string
 	Kubeconfig string
@@ -30,9 +29,6 @@ type Server struct {
 	API        *apiserver.Server
 	PKI        *pki.Dir
 	admin      *client.Config
-	dir        string
-	cancel     context.CancelFunc
-	http       *httptest.Server
 }
 
 // ServerOptions tune an in-process server.
@@ -40,6 +36,8 @@ type ServerOptions struct {
 	WatchHistory     int
 	BookmarkInterval time.Duration
 	MaxRequestBytes  int64
+	// EtcdQuotaBytes is the embedded etcd's backend quota (0: etcd's default).
+	EtcdQuotaBytes int64
 	// Configure, if set, adjusts the server's configuration before it starts.
 	Configure func(*apiserver.Config)
 }
@@ -47,58 +45,23 @@ type ServerOptions struct {
 // StartServer starts embedded etcd and an API server in this process; both stop with the test.
 func StartServer(t testing.TB, o ServerOptions) *Server {
 	t.Helper()
+	// The same control plane skifftest.Start runs (without the components: their packages'
+	// own tests use this harness, and would import themselves).
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := os.MkdirAll(filepath.Join(dir, "etcd"), 0o700); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	sec, err := newTestPKI(filepath.Join(dir, "pki"))
+	c, err := controlplane.Start(dir, controlplane.Options{EtcdQuotaBytes: o.EtcdQuotaBytes, NoServiceAccountAdmission: true,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Configure: func(cfg *apiserver.Config) {
+			cfg.WatchHistory, cfg.BookmarkInterval, cfg.MaxRequestBytes = o.WatchHistory, o.BookmarkInterval, o.MaxRequestBytes
+			if o.Configure != nil {
+				o.Configure(cfg)
+			}
+		}})
 	if err != nil {
-		cancel()
-		t.Fatal(err)
+		t.Fatalf("control plane: %v", err)
 	}
-	e, err := storage.StartEmbedded(ctx, filepath.Join(dir, "etcd"), storage.EmbeddedOptions{})
-	if err != nil {
-		cancel()
-		t.Fatalf("embedded etcd: %v", err)
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg := apiserver.Config{
-		WatchHistory: o.WatchHistory, BookmarkInterval: o.BookmarkInterval, MaxRequestBytes: o.MaxRequestBytes, Logger: logger,
-		// No controller manager creates default ServiceAccounts here, so pods could not be
-		// created with the ServiceAccount plugin on (Kubernetes' integration servers turn it
-		// off the same way).
-		DisableAdmissionPlugins: []string{apiserver.ServiceAccountAdmissionPlugin},
-	}
-	sec.configure(&cfg)
-	if o.Configure != nil {
-		o.Configure(&cfg)
-	}
-	api, err := apiserver.New(ctx, cfg, storage.NewEtcd(e.Client(), storage.EtcdOptions{}))
-	if err != nil {
-		cancel()
-		e.Close()
-		t.Fatalf("api server: %v", err)
-	}
-	hs := httptest.NewUnstartedServer(api.Handler())
-	hs.Config.BaseContext = nil
-	hs.EnableHTTP2 = true
-	hs.TLS = &tls.Config{Certificates: []tls.Certificate{sec.serving}, ClientAuth: tls.RequestClientCert}
-	hs.StartTLS()
-	s := &Server{URL: hs.URL, Etcd: e.Client(), API: api, PKI: sec.dir, cancel: cancel, http: hs, dir: dir}
-	s.admin = sec.clientConfig(hs.URL, sec.adminCert, sec.adminKey)
-	s.Kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := client.WriteKubeconfig(s.Kubeconfig, "skiff", s.admin); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		hs.CloseClientConnections()
-		hs.Close()
-		e.Close()
-	})
-	return s
+	t.Cleanup(c.Stop)
+	admin := &client.Config{Host: c.URL, TLS: client.TLSConfig{CAData: c.CAData, CertData: c.CertData, KeyData: c.KeyData}}
+	return &Server{URL: c.URL, Kubeconfig: c.Kubeconfig, Etcd: c.Etcd, API: c.API, PKI: c.PKI, admin: admin}
 }
 
 // ClientConfig is an administrator's client configuration (a copy; change it freely).

@@ -38,7 +38,7 @@ func (t ErrorType) String() string {
 		return "Required value"
 	case ErrorTypeDuplicate:
 		return "Duplicate value"
-	case ErrorTypeInvalid:
+	case ErrorTypeInvalid, ErrorTypeTypeInvalid:
 		return "Invalid value"
 	case ErrorTypeNotSupported:
 		return "Unsupported value"
@@ -77,7 +77,7 @@ func (e *Error) ErrorBody() string {
 	switch e.Type {
 	case ErrorTypeRequired, ErrorTypeForbidden, ErrorTypeTooLong, ErrorTypeInternal:
 		s = e.Type.String()
-	case ErrorTypeInvalid, ErrorTypeNotSupported, ErrorTypeNotFound, ErrorTypeDuplicate, ErrorTypeTooMany:
+	case ErrorTypeInvalid, ErrorTypeTypeInvalid, ErrorTypeNotSupported, ErrorTypeNotFound, ErrorTypeDuplicate, ErrorTypeTooMany:
 		s = e.Type.String()
 		if _, omit := e.BadValue.(omitValue); !omit {
 			s += ": " + formatValue(e.BadValue)
@@ -240,3 +240,11 @@ func (a aggregate) Error() string {
 }
 
 func (a aggregate) Unwrap() []error { return a }
+
+// ErrorTypeTypeInvalid is a value of the wrong JSON type (a schema's "type" or "format").
+const ErrorTypeTypeInvalid ErrorType = "FieldValueTypeInvalid"
+
+// TypeInvalid reports a value of the wrong type; Kubernetes prints it as "Invalid value".
+func TypeInvalid(path *Path, value any, detail string) *Error {
+	return &Error{Type: ErrorTypeTypeInvalid, Field: path.String(), BadValue: value, Detail: detail}
+}

@@ -7,10 +7,14 @@
 //     kubernetes.io/ or k8s.io/ labels other than the ones a node reports about itself);
 //   - its own Lease;
 //   - pods bound to it: status writes, deletion, eviction; creation of mirror pods only;
-//   - ServiceAccount tokens bound to one of its pods.
+//   - ServiceAccount tokens bound to one of its pods;
+//   - of its skiff.dev/local PersistentVolumes (which the Node authorizer lets it update),
+//     only the skiff.dev/local-volume finalizer, added or removed.
 package noderestriction
 
 import (
+	"context"
+
 	"fmt"
 	"reflect"
 	"slices"
@@ -20,6 +24,8 @@ import (
 	"github.com/skiff-sh/skiff/api/authentication"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/storage"
+	"github.com/skiff-sh/skiff/apiserver/admission"
 	"github.com/skiff-sh/skiff/apiserver/authn"
 	"github.com/skiff-sh/skiff/apiserver/authz/node"
 )
@@ -69,6 +75,8 @@ func Admit(a Attributes, pods PodGetter) error {
 		return admitPod(nodeName, a, pods)
 	case a.Group == "" && a.Resource == "nodes":
 		return admitNode(nodeName, a)
+	case a.Group == "" && a.Resource == "persistentvolumes":
+		return admitVolume(nodeName, a)
 	case a.Group == "coordination.k8s.io" && a.Resource == "leases":
 		if name := objectName(a); name != nodeName {
 			return forbid("node %q is not allowed to modify lease %q", nodeName, name)
@@ -232,6 +240,50 @@ func admitToken(nodeName string, a Attributes, pods PodGetter) error {
 	}
 	if ref.UID != "" && ref.UID != p.UID {
 		return forbid("the UID in the bound object reference (%s) does not match the UID in record", ref.UID)
+	}
+	return nil
+}
+
+// Plugin is NodeRestriction on the admission chain.
+type Plugin struct{ pods PodGetter }
+
+// NewPlugin makes the plugin; pods finds stored pods for writes whose body is not the pod.
+func NewPlugin(pods PodGetter) *Plugin { return &Plugin{pods: pods} }
+
+func (*Plugin) Name() string { return "NodeRestriction" }
+
+// Validate refuses a node's write to what is not its own, with a 403.
+func (p *Plugin) Validate(_ context.Context, a *admission.Attributes) error {
+	if a.User == nil || a.Kind == nil {
+		return nil
+	}
+	err := Admit(Attributes{User: a.User, Operation: Operation(a.Operation), Group: a.Kind.Group, Resource: a.Kind.Resource,
+		Subresource: a.Subresource, Namespace: a.Namespace, Name: a.Name, Object: a.Object, OldObject: a.OldObject}, p.pods)
+	if err != nil {
+		return admission.Forbidden(a, err.Error())
+	}
+	return nil
+}
+
+// admitVolume lets a node add or remove the skiff.dev/local-volume finalizer of a volume
+// and change nothing else: the finalizer says the node holds the volume's data.
+func admitVolume(nodeName string, a Attributes) error {
+	pv, ok1 := a.Object.(*core.PersistentVolume)
+	old, ok2 := a.OldObject.(*core.PersistentVolume)
+	if a.Operation != Update || a.Subresource != "" || !ok1 || !ok2 {
+		return forbid("node %q is not allowed to modify persistentvolumes except their %s finalizer", nodeName, storage.LocalVolumeFinalizer)
+	}
+	strip := func(v *core.PersistentVolume) core.PersistentVolume {
+		cp := *v // shallow: only top-level fields are replaced below
+		cp.Finalizers = slices.DeleteFunc(slices.Clone(v.Finalizers), func(f string) bool { return f == storage.LocalVolumeFinalizer })
+		if len(cp.Finalizers) == 0 {
+			cp.Finalizers = nil
+		}
+		cp.ResourceVersion, cp.ManagedFields, cp.Generation = "", nil, 0
+		return cp
+	}
+	if a, b := strip(pv), strip(old); !reflect.DeepEqual(a, b) {
+		return forbid("node %q is not allowed to modify persistentvolume %q except its %s finalizer", nodeName, old.Name, storage.LocalVolumeFinalizer)
 	}
 	return nil
 }

@@ -32,6 +32,12 @@ func TestAdmit(t *testing.T) {
 		return &authentication.TokenRequest{Spec: authentication.TokenRequestSpec{BoundObjectRef: &authentication.BoundObjectReference{Kind: kind, Name: name, UID: uid}}}
 	}
 	taint := core.Taint{Key: "dedicated", Value: "gpu", Effect: core.TaintEffectNoSchedule}
+	pv := func(finalizers ...string) *core.PersistentVolume {
+		return &core.PersistentVolume{ObjectMeta: meta.ObjectMeta{Name: "pv-1", Finalizers: finalizers},
+			Spec: core.PersistentVolumeSpec{PersistentVolumeSource: core.PersistentVolumeSource{Local: &core.LocalVolumeSource{Path: "/data/pv-1"}}}}
+	}
+	moved := pv()
+	moved.Spec.Local = &core.LocalVolumeSource{Path: "/etc"}
 	for _, tc := range []struct {
 		name string
 		a    Attributes
@@ -81,6 +87,16 @@ func TestAdmit(t *testing.T) {
 			Object: token("Pod", "mine", "old")}, "does not match"},
 		{"unbound token", Attributes{User: n1, Operation: Create, Resource: "serviceaccounts", Subresource: "token", Namespace: "app", Name: "default",
 			Object: &authentication.TokenRequest{}}, "not bound to a pod"},
+		{"hold its local volume", Attributes{User: n1, Operation: Update, Resource: "persistentvolumes", Name: "pv-1",
+			Object: pv("kubernetes.io/pv-protection", "skiff.dev/local-volume"), OldObject: pv("kubernetes.io/pv-protection")}, ""},
+		{"let its local volume go", Attributes{User: n1, Operation: Update, Resource: "persistentvolumes", Name: "pv-1",
+			Object: pv(), OldObject: pv("skiff.dev/local-volume")}, ""},
+		{"drop another finalizer", Attributes{User: n1, Operation: Update, Resource: "persistentvolumes", Name: "pv-1",
+			Object: pv(), OldObject: pv("kubernetes.io/pv-protection")}, "except its skiff.dev/local-volume finalizer"},
+		{"move a volume", Attributes{User: n1, Operation: Update, Resource: "persistentvolumes", Name: "pv-1",
+			Object: moved, OldObject: pv()}, "except its skiff.dev/local-volume finalizer"},
+		{"volume status", Attributes{User: n1, Operation: Update, Resource: "persistentvolumes", Subresource: "status", Name: "pv-1",
+			Object: pv(), OldObject: pv()}, "not allowed to modify persistentvolumes"},
 		{"token bound to a secret", Attributes{User: n1, Operation: Create, Resource: "serviceaccounts", Subresource: "token", Namespace: "app", Name: "default",
 			Object: token("Secret", "s", "")}, "only pods"},
 	} {

@@ -21,6 +21,9 @@ const (
 	ControllerManagerUser = "system:kube-controller-manager"
 	SchedulerUser         = "system:kube-scheduler"
 	ProxyUser             = "system:kube-proxy"
+	IngressUser           = "system:skiff:ingress-controller"
+	// ImageImporterRole may load image archives into every node (nodes/images).
+	ImageImporterRole = "skiff:image-importer"
 
 	aggregateToAdmin = "rbac.authorization.k8s.io/aggregate-to-admin"
 	aggregateToEdit  = "rbac.authorization.k8s.io/aggregate-to-edit"
@@ -91,6 +94,11 @@ func ClusterRoles() []*rbac.ClusterRole {
 			verbs(read...).groups(batchGroup).resources("jobs", "cronjobs", "cronjobs/status", "jobs/status"),
 			verbs(read...).groups(policyGroup).resources("poddisruptionbudgets", "poddisruptionbudgets/status"),
 			verbs(read...).groups(networkingGroup).resources("networkpolicies", "ingresses", "ingresses/status")),
+		// metrics.k8s.io (served by the API server itself): as metrics-server's
+		// system:aggregated-metrics-reader, aggregated into view, edit and admin, so whoever
+		// may read pods in a namespace may `kubectl top` them.
+		clusterRole("system:aggregated-metrics-reader", map[string]string{aggregateToView: "true", aggregateToEdit: "true", aggregateToAdmin: "true"},
+			verbs(read...).groups("metrics.k8s.io").resources("pods", "nodes")),
 
 		// Joining nodes: a bootstrap token may ask for a client certificate, and the CSR
 		// approver approves node client requests of those bound to the subresource roles.
@@ -101,9 +109,17 @@ func ClusterRoles() []*rbac.ClusterRole {
 		clusterRole("system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", nil,
 			verbs("create").groups(certificatesGroup).resources("certificatesigningrequests/selfnodeclient")),
 
+		// skiff's own: loading image archives into nodes (`skiff image import`,
+		// apiserver/nodeimages.go). Not aggregated anywhere: bind it on purpose (a loaded
+		// image replaces what pods that do not pull run).
+		clusterRole(ImageImporterRole, nil,
+			verbs("create").groups(legacyGroup).resources("nodes/images"),
+			verbs("get", "list").groups(legacyGroup).resources("nodes")),
+
 		controllerManagerRole(),
 		schedulerRole(),
 		proxierRole(),
+		ingressControllerRole(),
 		nodeRole(),
 	}
 }
@@ -114,12 +130,17 @@ func ClusterRoles() []*rbac.ClusterRole {
 //     their metadata (get, list, watch, patch and update of ownerReferences and finalizers,
 //     delete, deletecollection): that is the first rule, as Kubernetes' generic-garbage-collector
 //     and namespace-controller roles grant. Every status and finalize write of the other
-//     controllers falls within it.
+//     controllers falls within it (resourcequotas/status for the resourcequota controller,
+//     poddisruptionbudgets/status and the scale subresources for the disruption controller;
+//     for the horizontal pod autoscaler: reading metrics.k8s.io pods and its targets' scale,
+//     updating the scale and horizontalpodautoscalers/status).
 //   - Creation is granted per kind, for what the controllers make: pods (replicaset, job,
 //     daemonset, statefulset), replicasets (deployment), controllerrevisions (daemonset,
-//     statefulset), jobs (cronjob), persistentvolumeclaims (statefulset), endpoints and
+//     statefulset), jobs (cronjob), persistentvolumeclaims (statefulset, ephemeral volumes),
+//     persistentvolumes (the PV controller's local provisioner), endpoints and
 //     endpointslices (endpointslice), serviceaccounts (serviceaccount), configmaps
-//     (root-ca-cert-publisher's kube-root-ca.crt), leases (leader election), events.
+//     (root-ca-cert-publisher's kube-root-ca.crt), leases (leader election), events,
+//     csistoragecapacities (storage-capacity, for the local provisioner).
 //   - escalate on clusterroles, for the clusterrole-aggregation controller, as Kubernetes'
 //     clusterrole-aggregation-controller role; approve and sign on the built-in signers and
 //     SubjectAccessReviews for the CSR controllers (whose /approval and /status writes the
@@ -127,17 +148,22 @@ func ClusterRoles() []*rbac.ClusterRole {
 func controllerManagerRole() *rbac.ClusterRole {
 	return clusterRole("system:kube-controller-manager", nil, append([]ruleBuilder{
 		verbs("get", "list", "watch", "patch", "update", "delete", "deletecollection").groups("*").resources("*"),
-		verbs("create").groups(legacyGroup).resources("pods", "endpoints", "serviceaccounts", "persistentvolumeclaims", "configmaps"),
+		verbs("create").groups(legacyGroup).resources("pods", "endpoints", "serviceaccounts", "persistentvolumeclaims", "persistentvolumes", "configmaps"),
 		verbs("create").groups(appsGroup).resources("replicasets", "controllerrevisions"),
 		verbs("create").groups(batchGroup).resources("jobs"),
 		verbs("create").groups(discoveryGroup).resources("endpointslices"),
 		verbs("create").groups(coordinationGroup).resources("leases"),
+		verbs("create").groups(storageGroup).resources("csistoragecapacities"),
 		// The clusterrole-aggregation controller writes rules it does not hold itself.
 		verbs("escalate").groups(rbac.GroupName).resources("clusterroles"),
 		// csrapproving asks whether a requester may have its node certificate, and approves
 		// node client requests; csrsigning issues the built-in signers' certificates.
 		verbs("create").groups(authorizationGroup).resources("subjectaccessreviews"),
-		verbs("approve").groups(certificatesGroup).resources("signers").names("kubernetes.io/kube-apiserver-client-kubelet"),
+		// kubelet-serving too: csrapproving approves a node's serving certificate for its
+		// own name and reported addresses only (Kubernetes leaves those to an administrator;
+		// without it a joined node's logs and exec fail TLS verification).
+		verbs("approve").groups(certificatesGroup).resources("signers").names("kubernetes.io/kube-apiserver-client-kubelet",
+			"kubernetes.io/kubelet-serving"),
 		verbs("sign").groups(certificatesGroup).resources("signers").names("kubernetes.io/kube-apiserver-client-kubelet",
 			"kubernetes.io/kube-apiserver-client", "kubernetes.io/kubelet-serving"),
 	}, eventsRule()...)...)
@@ -145,7 +171,9 @@ func controllerManagerRole() *rbac.ClusterRole {
 
 // schedulerRole: the scheduler watches pods, nodes, namespaces, and for spreading services,
 // replicasets and statefulsets; it binds pods, writes their status (nominatedNodeName,
-// conditions), deletes preemption victims, holds its leader Lease and records events.
+// conditions), deletes preemption victims, holds its leader Lease and records events. For
+// volume binding it reads claims, volumes and the storage.k8s.io kinds, and annotates claims
+// with the node chosen for them (volume.kubernetes.io/selected-node), as Kubernetes' role.
 func schedulerRole() *rbac.ClusterRole {
 	return clusterRole("system:kube-scheduler", nil, append([]ruleBuilder{
 		verbs("get", "list", "watch", "delete").groups(legacyGroup).resources("pods"),
@@ -153,19 +181,41 @@ func schedulerRole() *rbac.ClusterRole {
 		verbs("patch", "update").groups(legacyGroup).resources("pods/status"),
 		verbs(read...).groups(legacyGroup).resources("nodes", "namespaces", "services"),
 		verbs(read...).groups(appsGroup).resources("replicasets", "statefulsets"),
+		verbs("get", "list", "watch", "patch", "update").groups(legacyGroup).resources("persistentvolumeclaims"),
+		verbs("get", "list", "watch", "update").groups(legacyGroup).resources("persistentvolumes"),
+		verbs(read...).groups(storageGroup).resources("storageclasses", "csinodes", "csidrivers", "csistoragecapacities"),
 		verbs("create").groups(coordinationGroup).resources("leases"),
 		verbs("get", "update").groups(coordinationGroup).resources("leases").names("kube-scheduler"),
 	}, eventsRule()...)...)
 }
 
 // proxierRole: the proxy watches Services and EndpointSlices (and, as Kubernetes' role
-// allows, nodes). It also creates the kube-dns Service, which is granted by a Role in
-// kube-system only (see NamespaceRoles).
+// allows, nodes). It also enforces NetworkPolicies, so it watches them and the pods and
+// namespaces their selectors pick (what a CNI's policy agent reads in Kubernetes). It
+// creates the kube-dns Service, which is granted by a Role in kube-system only (see
+// NamespaceRoles).
 func proxierRole() *rbac.ClusterRole {
 	return clusterRole("system:node-proxier", nil, append([]ruleBuilder{
 		verbs("list", "watch").groups(legacyGroup).resources("services", "endpoints"),
+		verbs("list", "watch").groups(legacyGroup).resources("pods", "namespaces"),
+		verbs("list", "watch").groups(networkingGroup).resources("networkpolicies"),
 		verbs(read...).groups(legacyGroup).resources("nodes"),
 		verbs("list", "watch").groups(discoveryGroup).resources("endpointslices"),
+	}, eventsRule()...)...)
+}
+
+// ingressControllerRole: skiff-ingress (one per node) routes by Ingresses of its
+// IngressClasses to the ready endpoints of their Services, terminates TLS with the
+// certificates of kubernetes.io/tls Secrets named by any Ingress (so it reads Secrets in
+// every namespace, as every hostNetwork ingress controller must), reports the nodes'
+// addresses in ingresses/status and records events on Ingresses. It has its own identity so
+// that the proxy, which runs on the same nodes, never needs to read Secrets.
+func ingressControllerRole() *rbac.ClusterRole {
+	return clusterRole(IngressUser, nil, append([]ruleBuilder{
+		verbs(read...).groups(networkingGroup).resources("ingresses", "ingressclasses"),
+		verbs("update", "patch").groups(networkingGroup).resources("ingresses/status"),
+		verbs(read...).groups(legacyGroup).resources("services", "secrets", "nodes"),
+		verbs(read...).groups(discoveryGroup).resources("endpointslices"),
 	}, eventsRule()...)...)
 }
 
@@ -190,6 +240,7 @@ func nodeRole() *rbac.ClusterRole {
 		verbs("create", "get", "list", "watch").groups(certificatesGroup).resources("certificatesigningrequests"),
 		verbs("get", "create", "update", "patch", "delete").groups(coordinationGroup).resources("leases"),
 		verbs(read...).groups(schedulingGroup).resources("priorityclasses"),
+		verbs(read...).groups(nodeGroup).resources("runtimeclasses"),
 	}, eventsRule()...)...)
 }
 
@@ -209,6 +260,7 @@ func ClusterRoleBindings() []*rbac.ClusterRoleBinding {
 		clusterRoleBinding("system:kube-controller-manager", "system:kube-controller-manager", users(ControllerManagerUser)),
 		clusterRoleBinding("system:kube-scheduler", "system:kube-scheduler", users(SchedulerUser)),
 		clusterRoleBinding("system:node-proxier", "system:node-proxier", users(ProxyUser)),
+		clusterRoleBinding(IngressUser, IngressUser, users(IngressUser)),
 	}
 }
 

@@ -62,6 +62,7 @@ func TestBootstrapPolicyDecisions(t *testing.T) {
 	cm := user(bootstrappolicy.ControllerManagerUser)
 	sched := user(bootstrappolicy.SchedulerUser)
 	proxy := user(bootstrappolicy.ProxyUser)
+	ingress := user(bootstrappolicy.IngressUser)
 	tests := []struct {
 		name  string
 		u     *authn.User
@@ -96,25 +97,44 @@ func TestBootstrapPolicyDecisions(t *testing.T) {
 		{"scheduler cannot delete nodes", sched, res("delete", "", "nodes", "", ""), false},
 		{"scheduler cannot read secrets", sched, res("get", "", "secrets", "", "default"), false},
 		{"scheduler cannot create pods", sched, res("create", "", "pods", "", "default"), false},
+		{"scheduler annotates claims", sched, res("patch", "", "persistentvolumeclaims", "", "default"), true},
+		{"scheduler reads storage classes", sched, res("watch", "storage.k8s.io", "storageclasses", "", ""), true},
+		{"scheduler cannot delete claims", sched, res("delete", "", "persistentvolumeclaims", "", "default"), false},
 		{"scheduler records events", sched, res("create", "events.k8s.io", "events", "", "default"), true},
 		{"controller manager creates pods", cm, res("create", "", "pods", "", "default"), true},
 		{"controller manager updates deployment status", cm, res("update", "apps", "deployments", "status", "default"), true},
 		{"controller manager finalizes namespaces", cm, res("update", "", "namespaces", "finalize", ""), true},
 		{"controller manager deletes anything (gc)", cm, res("delete", "batch", "jobs", "", "default"), true},
 		{"controller manager creates leases", cm, res("create", "coordination.k8s.io", "leases", "", "kube-system"), true},
+		{"controller manager provisions volumes", cm, res("create", "", "persistentvolumes", "", ""), true},
+		{"controller manager publishes storage capacity", cm, res("create", "storage.k8s.io", "csistoragecapacities", "", "kube-system"), true},
 		{"controller manager cannot create secrets", cm, res("create", "", "secrets", "", "default"), false},
 		{"controller manager cannot bind pods", cm, res("create", "", "pods", "binding", "default"), false},
 		{"controller manager aggregates clusterroles", cm, res("escalate", rbacv1.GroupName, "clusterroles", "", ""), true},
 		{"controller manager cannot escalate roles", cm, res("escalate", rbacv1.GroupName, "roles", "", "default"), false},
 		{"controller manager approves node client csrs", cm, authz.Attributes{ResourceRequest: true, Verb: "approve", APIGroup: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kube-apiserver-client-kubelet"}, true},
-		{"controller manager approves no serving csrs", cm, authz.Attributes{ResourceRequest: true, Verb: "approve", APIGroup: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kubelet-serving"}, false},
+		{"controller manager approves node serving csrs (csrapproving checks name and addresses)", cm, authz.Attributes{ResourceRequest: true, Verb: "approve", APIGroup: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kubelet-serving"}, true},
+		{"controller manager approves no other client csrs", cm, authz.Attributes{ResourceRequest: true, Verb: "approve", APIGroup: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kube-apiserver-client"}, false},
 		{"controller manager signs serving csrs", cm, authz.Attributes{ResourceRequest: true, Verb: "sign", APIGroup: "certificates.k8s.io", Resource: "signers", Name: "kubernetes.io/kubelet-serving"}, true},
 		{"controller manager cannot create roles", cm, res("create", rbacv1.GroupName, "clusterroles", "", ""), false},
 		{"proxy watches services", proxy, res("watch", "", "services", "", ""), true},
 		{"proxy watches endpointslices", proxy, res("list", "discovery.k8s.io", "endpointslices", "", ""), true},
 		{"proxy creates kube-dns in kube-system", proxy, res("create", "", "services", "", "kube-system"), true},
 		{"proxy cannot create services elsewhere", proxy, res("create", "", "services", "", "default"), false},
+		{"proxy watches network policies", proxy, res("watch", "networking.k8s.io", "networkpolicies", "", ""), true},
+		{"proxy lists pods and namespaces for policy selectors", proxy, res("list", "", "pods", "", ""), true},
+		{"proxy watches namespaces", proxy, res("watch", "", "namespaces", "", ""), true},
+		{"proxy cannot change network policies", proxy, res("update", "networking.k8s.io", "networkpolicies", "", "default"), false},
 		{"proxy cannot read secrets", proxy, res("get", "", "secrets", "", "kube-system"), false},
+		{"ingress controller watches ingresses", ingress, res("watch", "networking.k8s.io", "ingresses", "", ""), true},
+		{"ingress controller lists ingress classes", ingress, res("list", "networking.k8s.io", "ingressclasses", "", ""), true},
+		{"ingress controller writes ingress status", ingress, res("update", "networking.k8s.io", "ingresses", "status", "default"), true},
+		{"ingress controller cannot change ingresses", ingress, res("update", "networking.k8s.io", "ingresses", "", "default"), false},
+		{"ingress controller reads secrets everywhere", ingress, res("watch", "", "secrets", "", ""), true},
+		{"ingress controller cannot write secrets", ingress, res("update", "", "secrets", "", "default"), false},
+		{"ingress controller watches endpointslices", ingress, res("list", "discovery.k8s.io", "endpointslices", "", ""), true},
+		{"ingress controller records events", ingress, res("create", "", "events", "", "default"), true},
+		{"ingress controller cannot create pods", ingress, res("create", "", "pods", "", "default"), false},
 	}
 	for _, tt := range tests {
 		tt.attrs.User = tt.u

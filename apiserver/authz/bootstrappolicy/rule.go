@@ -20,6 +20,8 @@ const (
 	authorizationGroup = "authorization.k8s.io"
 	authenticationGrp  = "authentication.k8s.io"
 	schedulingGroup    = "scheduling.k8s.io"
+	storageGroup       = "storage.k8s.io"
+	nodeGroup          = "node.k8s.io"
 )
 
 // Verb sets, as Kubernetes' policy names them.

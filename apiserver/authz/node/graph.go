@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/storage"
+	"github.com/skiff-sh/skiff/api/volume"
 )
 
 // Graph records which node may read which object: an edge from an object to a node for
@@ -23,6 +25,9 @@ type Graph struct {
 	// its pods.
 	claimsOfPV map[string]map[Ref]bool
 	pvOfClaim  map[Ref]string
+	// nodeOfLocalPV holds the node of each skiff.dev/local volume (from the volume watch):
+	// that node keeps the volume's data, and finalizes the volume when it is deleted.
+	nodeOfLocalPV map[string]string
 }
 
 type podEntry struct {
@@ -46,6 +51,42 @@ func (g *Graph) Reset() {
 	g.podsByNode = map[string]map[string]string{}
 	g.claimsOfPV = map[string]map[Ref]bool{}
 	g.pvOfClaim = map[Ref]string{}
+	g.nodeOfLocalPV = map[string]string{}
+}
+
+// ResetVolumes forgets the local volumes (the volume watch is starting over).
+func (g *Graph) ResetVolumes() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.nodeOfLocalPV = map[string]string{}
+}
+
+// SetVolume records the node of a skiff.dev/local volume (other volumes give no node
+// anything of their own).
+func (g *Graph) SetVolume(pv *core.PersistentVolume) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.nodeOfLocalPV, pv.Name)
+	if pv.Annotations[core.AnnDynamicallyProvisioned] != storage.LocalProvisioner || pv.Spec.Local == nil {
+		return
+	}
+	if n := volume.NodeOf(pv); n != "" {
+		g.nodeOfLocalPV[pv.Name] = n
+	}
+}
+
+// DeleteVolume forgets a volume.
+func (g *Graph) DeleteVolume(pv *core.PersistentVolume) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.nodeOfLocalPV, pv.Name)
+}
+
+// LocalVolumeOf reports whether pv is a skiff.dev/local volume whose data node keeps.
+func (g *Graph) LocalVolumeOf(node, pv string) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.nodeOfLocalPV[pv] == node
 }
 
 // ResetClaims forgets the claims (the claim watch is starting over).

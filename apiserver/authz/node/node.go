@@ -6,10 +6,13 @@
 //     pods, evictions, events, its Lease in kube-node-lease (by name), and
 //     CertificateSigningRequests (to renew its certificate);
 //   - get (and list/watch by name) of a Secret, ConfigMap, PersistentVolumeClaim or
-//     ServiceAccount only while a pod bound to the node refers to it, get of a
+//     ServiceAccount, and get of a RuntimeClass, only while a pod bound to the node refers
+//     to it, get of a
 //     PersistentVolume bound to such a claim, and ServiceAccount
 //     tokens (serviceaccounts/token) only for the accounts its pods run as — a Graph built
-//     from the pod watch.
+//     from the pod watch;
+//   - get, update and patch of the skiff.dev/local PersistentVolumes pinned to it (their
+//     data is on its disk; NodeRestriction lets it change only their cleanup finalizer).
 //
 // Which Node, and whose pods, a write may touch is narrowed by NodeRestriction admission
 // (apiserver/admission/noderestriction), which sees the objects. Anything else gets no
@@ -85,6 +88,12 @@ func (z *Authorizer) Authorize(_ context.Context, a authz.Attributes) (authz.Dec
 	case a.APIGroup == "" && (res == Secret || res == ConfigMap || res == PVC || res == ServiceAccount):
 		return z.readReferenced(node, a)
 	case a.APIGroup == "" && res == "persistentvolumes":
+		// Its local volumes a node may also update (NodeRestriction: only their
+		// skiff.dev/local-volume finalizer), to hold them while it keeps their data.
+		local := a.Name != "" && z.graph.LocalVolumeOf(node, a.Name)
+		if local && (a.Verb == "get" || a.Verb == "update" || a.Verb == "patch") {
+			return authz.Allow, "", nil
+		}
 		if a.Verb != "get" || a.Name == "" {
 			return authz.NoOpinion, "can only get individual persistentvolumes", nil
 		}
@@ -99,6 +108,12 @@ func (z *Authorizer) Authorize(_ context.Context, a authz.Attributes) (authz.Dec
 		return z.related(node, Ref{ServiceAccount, a.Namespace, a.Name})
 	case a.APIGroup == "coordination.k8s.io" && res == "leases":
 		return lease(node, a)
+	case a.APIGroup == "node.k8s.io" && res == RuntimeClass:
+		// Kubernetes' authorizeGet: the class of one of its pods, by name.
+		if a.Verb != "get" || a.Name == "" {
+			return authz.NoOpinion, "can only get individual resources of this type", nil
+		}
+		return z.related(node, Ref{RuntimeClass, "", a.Name})
 	}
 	for _, r := range rules {
 		if r.group == a.APIGroup && slices.Contains(r.resources, res) && slices.Contains(r.verbs, a.Verb) {

@@ -16,7 +16,7 @@ func nodeUser(name string) *authn.User {
 
 func webPod(node string) *core.Pod {
 	return &core.Pod{ObjectMeta: meta.ObjectMeta{Name: "web", Namespace: "app", UID: "u1"}, Spec: core.PodSpec{
-		NodeName: node, ServiceAccountName: "runner",
+		NodeName: node, ServiceAccountName: "runner", RuntimeClassName: ptrTo("sandboxed"),
 		ImagePullSecrets: []core.LocalObjectReference{{Name: "regcred"}},
 		Volumes: []core.Volume{
 			{Name: "tls", VolumeSource: core.VolumeSource{Secret: &core.SecretVolumeSource{SecretName: "tls"}}},
@@ -59,6 +59,9 @@ func TestAuthorize(t *testing.T) {
 		{"watch one secret of its pod", res("watch", "", "secrets", "", "app", "regcred"), authz.Allow},
 		{"configmap (projected)", res("get", "", "configmaps", "", "app", "settings"), authz.Allow},
 		{"configmap (envFrom)", res("get", "", "configmaps", "", "app", "env"), authz.Allow},
+		{"runtime class of its pod", res("get", "node.k8s.io", "runtimeclasses", "", "", "sandboxed"), authz.Allow},
+		{"another runtime class", res("get", "node.k8s.io", "runtimeclasses", "", "", "other"), authz.NoOpinion},
+		{"list runtime classes", res("list", "node.k8s.io", "runtimeclasses", "", "", ""), authz.NoOpinion},
 		{"pvc", res("get", "", "persistentvolumeclaims", "", "app", "data"), authz.Allow},
 		{"service account", res("get", "", "serviceaccounts", "", "app", "runner"), authz.Allow},
 		{"token for its pods' account", res("create", "", "serviceaccounts", "token", "app", "runner"), authz.Allow},
@@ -157,3 +160,42 @@ func TestPersistentVolumeThroughClaim(t *testing.T) {
 		t.Error("volume still readable after its claim went")
 	}
 }
+
+func TestLocalVolumesOfANode(t *testing.T) {
+	g := NewGraph()
+	z := New(g)
+	do := func(verb, node, pv string) authz.Decision {
+		d, _, _ := z.Authorize(context.Background(), authz.Attributes{User: nodeUser(node), Verb: verb, ResourceRequest: true, Resource: "persistentvolumes", Name: pv})
+		return d
+	}
+	pinned := func(name, node, provisioner string) *core.PersistentVolume {
+		return &core.PersistentVolume{ObjectMeta: meta.ObjectMeta{Name: name, Annotations: map[string]string{core.AnnDynamicallyProvisioned: provisioner}},
+			Spec: core.PersistentVolumeSpec{PersistentVolumeSource: core.PersistentVolumeSource{Local: &core.LocalVolumeSource{Path: "/x"}},
+				NodeAffinity: &core.VolumeNodeAffinity{Required: &core.NodeSelector{NodeSelectorTerms: []core.NodeSelectorTerm{{
+					MatchExpressions: []core.NodeSelectorRequirement{{Key: core.LabelHostname, Operator: core.NodeSelectorOpIn, Values: []string{node}}}}}}}}}
+	}
+	g.SetVolume(pinned("mine", "n1", "skiff.dev/local"))
+	g.SetVolume(pinned("static", "n1", "")) // not skiff's: nothing to clean up
+	for _, tc := range []struct {
+		verb, node, pv string
+		want           authz.Decision
+	}{
+		{"get", "n1", "mine", authz.Allow},
+		{"update", "n1", "mine", authz.Allow},
+		{"patch", "n1", "mine", authz.Allow},
+		{"delete", "n1", "mine", authz.NoOpinion},
+		{"get", "n2", "mine", authz.NoOpinion},
+		{"update", "n1", "static", authz.NoOpinion},
+		{"list", "n1", "", authz.NoOpinion},
+	} {
+		if got := do(tc.verb, tc.node, tc.pv); got != tc.want {
+			t.Errorf("%s %s by %s: %v, want %v", tc.verb, tc.pv, tc.node, got, tc.want)
+		}
+	}
+	g.DeleteVolume(pinned("mine", "n1", "skiff.dev/local"))
+	if do("get", "n1", "mine") != authz.NoOpinion {
+		t.Error("a deleted volume still readable")
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

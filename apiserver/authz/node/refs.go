@@ -8,9 +8,11 @@ const (
 	ConfigMap      = "configmaps"
 	PVC            = "persistentvolumeclaims"
 	ServiceAccount = "serviceaccounts"
+	// RuntimeClass is cluster-scoped: its Ref has no namespace.
+	RuntimeClass = "runtimeclasses"
 )
 
-// Ref names one object a pod refers to (in the pod's namespace).
+// Ref names one object a pod refers to (in the pod's namespace; cluster-scoped: none).
 type Ref struct {
 	Kind, Namespace, Name string
 }
@@ -37,6 +39,11 @@ func PodRefs(p *core.Pod) []Ref {
 		sa = "default"
 	}
 	add(ServiceAccount, sa)
+	if rc := p.Spec.RuntimeClassName; rc != nil && *rc != "" {
+		r := Ref{RuntimeClass, "", *rc}
+		seen[r] = true
+		out = append(out, r)
+	}
 	for _, s := range p.Spec.ImagePullSecrets {
 		add(Secret, s.Name)
 	}

@@ -46,8 +46,17 @@ func TestFeedFromWatchCaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range caches {
-		if err := c.WaitUntilFresh(ctx, rev); err != nil {
-			t.Fatal(err)
+		// WaitUntilFresh gives up after 3 s, as Kubernetes' cache does; a loaded machine
+		// may need longer for a cache's first list, so ask again until the test's deadline.
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			err := c.WaitUntilFresh(ctx, rev)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
 		}
 	}
 	a := New(Sources{Roles: caches["roles"], ClusterRoles: caches["clusterroles"],

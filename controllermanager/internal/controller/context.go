@@ -68,6 +68,7 @@ var (
 	Secrets                = client.Resource{Version: "v1", Resource: "secrets", Namespaced: true}
 	PersistentVolumeClaims = client.Resource{Version: "v1", Resource: "persistentvolumeclaims", Namespaced: true}
 	Events                 = client.Resource{Version: "v1", Resource: "events", Namespaced: true}
+	ReplicationControllers = client.Resource{Version: "v1", Resource: "replicationcontrollers", Namespaced: true}
 	ReplicaSets            = client.Resource{Group: apps.GroupName, Version: apps.Version, Resource: "replicasets", Namespaced: true}
 	Deployments            = client.Resource{Group: apps.GroupName, Version: apps.Version, Resource: "deployments", Namespaced: true}
 	StatefulSets           = client.Resource{Group: apps.GroupName, Version: apps.Version, Resource: "statefulsets", Namespaced: true}

@@ -23,6 +23,9 @@ type Kubelet struct {
 	Ready func(p *core.Pod) bool
 	// Only, when set, limits the kubelet to the pods it returns true for.
 	Only func(p *core.Pod) bool
+	// ExitCode, when set, is what every container of a pod that ends Succeeded or Failed
+	// exited with (its containerStatuses are reported terminated).
+	ExitCode func(p *core.Pod) int32
 
 	mu     sync.Mutex
 	nextIP int
@@ -85,6 +88,14 @@ func (k *Kubelet) handle(ctx context.Context, pods *client.Typed[core.Pod, *core
 		n.Status.PodIPs = []core.PodIP{{IP: ip}}
 	}
 	SetPodPhase(n, phase, ready)
+	if k.ExitCode != nil && (phase == core.PodSucceeded || phase == core.PodFailed) {
+		code := k.ExitCode(p)
+		n.Status.ContainerStatuses = nil
+		for _, c := range p.Spec.Containers {
+			n.Status.ContainerStatuses = append(n.Status.ContainerStatuses, core.ContainerStatus{Name: c.Name,
+				State: core.ContainerState{Terminated: &core.ContainerStateTerminated{ExitCode: code}}})
+		}
+	}
 	_, _ = pods.UpdateStatus(ctx, n) // a conflict means a newer event is on its way
 }
 

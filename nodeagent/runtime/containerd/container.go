@@ -4,6 +4,7 @@ package containerd
 // grace period, exit recording, removal and listing.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -87,6 +88,27 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *ru
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: fmt.Sprintf("/proc/%d/ns/uts", pid)}))
 	}
 	opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: fmt.Sprintf("/proc/%d/ns/ipc", pid)}))
+	switch {
+	case sbLabels[labelPIDMode] == "host":
+		// hostPID: every container of the pod, not only the sandbox, sees the node's
+		// processes, as with the kubelet.
+		opts = append(opts, oci.WithHostNamespace(specs.PIDNamespace))
+	case cfg.PIDNamespaceOf != "":
+		// Join the target's process namespace by its path, which runc allows: the debug
+		// container sees (and may signal) the target's processes.
+		target, err := r.client.LoadContainer(ctx, cfg.PIDNamespaceOf)
+		if err != nil {
+			return "", fmt.Errorf("%w: target container: %v", runtime.ErrCreateContainer, err)
+		}
+		tt, err := target.Task(ctx, nil)
+		if err != nil {
+			return "", fmt.Errorf("%w: target container not running: %v", runtime.ErrCreateContainer, err)
+		}
+		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.PIDNamespace, Path: fmt.Sprintf("/proc/%d/ns/pid", tt.Pid())}))
+	case sbLabels[labelPIDMode] == "pod":
+		// shareProcessNamespace: the containers share the sandbox's process namespace.
+		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.PIDNamespace, Path: fmt.Sprintf("/proc/%d/ns/pid", pid)}))
+	}
 	opts = append(opts, withShimGroup(sandboxID))
 	opts = append(opts, withMounts(cfg.Mounts))
 	res := cfg.Resources
@@ -118,9 +140,14 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *ru
 		sig = ispec.Config.StopSignal
 	}
 	labels[labelStopSignal] = sig
+	for l, on := range map[string]bool{labelStdin: cfg.Stdin, labelStdinOnce: cfg.StdinOnce, labelTTY: cfg.TTY} {
+		if on {
+			labels[l] = "true"
+		}
+	}
 	_, err = r.client.NewContainer(ctx, id,
 		ctrd.WithImage(img), ctrd.WithSnapshotter(r.o.Snapshotter), ctrd.WithNewSnapshot(id, img),
-		ctrd.WithRuntime(runcRuntime, nil), ctrd.WithNewSpec(opts...), ctrd.WithContainerLabels(labels))
+		ctrd.WithRuntime(cmp.Or(sbLabels[labelRuntime], runcRuntime), nil), ctrd.WithNewSpec(opts...), ctrd.WithContainerLabels(labels))
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", runtime.ErrCreateContainer, err)
 	}
@@ -245,6 +272,9 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 			return err
 		}
 		creator = cio.BinaryIO(r.o.LoggerBinary, map[string]string{"container-logger": p})
+	}
+	if creator, err = r.withStdio(creator, id, labels); err != nil {
+		return fmt.Errorf("%w: %v", runtime.ErrRunContainer, err)
 	}
 	fail := func(err error) error {
 		now := time.Now()
@@ -396,6 +426,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 	if p := labels[labelLogPath]; p != "" {
 		_ = os.Remove(p)
 	}
+	_ = os.Remove(r.stdinPath(id))
 	return nil
 }
 

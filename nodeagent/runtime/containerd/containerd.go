@@ -20,7 +20,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -42,20 +41,29 @@ import (
 const (
 	labelIP          = "io.skiff.ip"
 	labelHostNetwork = "io.skiff.host-network"
-	labelPorts       = "io.skiff.ports"
-	labelLogPath     = "io.skiff.log-path"
-	labelImage       = "io.skiff.image"
-	labelImageID     = "io.skiff.image-id"
-	labelStopSignal  = "io.skiff.stop-signal"
-	labelStartedAt   = "io.skiff.started-at"
-	labelFinishedAt  = "io.skiff.finished-at"
-	labelExitCode    = "io.skiff.exit-code"
-	labelReason      = "io.skiff.reason"
-	labelMessage     = "io.skiff.message"
-	labelOOM         = "io.skiff.oom"
-	kindSandbox      = "sandbox"
-	kindContainer    = "container"
-	runcRuntime      = "io.containerd.runc.v2"
+	// labelPIDMode is the pod's process namespace mode: "host" (hostPID), "pod"
+	// (shareProcessNamespace) or empty (one per container).
+	labelPIDMode    = "io.skiff.pid-mode"
+	labelPorts      = "io.skiff.ports"
+	labelLogPath    = "io.skiff.log-path"
+	labelImage      = "io.skiff.image"
+	labelImageID    = "io.skiff.image-id"
+	labelStopSignal = "io.skiff.stop-signal"
+	labelStartedAt  = "io.skiff.started-at"
+	labelFinishedAt = "io.skiff.finished-at"
+	labelExitCode   = "io.skiff.exit-code"
+	labelReason     = "io.skiff.reason"
+	labelMessage    = "io.skiff.message"
+	labelOOM        = "io.skiff.oom"
+	labelStdin      = "io.skiff.stdin"      // "true": the container's stdin is a FIFO to attach to
+	labelStdinOnce  = "io.skiff.stdin-once" // "true": the first attach's end closes it
+	labelTTY        = "io.skiff.tty"
+	// labelRuntime is the containerd runtime (shim) the sandbox runs under; the pod's
+	// containers run under the same one.
+	labelRuntime  = "io.skiff.runtime"
+	kindSandbox   = "sandbox"
+	kindContainer = "container"
+	runcRuntime   = "io.containerd.runc.v2"
 )
 
 // Options of the containerd runtime.
@@ -75,7 +83,23 @@ type Options struct {
 	Snapshotter string
 	// CNIPluginDirs (default network.DefaultPluginDirs).
 	CNIPluginDirs []string
-	Log           *slog.Logger
+	// RuntimeHandlers maps the handlers RuntimeClasses name to containerd runtimes (shims),
+	// as the runtimes of containerd's CRI configuration do; "runc" (and the default, "")
+	// are always io.containerd.runc.v2.
+	RuntimeHandlers map[string]string
+	Log             *slog.Logger
+}
+
+// runtimeFor is the containerd runtime of a handler, or containerd's CRI error for a handler
+// it has no runtime for.
+func (o *Options) runtimeFor(handler string) (string, error) {
+	if rt, ok := o.RuntimeHandlers[handler]; ok {
+		return rt, nil
+	}
+	if handler == "" || handler == "runc" {
+		return runcRuntime, nil
+	}
+	return "", fmt.Errorf("failed to get sandbox runtime: no runtime for %q is configured", handler)
 }
 
 // Runtime is a runtime.Runtime over containerd.
@@ -281,4 +305,4 @@ func readInfo(dataDir string) (info, error) {
 	return i, err
 }
 
-var errNoImages = errors.New("no image in the archive")
+var errNoImages = fmt.Errorf("%w: no image in it", runtime.ErrInvalidImageArchive)

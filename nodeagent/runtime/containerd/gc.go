@@ -65,3 +65,16 @@ func (r *Runtime) RemoveImage(ctx context.Context, ref string) error {
 	}
 	return nil
 }
+
+// WritableLayerUsage is the size of the container's snapshot (its writable layer: the
+// snapshot key is the container ID), as the snapshotter measures it.
+func (r *Runtime) WritableLayerUsage(ctx context.Context, id string) (runtime.DiskUsage, error) {
+	u, err := r.client.SnapshotService(r.o.Snapshotter).Usage(r.ns(ctx), id)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return runtime.DiskUsage{}, fmt.Errorf("writable layer of %s: %w", id, runtime.ErrNotFound)
+		}
+		return runtime.DiskUsage{}, fmt.Errorf("writable layer of %s: %w", id, err)
+	}
+	return runtime.DiskUsage{Bytes: uint64(max(u.Size, 0)), Inodes: uint64(max(u.Inodes, 0))}, nil
+}

@@ -69,7 +69,13 @@ func (r *Runtime) Import(ctx context.Context, rd io.Reader) ([]string, error) {
 func (r *Runtime) importArchive(ctx context.Context, rd io.Reader) ([]ctrd.Image, error) {
 	metas, err := r.client.Import(ctx, rd, ctrd.WithImportPlatform(nil), ctrd.WithAllPlatforms(false))
 	if err != nil {
-		return nil, fmt.Errorf("import: %w", err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("import: %w", err)
+		}
+		// What fails here is reading the archive (its tar stream, manifest, blobs): the
+		// archive's fault, which callers tell from a node's failure by this error. The
+		// reader's own error stays in the chain (an upload cut off at its size limit).
+		return nil, fmt.Errorf("import: %w: %w", runtime.ErrInvalidImageArchive, err)
 	}
 	var out []ctrd.Image
 	for _, m := range metas {

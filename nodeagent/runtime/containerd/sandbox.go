@@ -28,6 +28,10 @@ import (
 // RunPodSandbox starts the pause container and attaches it to the pod network.
 func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig) (*runtime.Sandbox, error) {
 	ctx = r.ns(ctx)
+	shim, err := r.o.runtimeFor(cfg.RuntimeHandler)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", runtime.ErrSandboxCreation, err)
+	}
 	id := newID()
 	ports, _ := json.Marshal(cfg.Ports)
 	labels := copyLabels(cfg.Labels)
@@ -35,8 +39,15 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig)
 	labels[runtime.LabelAttempt] = strconv.Itoa(cfg.Attempt)
 	labels[labelPorts] = string(ports)
 	labels[labelLogPath] = cfg.LogDir
+	labels[labelRuntime] = shim
 	if cfg.HostNetwork {
 		labels[labelHostNetwork] = "true"
+	}
+	switch {
+	case cfg.HostPID:
+		labels[labelPIDMode] = "host"
+	case cfg.ShareProcessNamespace:
+		labels[labelPIDMode] = "pod"
 	}
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(r.pause),
@@ -52,6 +63,9 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig)
 	if cfg.HostIPC {
 		opts = append(opts, oci.WithHostNamespace(specs.IPCNamespace))
 	}
+	if len(cfg.Sysctls) > 0 {
+		opts = append(opts, withSysctls(cfg.Sysctls))
+	}
 	if cfg.HostPID {
 		opts = append(opts, oci.WithHostNamespace(specs.PIDNamespace))
 	}
@@ -60,7 +74,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *runtime.SandboxConfig)
 	}
 	c, err := r.client.NewContainer(ctx, id,
 		ctrd.WithImage(r.pause), ctrd.WithSnapshotter(r.o.Snapshotter), ctrd.WithNewSnapshot(id, r.pause),
-		ctrd.WithRuntime(runcRuntime, nil), ctrd.WithNewSpec(opts...), ctrd.WithContainerLabels(labels))
+		ctrd.WithRuntime(shim, nil), ctrd.WithNewSpec(opts...), ctrd.WithContainerLabels(labels))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", runtime.ErrSandboxCreation, err)
 	}
@@ -228,4 +242,21 @@ func copyLabels(in map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// withSysctls sets namespaced sysctls in the sandbox's spec: runc writes them into the
+// sandbox's network and IPC namespaces, which the pod's containers then join.
+func withSysctls(sysctls map[string]string) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Linux == nil {
+			s.Linux = &specs.Linux{}
+		}
+		if s.Linux.Sysctl == nil {
+			s.Linux.Sysctl = map[string]string{}
+		}
+		for k, v := range sysctls {
+			s.Linux.Sysctl[k] = v
+		}
+		return nil
+	}
 }

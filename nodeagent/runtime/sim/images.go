@@ -15,3 +15,9 @@ func (r *Runtime) ImageFsUsage(context.Context) (*runtime.FsUsage, error) {
 
 // RemoveImage has nothing to remove: simulated images are never stored.
 func (r *Runtime) RemoveImage(context.Context, string) error { return nil }
+
+// WritableLayerUsage: simulated containers write nothing (their synthetic local storage
+// comes from annotations, in nodeagent/stats).
+func (r *Runtime) WritableLayerUsage(context.Context, string) (runtime.DiskUsage, error) {
+	return runtime.DiskUsage{}, fmt.Errorf("writable layers are %w by the sim runtime", runtime.ErrNotSupported)
+}

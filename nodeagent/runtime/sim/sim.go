@@ -287,6 +287,11 @@ func (r *Runtime) Exec(context.Context, string, runtime.ExecOptions) (int, error
 	return 0, fmt.Errorf("exec is %w by the sim runtime (simulated containers run no processes)", runtime.ErrNotSupported)
 }
 
+// AttachStdin is refused: a simulated container reads no input.
+func (r *Runtime) AttachStdin(context.Context, string, io.Reader, <-chan runtime.TerminalSize) error {
+	return fmt.Errorf("attach is %w by the sim runtime (simulated containers run no processes)", runtime.ErrNotSupported)
+}
+
 // PortForward is refused: nothing listens in a simulated pod.
 func (r *Runtime) PortForward(context.Context, string, int32, io.ReadWriteCloser) error {
 	return fmt.Errorf("port forwarding is %w by the sim runtime (simulated pods run no processes)", runtime.ErrNotSupported)

@@ -67,12 +67,17 @@ func objects(withWeb bool) ([]*core.Service, []*discovery.EndpointSlice) {
 // EP is a ready endpoint on node.
 func EP(ip, node string) plantest.EP { return plantest.EP{IP: ip, Node: node} }
 
-func buildPlan(withWeb bool) *plan.Plan {
+// BuildPlan is the suite's plan: Services web (10.96.0.50, node port 30080, both
+// backends), sticky (.51, ClientIP affinity), empty (.52, node port 30052, no endpoints),
+// local (.53, node port 30053, externalTrafficPolicy Local), self (.54, BackendA only);
+// withWeb false leaves web out (it was deleted).
+func BuildPlan(withWeb bool) *plan.Plan {
 	svcs, sl := objects(withWeb)
 	return plan.Build(plan.Input{NodeName: plantest.Node, ClusterCIDR: plantest.ClusterCIDR, Services: svcs, Slices: sl})
 }
 
-func find(p *plan.Plan, name string) *plan.ServicePort {
+// Find is the port of Service name in p.
+func Find(p *plan.Plan, name string) *plan.ServicePort {
 	for _, sp := range p.Services {
 		if sp.Service == name {
 			return sp
@@ -82,6 +87,9 @@ func find(p *plan.Plan, name string) *plan.ServicePort {
 }
 
 func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// Refused says whether a dial's error is a refusal (ECONNREFUSED).
+func Refused(err error) bool { return refused(err) }
 
 // DialFrom connects from namespace ns using local address src.
 func DialFrom(ns, src, addr string) (*Conn, error) {
@@ -103,7 +111,7 @@ func Run(t *testing.T, s Suite) {
 	ctx := context.Background()
 	run := tp.Exec()
 	b := s.New(run)
-	p := buildPlan(true)
+	p := BuildPlan(true)
 	if _, err := b.Sync(ctx, p, true); err != nil {
 		t.Fatalf("first sync: %v", err)
 	}
@@ -115,7 +123,7 @@ func Run(t *testing.T, s Suite) {
 			t.Fatal(err)
 		}
 		for _, name := range []string{"web", "sticky", "local", "self"} {
-			if m := s.Marker(find(p, name)); !strings.Contains(dump, m) {
+			if m := s.Marker(Find(p, name)); !strings.Contains(dump, m) {
 				t.Errorf("%s: %q not in the ruleset:\n%s", name, m, dump)
 			}
 		}
@@ -211,6 +219,10 @@ func Run(t *testing.T, s Suite) {
 		}
 	})
 
+	t.Run("no endpoints: refused every time from outside, redirects on", func(t *testing.T) {
+		tp.RefusedTenInARow(t, "10.96.0.52:80")
+	})
+
 	t.Run("a restart keeps established connections and drops deleted Services", func(t *testing.T) {
 		c, err := Dial(tp.Node, "10.96.0.50:80", 3*time.Second)
 		if err != nil {
@@ -223,7 +235,7 @@ func Run(t *testing.T, s Suite) {
 		}
 		// A new proxy starts while web has been deleted.
 		b2 := s.New(run)
-		p2 := buildPlan(false)
+		p2 := BuildPlan(false)
 		if _, err := b2.Sync(ctx, p2, true); err != nil {
 			t.Fatal(err)
 		}
@@ -231,10 +243,10 @@ func Run(t *testing.T, s Suite) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m := s.Marker(find(p, "web")); strings.Contains(dump, m) {
+		if m := s.Marker(Find(p, "web")); strings.Contains(dump, m) {
 			t.Errorf("the deleted Service's rules (%s) are still there", m)
 		}
-		if m := s.Marker(find(p2, "sticky")); !strings.Contains(dump, m) {
+		if m := s.Marker(Find(p2, "sticky")); !strings.Contains(dump, m) {
 			t.Errorf("a kept Service's rules (%s) are gone", m)
 		}
 		again, _, err := c.Ask()

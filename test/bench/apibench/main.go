@@ -1,9 +1,10 @@
 // Command apibench measures the API server against the etcd under it, in one run, so results
 // can be reported as ratios: raw etcd puts/s through the same etcd client, then API creates/s,
 // gets/s, lists of 1,000 objects (consistent and resourceVersion=0), and watch fan-out (events/s
-// delivered to 100 watchers during 1,000 creates). It is a benchmark, not a test.
+// delivered to 100 watchers during 1,000 creates), custom resource creates against ConfigMap
+// creates (crd.go), and the cost of security. It is a benchmark, not a test.
 //
-//	go run ./test/bench/apibench [-n 5000] [-concurrency 16] [-watchers 100]
+//	go run ./test/bench/apibench [-n 5000] [-concurrency 16] [-watchers 100] [-crd-only] [-ssa-only]
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/skiff-sh/skiff/test/bench/internal/benchapi"
 	"io"
 	"log/slog"
 	"math/rand"
@@ -33,18 +35,21 @@ var (
 	concurrency = flag.Int("concurrency", 16, "requests in flight")
 	watchers    = flag.Int("watchers", 100, "watchers in the fan-out phase")
 	watchEvents = flag.Int("watch-creates", 1000, "creates in the fan-out phase")
+	crdOnly     = flag.Bool("crd-only", false, "run only the custom resource phase (crd.go)")
+	webhookOnly = flag.Bool("webhook-only", false, "run only the admission webhook phase")
+	ssaOnly     = flag.Bool("ssa-only", false, "run only the server-side apply phase (ssa.go)")
 )
 
 func main() {
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "apibench-")
-	check(err)
+	benchapi.Check("apibench", err)
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	check(os.MkdirAll(filepath.Join(dir, "etcd"), 0o700))
+	benchapi.Check("apibench", os.MkdirAll(filepath.Join(dir, "etcd"), 0o700))
 	e, err := storage.StartEmbedded(ctx, filepath.Join(dir, "etcd"), storage.EmbeddedOptions{})
-	check(err)
+	benchapi.Check("apibench", err)
 	defer e.Close()
 	defer cancel() // stop the watch caches before etcd
 	cli := e.Client()
@@ -59,36 +64,51 @@ func main() {
 	// The main phases measure the API server alone (no TLS, no authentication or
 	// authorization); the security phases below measure what those cost.
 	api, err := apiserver.New(ctx, apiserver.Config{Logger: logger, Insecure: true}, storage.NewEtcd(cli, storage.EtcdOptions{}))
-	check(err)
+	benchapi.Check("apibench", err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
+	benchapi.Check("apibench", err)
 	srv := &http.Server{Handler: api.Handler()}
 	go srv.Serve(ln)
 	base := "http://" + ln.Addr().String()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
 
+	if *webhookOnly {
+		webhookCost(hc, base)
+		srv.Close()
+		return
+	}
 	for _, ns := range []string{"bench", "bench-list", "bench-watch"} {
-		post(hc, base+"/api/v1/namespaces", fmt.Sprintf(`{"metadata":{"name":%q}}`, ns))
+		benchapi.Post(hc, base+"/api/v1/namespaces", fmt.Sprintf(`{"metadata":{"name":%q}}`, ns))
+	}
+	if *crdOnly {
+		crdCost(hc, base, string(value), *n)
+		return
+	}
+	if *ssaOnly {
+		ssaCost(hc, base, *n)
+		return
 	}
 	cmBody := func(name string) string {
 		return fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"labels":{"app":"bench"}},"data":{"v":%q}}`, name, value)
 	}
 	creates := run(*n, *concurrency, func(i int) error {
-		return post(hc, base+"/api/v1/namespaces/bench/configmaps", cmBody(fmt.Sprintf("cm-%08d", i)))
+		return benchapi.Post(hc, base+"/api/v1/namespaces/bench/configmaps", cmBody(fmt.Sprintf("cm-%08d", i)))
 	})
 	gets := run(*n*2, *concurrency, func(i int) error {
-		return getOK(hc, fmt.Sprintf("%s/api/v1/namespaces/bench/configmaps/cm-%08d", base, rand.Intn(*n)))
+		return benchapi.GetOK(hc, fmt.Sprintf("%s/api/v1/namespaces/bench/configmaps/cm-%08d", base, rand.Intn(*n)))
 	})
 	updates := run(*n, *concurrency, func(i int) error {
 		// A changed value, so every update is a real write (an unchanged one writes nothing).
 		body := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm-%08d","labels":{"app":"bench"}},"data":{"v":"updated-%d"}}`, i, i)
-		return put(hc, fmt.Sprintf("%s/api/v1/namespaces/bench/configmaps/cm-%08d", base, i), body)
+		return benchapi.Put(hc, fmt.Sprintf("%s/api/v1/namespaces/bench/configmaps/cm-%08d", base, i), body)
 	})
 	run(1000, *concurrency, func(i int) error {
-		return post(hc, base+"/api/v1/namespaces/bench-list/configmaps", cmBody(fmt.Sprintf("l-%04d", i)))
+		return benchapi.Post(hc, base+"/api/v1/namespaces/bench-list/configmaps", cmBody(fmt.Sprintf("l-%04d", i)))
 	})
-	listConsistent := run(50, 1, func(int) error { return getOK(hc, base+"/api/v1/namespaces/bench-list/configmaps") })
-	listRV0 := run(50, 1, func(int) error { return getOK(hc, base+"/api/v1/namespaces/bench-list/configmaps?resourceVersion=0") })
+	listConsistent := run(50, 1, func(int) error { return benchapi.GetOK(hc, base+"/api/v1/namespaces/bench-list/configmaps") })
+	listRV0 := run(50, 1, func(int) error {
+		return benchapi.GetOK(hc, base+"/api/v1/namespaces/bench-list/configmaps?resourceVersion=0")
+	})
 
 	fan := fanOut(hc, base, cmBody)
 
@@ -108,6 +128,8 @@ func main() {
 		*watchers, *watchEvents, fan.eventsPerSec, fan.p50, fan.p99, fan.missing)
 	fmt.Printf("\n**API creates/s ÷ raw etcd puts/s = %.2f** (get ÷ put %.2f, update ÷ put %.2f)\n",
 		creates.rate()/raw.rate(), gets.rate()/raw.rate(), updates.rate()/raw.rate())
+	crdCost(hc, base, string(value), *n)
+	webhookCost(hc, base)
 	securityCost(ctx, cli, logger, base, hc, dir)
 	srv.Close()
 }
@@ -208,7 +230,7 @@ func fanOut(hc *http.Client, base string, body func(string) string) fanResult {
 	start := time.Now()
 	run(*watchEvents, *concurrency, func(i int) error {
 		sent[i].Store(time.Now().UnixNano())
-		return post(hc, base+"/api/v1/namespaces/bench-watch/configmaps", body(fmt.Sprintf("w-%08d", i)))
+		return benchapi.Post(hc, base+"/api/v1/namespaces/bench-watch/configmaps", body(fmt.Sprintf("w-%08d", i)))
 	})
 	waitCh := make(chan struct{})
 	go func() { done.Wait(); close(waitCh) }()
@@ -225,36 +247,4 @@ func fanOut(hc *http.Client, base string, body func(string) string) fanResult {
 	r := result{lat: lat}
 	return fanResult{eventsPerSec: float64(received.Load()) / elapsed.Seconds(), p50: r.pct(50), p99: r.pct(99),
 		missing: total - int(received.Load())}
-}
-
-func post(hc *http.Client, url, body string) error {
-	return do(hc, "POST", url, body, http.StatusCreated)
-}
-
-func put(hc *http.Client, url, body string) error {
-	return do(hc, "PUT", url, body, http.StatusOK)
-}
-
-func getOK(hc *http.Client, url string) error { return do(hc, "GET", url, "", http.StatusOK) }
-
-func do(hc *http.Client, method, url, body string, want int) error {
-	req, _ := http.NewRequest(method, url, bytes.NewBufferString(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: %d", method, url, resp.StatusCode)
-	}
-	return nil
-}
-
-func check(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "apibench:", err)
-		os.Exit(1)
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/skiff-sh/skiff/test/bench/internal/benchapi"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,18 +27,18 @@ import (
 // phases alternate so that load from elsewhere on the machine hits them alike.
 func securityCost(ctx context.Context, cli *clientv3.Client, logger *slog.Logger, plainBase string, plain *http.Client, dir string) {
 	d, err := pki.OpenDir(filepath.Join(dir, "pki"))
-	check(err)
+	benchapi.Check("apibench", err)
 	_, _, err = d.Ensure(pki.APIServerName, pki.APIServerServing(nil))
-	check(err)
+	benchapi.Check("apibench", err)
 	serve := func(mode string) string {
 		cfg := apiserver.Config{Logger: logger, Authorization: mode,
 			TLSCertFile: d.CertFile(pki.APIServerName), TLSKeyFile: d.KeyFile(pki.APIServerName), ClientCAFile: d.File(pki.CACert)}
 		api, err := apiserver.New(ctx, cfg, storage.NewEtcd(cli, storage.EtcdOptions{}))
-		check(err)
+		benchapi.Check("apibench", err)
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
-		check(err)
+		benchapi.Check("apibench", err)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		check(err)
+		benchapi.Check("apibench", err)
 		srv := &http.Server{Handler: api.Handler(), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert},
 			ClientAuth: tls.RequestClientCert, NextProtos: []string{"h2", "http/1.1"}}}
 		go srv.ServeTLS(ln, "", "")
@@ -46,9 +47,9 @@ func securityCost(ctx context.Context, cli *clientv3.Client, logger *slog.Logger
 	tlsBase, rbacBase := serve("AlwaysAllow"), serve("Node,RBAC")
 	userClient := func(base, user string, groups ...string) *http.Client {
 		cert, key, err := d.CA.Issue(pki.CertRequest{CommonName: user, Organization: groups, Usage: pki.ClientAuth})
-		check(err)
+		benchapi.Check("apibench", err)
 		hc, err := (&client.Config{Host: base, TLS: client.TLSConfig{CAData: d.CA.CertPEM, CertData: cert, KeyData: key}}).HTTPClient()
-		check(err)
+		benchapi.Check("apibench", err)
 		return hc
 	}
 	admin := userClient(rbacBase, "bench-admin", "system:masters")
@@ -60,10 +61,10 @@ func securityCost(ctx context.Context, cli *clientv3.Client, logger *slog.Logger
 		if strings.Contains(body, `"ClusterRoleBinding"`) {
 			url = rbacBase + "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
 		}
-		check(post(admin, url, body))
+		benchapi.Check("apibench", benchapi.Post(admin, url, body))
 	}
 	for _, ns := range []string{"sec-plain", "sec-tls", "sec-rbac"} {
-		check(post(admin, rbacBase+"/api/v1/namespaces", fmt.Sprintf(`{"metadata":{"name":%q}}`, ns)))
+		benchapi.Check("apibench", benchapi.Post(admin, rbacBase+"/api/v1/namespaces", fmt.Sprintf(`{"metadata":{"name":%q}}`, ns)))
 	}
 	type target struct {
 		name, base, ns string
@@ -76,10 +77,10 @@ func securityCost(ctx context.Context, cli *clientv3.Client, logger *slog.Logger
 	}
 	// The RBAC index learns the binding by watch: wait until the user may create.
 	for i := 0; ; i++ {
-		if err := post(targets[2].hc, rbacBase+"/api/v1/namespaces/sec-rbac/configmaps", fmt.Sprintf(`{"metadata":{"name":"probe-%d"}}`, i)); err == nil {
+		if err := benchapi.Post(targets[2].hc, rbacBase+"/api/v1/namespaces/sec-rbac/configmaps", fmt.Sprintf(`{"metadata":{"name":"probe-%d"}}`, i)); err == nil {
 			break
 		} else if i > 200 {
-			check(fmt.Errorf("the RBAC binding never took effect: %w", err))
+			benchapi.Check("apibench", fmt.Errorf("the RBAC binding never took effect: %w", err))
 		}
 	}
 	creates := make([]result, len(targets))
@@ -89,14 +90,14 @@ func securityCost(ctx context.Context, cli *clientv3.Client, logger *slog.Logger
 	for r := 0; r < rounds; r++ {
 		for i, t := range targets {
 			res := run(per, *concurrency, func(j int) error {
-				return post(t.hc, t.base+"/api/v1/namespaces/"+t.ns+"/configmaps",
+				return benchapi.Post(t.hc, t.base+"/api/v1/namespaces/"+t.ns+"/configmaps",
 					fmt.Sprintf(`{"metadata":{"name":"s-%d-%08d"},"data":{"v":"x"}}`, r, j))
 			})
 			creates[i] = merge(creates[i], res)
 		}
 		for i, t := range targets {
 			res := run(per*2, *concurrency, func(j int) error {
-				return getOK(t.hc, fmt.Sprintf("%s/api/v1/namespaces/%s/configmaps/s-%d-%08d", t.base, t.ns, r, j%per))
+				return benchapi.GetOK(t.hc, fmt.Sprintf("%s/api/v1/namespaces/%s/configmaps/s-%d-%08d", t.base, t.ns, r, j%per))
 			})
 			gets[i] = merge(gets[i], res)
 		}

@@ -27,6 +27,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -87,6 +88,7 @@ var (
 	certs   = schema.GroupVersion{Group: "certificates.k8s.io", Version: "v1"}
 	disc    = schema.GroupVersion{Group: "discovery.k8s.io", Version: "v1"}
 	sched   = schema.GroupVersion{Group: "scheduling.k8s.io", Version: "v1"}
+	netw    = schema.GroupVersion{Group: "networking.k8s.io", Version: "v1"}
 	policy  = schema.GroupVersion{Group: "policy", Version: "v1"}
 	autosc  = schema.GroupVersion{Group: "autoscaling", Version: "v1"}
 	authn   = schema.GroupVersion{Group: "authentication.k8s.io", Version: "v1"}
@@ -116,6 +118,12 @@ func vectors() []vector {
 		{"lease", coord, "Lease", lease()},
 		{"certificatesigningrequest", certs, "CertificateSigningRequest", csr()},
 		{"endpointslice", disc, "EndpointSlice", endpointSlice()},
+		{"ingress", netw, "Ingress", ingress()},
+		{"ingressclass", netw, "IngressClass", &networkingv1.IngressClass{
+			ObjectMeta: metav1.ObjectMeta{Name: "skiff", Annotations: map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}},
+			Spec: networkingv1.IngressClassSpec{Controller: "skiff.dev/ingress", Parameters: &networkingv1.IngressClassParametersReference{
+				APIGroup: ptr("k8s.example.com"), Kind: "IngressParameters", Name: "p", Scope: ptr("Namespace"), Namespace: ptr("team")}},
+		}},
 		{"priorityclass", sched, "PriorityClass", &schedulingv1.PriorityClass{
 			ObjectMeta:       metav1.ObjectMeta{Name: "low"},
 			Value:            -100,
@@ -533,6 +541,27 @@ func lease() *coordinationv1.Lease {
 			Strategy:             ptr(coordinationv1.OldestEmulationVersion),
 			PreferredHolder:      ptr("node-2"),
 		},
+	}
+}
+
+// ingress is what `kubectl create ingress web --rule=...` sends, and more.
+func ingress() *networkingv1.Ingress {
+	prefix, exact := networkingv1.PathTypePrefix, networkingv1.PathTypeExact
+	return &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", CreationTimestamp: created},
+		Spec: networkingv1.IngressSpec{
+			IngressClassName: ptr("skiff"),
+			DefaultBackend:   &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "fallback", Port: networkingv1.ServiceBackendPort{Name: "http"}}},
+			TLS:              []networkingv1.IngressTLS{{Hosts: []string{"a.example.com", "*.b.example.com"}, SecretName: "tls"}},
+			Rules: []networkingv1.IngressRule{
+				{Host: "a.example.com", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{
+					{Path: "/api", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "api", Port: networkingv1.ServiceBackendPort{Number: 8080}}}},
+					{Path: "/static", PathType: &exact, Backend: networkingv1.IngressBackend{Resource: &corev1.TypedLocalObjectReference{APIGroup: ptr("k8s.example.com"), Kind: "Bucket", Name: "static"}}},
+				}}}},
+			},
+		},
+		Status: networkingv1.IngressStatus{LoadBalancer: networkingv1.IngressLoadBalancerStatus{Ingress: []networkingv1.IngressLoadBalancerIngress{
+			{IP: "10.250.0.11", Ports: []networkingv1.IngressPortStatus{{Port: 443, Protocol: corev1.ProtocolTCP, Error: ptr("Pending")}}}}}},
 	}
 }
 
