@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +29,8 @@ type Cluster struct {
 	Args []string
 	cmd  *exec.Cmd
 	done chan error
+	// routesWait is how long startUp waits for another cluster's host routes to go.
+	routesWait time.Time
 }
 
 // Up runs `skiff up [args...]` in dataDir (a temp dir when empty) and waits until it says
@@ -62,6 +65,10 @@ func (c *Cluster) start(t testing.TB, bin string) {
 // port is taken returns true instead of failing the test.
 func (c *Cluster) startUp(t testing.TB, bin string, retryPortInUse bool) (portInUse bool) {
 	t.Helper()
+	if c.routesWait.IsZero() {
+		c.routesWait = time.Now().Add(3 * time.Minute)
+	}
+	routesWait := c.routesWait
 	cmd := exec.Command(filepath.Join(bin, "skiff"), append([]string{"up", "--data-dir", c.DataDir, "--port", strconv.Itoa(c.Port)}, c.Args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -95,6 +102,12 @@ func (c *Cluster) startUp(t testing.TB, bin string, retryPortInUse bool) (portIn
 		if retryPortInUse && strings.Contains(string(b), "address already in use") {
 			return true
 		}
+		// The previous test's cluster with containerd nodes may still be being cleaned up
+		// (its janitor after a launcher that had to be killed): its routes go with it.
+		if strings.Contains(string(b), "the host already routes") && time.Now().Before(routesWait) {
+			time.Sleep(2 * time.Second)
+			return c.startUp(t, bin, retryPortInUse)
+		}
 		t.Fatalf("skiff up exited: %v\n%s", err, b)
 	case <-time.After(4 * time.Minute):
 		t.Fatalf("skiff up did not come up within 4m")
@@ -102,21 +115,38 @@ func (c *Cluster) startUp(t testing.TB, bin string, retryPortInUse bool) (portIn
 	return false
 }
 
-// Stop sends SIGINT (what Ctrl-C does) and waits for skiff up to exit.
+// Stop sends SIGINT (what Ctrl-C does) and waits for skiff up to exit, then for its node
+// network (bridge skiffPORT, which holds the cluster's host routes) to be gone: a launcher
+// that had to be killed leaves it to its janitor, and the next cluster with containerd
+// nodes cannot start while those routes are there.
 func (c *Cluster) Stop(t testing.TB) error {
 	if c.cmd == nil {
 		return nil
 	}
 	c.cmd.Process.Signal(syscall.SIGINT)
+	var err error
 	select {
-	case err := <-c.done:
-		c.cmd = nil
-		return err
+	case err = <-c.done:
 	case <-time.After(60 * time.Second):
 		c.cmd.Process.Kill()
-		c.cmd = nil
-		return fmt.Errorf("skiff up did not stop within 60s of SIGINT")
+		err = fmt.Errorf("skiff up did not stop within 60s of SIGINT")
+		t.Log(err)
 	}
+	c.cmd = nil
+	bridge := "skiff" + strconv.Itoa(c.Port)
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if _, lerr := net.InterfaceByName(bridge); lerr != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("cluster on port %d stopped but its bridge %s is still there after 3m (janitor log: %s)",
+				c.Port, bridge, filepath.Join(c.DataDir, "logs", "janitor.log"))
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return err
 }
 
 // Restart stops the cluster and starts it again on the same data dir and port.
