@@ -44,6 +44,10 @@ func Up(t testing.TB, dataDir string, args ...string) *Cluster {
 	c := &Cluster{DataDir: dataDir, Args: args}
 	c.Kubeconfig = filepath.Join(dataDir, "kubeconfig")
 	c.Kubectl = &Kubectl{Kubeconfig: c.Kubeconfig}
+	if usesContainerd(args) {
+		// Released after Stop (cleanups run last-first).
+		t.Cleanup(lockContainerdClusters(t))
+	}
 	t.Cleanup(func() { c.Stop(t) })
 	// A port free a moment ago may be taken by another test's process before the API
 	// server binds it: then try another one.
@@ -54,6 +58,41 @@ func Up(t testing.TB, dataDir string, args ...string) *Cluster {
 			return c
 		}
 	}
+}
+
+// usesContainerd tells whether `skiff up args...` runs containerd nodes (its default).
+func usesContainerd(args []string) bool {
+	for i, a := range args {
+		if a == "--runtime=sim" || (a == "--runtime" && i+1 < len(args) && args[i+1] == "sim") {
+			return false
+		}
+		if a == "--nodes=0" || (a == "--nodes" && i+1 < len(args) && args[i+1] == "0") {
+			return false
+		}
+	}
+	return true
+}
+
+// containerdLock is held, machine-wide, by whoever runs a cluster with containerd nodes:
+// such clusters route the same Service and pod ranges on the host, so one refuses to start
+// while another runs. Test processes of different packages (and of different checkouts)
+// take turns instead of failing.
+const containerdLock = "/tmp/skiff-containerd-clusters.lock"
+
+func lockContainerdClusters(t testing.TB) (unlock func()) {
+	t.Helper()
+	f, err := os.OpenFile(containerdLock, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited > time.Second {
+		t.Logf("waited %s for another test's containerd cluster (%s)", waited.Round(time.Second), containerdLock)
+	}
+	return func() { f.Close() }
 }
 
 func (c *Cluster) start(t testing.TB, bin string) {
