@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -79,8 +80,30 @@ func usesContainerd(args []string) bool {
 // take turns instead of failing.
 const containerdLock = "/tmp/skiff-containerd-clusters.lock"
 
+// lockHeld counts this process's holders of containerdLock: the lock is per process (a
+// second cluster in the same test must not wait for the first one's test to end).
+var lockHeld struct {
+	sync.Mutex
+	n int
+	f *os.File
+}
+
 func lockContainerdClusters(t testing.TB) (unlock func()) {
 	t.Helper()
+	lockHeld.Lock()
+	defer lockHeld.Unlock()
+	unlock = func() {
+		lockHeld.Lock()
+		defer lockHeld.Unlock()
+		if lockHeld.n--; lockHeld.n == 0 {
+			lockHeld.f.Close()
+			lockHeld.f = nil
+		}
+	}
+	if lockHeld.n > 0 {
+		lockHeld.n++
+		return unlock
+	}
 	f, err := os.OpenFile(containerdLock, os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +115,8 @@ func lockContainerdClusters(t testing.TB) (unlock func()) {
 	if waited := time.Since(start); waited > time.Second {
 		t.Logf("waited %s for another test's containerd cluster (%s)", waited.Round(time.Second), containerdLock)
 	}
-	return func() { f.Close() }
+	lockHeld.n, lockHeld.f = 1, f
+	return unlock
 }
 
 func (c *Cluster) start(t testing.TB, bin string) {
