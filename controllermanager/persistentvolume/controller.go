@@ -45,11 +45,13 @@ type Controller struct {
 	nodes     *informer.Informer[core.Node, *core.Node]
 	pvcClient *client.Typed[core.PersistentVolumeClaim, *core.PersistentVolumeClaim]
 	pvClient  *client.Typed[core.PersistentVolume, *core.PersistentVolume]
-	queue     *controller.Queue
-	recorder  controller.EventRecorder
-	workers   int
-	log       *slog.Logger
-	now       func() time.Time
+	// nodeClient confirms a node the cache does not have yet is really gone.
+	nodeClient *client.Typed[core.Node, *core.Node]
+	queue      *controller.Queue
+	recorder   controller.EventRecorder
+	workers    int
+	log        *slog.Logger
+	now        func() time.Time
 
 	// assumed holds volumes and claims as this controller last wrote them, until the
 	// informers catch up: a volume just given to one claim is not offered to the next.
@@ -81,6 +83,7 @@ func New(cc *controller.Context) *Controller {
 		nodes:          controller.NodeInformer(cc),
 		pvcClient:      client.For[core.PersistentVolumeClaim](cc.Client, controller.PersistentVolumeClaims),
 		pvClient:       client.For[core.PersistentVolume](cc.Client, PersistentVolumes),
+		nodeClient:     client.For[core.Node](cc.Client, controller.Nodes),
 		queue:          controller.NewQueue(cc, Name),
 		recorder:       cc.Recorder("persistentvolume-controller"),
 		workers:        cc.WorkerCount(),

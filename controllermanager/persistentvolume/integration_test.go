@@ -242,6 +242,13 @@ func TestRetroactiveDefaultClass(t *testing.T) {
 	if _, err := classes.Update(e.Ctx, std); err != nil {
 		t.Fatal(err)
 	}
+	// The controller's cache too must see the class stop being the default: a claim it synced
+	// before that would rightly be given the old default.
+	classCache := informer.For[storage.StorageClass](e.CC.Informers, persistentvolume.StorageClasses)
+	testenv.Eventually(t, "the controller's cache to see no default class", func() (bool, string) {
+		c, ok := classCache.Indexer().Get(storage.DefaultClassName)
+		return ok && !storage.IsDefaultAnnotation(c), fmt.Sprintf("cached: %v", ok)
+	})
 	// The admission plugin reads its cache: wait until a new claim is left without a class.
 	var orphan *core.PersistentVolumeClaim
 	testenv.Eventually(t, "a claim created with no class", func() (bool, string) {

@@ -27,6 +27,16 @@ func (c *Controller) provisionLocal(ctx context.Context, pvc *core.PersistentVol
 	}
 	node, ok := c.nodes.Indexer().GetByName("", nodeName)
 	if !ok {
+		// A node just added may not be cached yet: ask before giving up on it.
+		live, err := c.nodeClient.Get(ctx, "", nodeName)
+		switch {
+		case err == nil:
+			node, ok = live, true
+		case !client.IsNotFound(err):
+			return err
+		}
+	}
+	if !ok {
 		// The chosen node is gone: forget the choice so that the scheduler chooses again.
 		c.recorder.Event(pvc, core.EventTypeWarning, reasonProvisioningFailed, fmt.Sprintf("node %q not found; rescheduling", nodeName))
 		cp := *pvc
