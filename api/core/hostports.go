@@ -2,8 +2,8 @@ package core
 
 // Host ports: which ports of a pod are bound on its node, and when two collide (the same port
 // and protocol on overlapping addresses), as the node agent's admission checks them. The
-// scheduler keeps its own per-node index of ports in use (scheduler/framework HostPortInfo),
-// which should come to use these rules too.
+// scheduler's per-node index of ports in use (scheduler/framework HostPortInfo) keys ports by
+// the same rules.
 
 // PodHostPorts are the ports of a pod's app and sidecar containers mapped on the node.
 func PodHostPorts(pod *Pod) []ContainerPort {
@@ -35,7 +35,9 @@ func HostPortsConflict(a, b ContainerPort) bool {
 		}
 		return p.Protocol
 	}
-	wildcard := func(ip string) bool { return ip == "" || ip == "0.0.0.0" || ip == "::" }
 	return a.HostPort == b.HostPort && proto(a) == proto(b) &&
-		(wildcard(a.HostIP) || wildcard(b.HostIP) || a.HostIP == b.HostIP)
+		(WildcardHostIP(a.HostIP) || WildcardHostIP(b.HostIP) || a.HostIP == b.HostIP)
 }
+
+// WildcardHostIP: a host IP that binds every address of the node.
+func WildcardHostIP(ip string) bool { return ip == "" || ip == "0.0.0.0" || ip == "::" }

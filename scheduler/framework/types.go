@@ -383,15 +383,12 @@ type HostPort struct {
 	Port     int32
 }
 
-// HostPorts lists the host ports of a pod's containers.
+// HostPorts lists the host ports a pod binds on its node: its app and sidecar containers'
+// (core.PodHostPorts, the node agent's admission rule, so that the two agree).
 func HostPorts(pod *core.Pod) []HostPort {
 	var out []HostPort
-	for i := range pod.Spec.Containers {
-		for _, p := range pod.Spec.Containers[i].Ports {
-			if p.HostPort > 0 {
-				out = append(out, HostPort{IP: p.HostIP, Protocol: p.Protocol, Port: p.HostPort})
-			}
-		}
+	for _, p := range core.PodHostPorts(pod) {
+		out = append(out, HostPort{IP: p.HostIP, Protocol: p.Protocol, Port: p.HostPort})
 	}
 	return out
 }
@@ -407,9 +404,11 @@ type protocolPort struct {
 // Counted, because two assumed-and-confirmed pods may briefly both hold a port.
 type HostPortInfo map[string]map[protocolPort]int
 
+// sanitize keys hp as core.HostPortsConflict compares ports: every wildcard address as one,
+// TCP when no protocol is given.
 func sanitize(hp HostPort) (string, protocolPort) {
 	ip := hp.IP
-	if ip == "" {
+	if core.WildcardHostIP(ip) {
 		ip = allIPs
 	}
 	proto := hp.Protocol

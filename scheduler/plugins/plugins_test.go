@@ -335,6 +335,15 @@ func TestNodeAffinityScore(t *testing.T) {
 	}
 }
 
+// sidecarPort is a pod whose sidecar (an init container that keeps running) binds host port p.
+func sidecarPort(p int32) *podB {
+	always := core.ContainerRestartPolicyAlways
+	return pod("p").spec(func(s *core.PodSpec) {
+		s.InitContainers = []core.Container{{Name: "proxy", RestartPolicy: &always,
+			Ports: []core.ContainerPort{{ContainerPort: p, HostPort: p}}}}
+	})
+}
+
 func TestNodePorts(t *testing.T) {
 	port := func(ip string, proto core.Protocol, p int32) *podB {
 		return pod("p").spec(func(s *core.PodSpec) {
@@ -356,6 +365,13 @@ func TestNodePorts(t *testing.T) {
 		{"0.0.0.0 collides with a specific address", port("10.0.0.1", "", 80), port("0.0.0.0", "", 80), taken},
 		{"a specific address collides with 0.0.0.0", port("", "", 80), port("10.0.0.2", "", 80), taken},
 		{"other port", port("", "", 80), port("", "", 81), ""},
+		{":: is every address too", port("10.0.0.1", "", 80), port("::", "", 80), taken},
+		// As the node agent admits them: a sidecar's ports are bound beside the app's.
+		{"a sidecar's port is taken", sidecarPort(80), port("", "", 80), taken},
+		{"a sidecar's port collides", port("", "", 80), sidecarPort(80), taken},
+		{"a plain init container's port is released", pod("p").spec(func(s *core.PodSpec) {
+			s.InitContainers = []core.Container{{Name: "init", Ports: []core.ContainerPort{{ContainerPort: 80, HostPort: 80}}}}
+		}), port("", "", 80), ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
