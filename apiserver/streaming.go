@@ -4,7 +4,8 @@ package apiserver
 // InternalIP and status.daemonEndpoints.kubeletEndpoint.Port) and hands the request on.
 //
 //   - pods/log (GET) is proxied as a plain HTTP stream to /containerLogs, flushed as it
-//     comes so that `kubectl logs -f` follows; a node agent's error becomes a Status.
+//     comes so that `kubectl logs -f` follows, or sent over WebSocket when the GET asks
+//     for an upgrade (logsocket.go); a node agent's error becomes a Status.
 //   - pods/exec, pods/attach and pods/portforward (GET for WebSocket, POST for SPDY)
 //     are relayed untouched: the upgrade request goes to the node agent's /exec,
 //     /attach or /portForward, and after its 101 Switching Protocols the two
@@ -178,9 +179,12 @@ func errNodeUnreachable(err error) *apiError {
 	return newStatus(http.StatusBadGateway, meta.ReasonInternalError, "error dialing backend: "+err.Error(), nil)
 }
 
-// proxyLog streams a container's log from its node agent.
+// proxyLog streams a container's log from its node agent: as a plain HTTP body, or
+// over WebSocket when the request asks for an upgrade (logsocket.go).
 func (s *Server) proxyLog(w http.ResponseWriter, req *http.Request, target *url.URL) {
-	out, err := http.NewRequestWithContext(req.Context(), http.MethodGet, target.String(), nil)
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	out, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
 	if err != nil {
 		writeError(w, errInternal(err))
 		return
@@ -200,6 +204,10 @@ func (s *Server) proxyLog(w http.ResponseWriter, req *http.Request, target *url.
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		writeError(w, nodeError(resp.StatusCode, strings.TrimSpace(string(b))))
+		return
+	}
+	if isWebSocketUpgrade(req) {
+		serveLogSocket(w, req, resp.Body, cancel)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")

@@ -26,7 +26,8 @@ import (
 )
 
 // fakeRuntime runs "processes" in Go: Exec's command is [name, exit code], where name
-// "cat" copies stdin to stdout and writes "err" to stderr, and "size" prints the first
+// "cat" copies stdin to stdout and writes "err" to stderr, "line" echoes a line of stdin,
+// and "size" prints the first
 // terminal size; PortForward echoes what it reads.
 type fakeRuntime struct {
 	runtime.Runtime
@@ -61,6 +62,12 @@ func (f *fakeRuntime) Exec(ctx context.Context, id string, o runtime.ExecOptions
 		if o.Stderr != nil {
 			o.Stderr.Write([]byte("err"))
 		}
+	case "line": // echoes one line of stdin (for protocols with no stdin EOF)
+		line, err := bufio.NewReader(o.Stdin).ReadString('\n')
+		if err != nil {
+			return 0, err
+		}
+		o.Stdout.Write([]byte(line))
 	case "size":
 		if o.Size == nil {
 			return 0, errors.New("no initial terminal size")
@@ -118,8 +125,8 @@ func clientRead(t *testing.T, conn *websocket.Conn) *wsResult {
 			}
 			return res
 		}
-		if len(data) == 0 {
-			continue
+		if len(data) <= 1 {
+			continue // the session's opening message, empty
 		}
 		switch data[0] {
 		case chanStdout:

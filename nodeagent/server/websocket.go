@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -35,17 +36,66 @@ const (
 	wsCloseGrace = 2 * time.Second
 )
 
-// upgradeWebSocket completes the WebSocket handshake with one of protocols, or answers
-// with a Status when the client offers none of them.
+// wsProtocol is how one channel subprotocol of exec and attach frames its messages and
+// ends a session (k8s.io/apimachinery's wsstream and the kubelet's remotecommand).
+type wsProtocol struct {
+	// base64: text messages, the channel as an ASCII digit ('0'+channel) and then the
+	// data in base64 (for clients that cannot send binary frames); else binary messages,
+	// the channel byte and then the data.
+	base64 bool
+	// status: the error channel carries a metav1.Status at the end, Success too (v4 and
+	// later); else only a failure's message, as text, and nothing on success.
+	status bool
+	// closeSignal: v5's CLOSE (255) message, the client's half-close of a channel.
+	closeSignal bool
+}
+
+// Channel subprotocols of exec and attach over WebSocket, in the order the server
+// prefers them. A client that offers no subprotocol gets channel.k8s.io, as upstream.
+const (
+	protoChannelV4Base64 = "v4.base64.channel.k8s.io"
+	protoChannelV1       = "channel.k8s.io"
+	protoChannelV1Base64 = "base64.channel.k8s.io"
+)
+
+var channelProtocols = map[string]wsProtocol{
+	protoChannelV5:       {status: true, closeSignal: true},
+	protoChannelV4:       {status: true},
+	protoChannelV4Base64: {base64: true, status: true},
+	protoChannelV1:       {},
+	protoChannelV1Base64: {base64: true},
+	"":                   {},
+}
+
+var channelProtocolNames = []string{protoChannelV5, protoChannelV4, protoChannelV4Base64, protoChannelV1, protoChannelV1Base64}
+
+// upgradeWebSocket completes the WebSocket handshake with one of protocols (the
+// client's first that the server speaks), or answers with a Status when the client
+// offers none of them. "" among protocols accepts a client that offers no subprotocol.
 func upgradeWebSocket(w http.ResponseWriter, r *http.Request, protocols []string) (*websocket.Conn, error) {
-	if _, ok := negotiate(websocket.Subprotocols(r), protocols); !ok {
+	offered := websocket.Subprotocols(r)
+	if len(offered) == 0 {
+		offered = []string{""}
+	}
+	proto, ok := negotiate(offered, protocols)
+	if !ok {
+		var supported []string
+		for _, p := range protocols {
+			if p != "" {
+				supported = append(supported, p)
+			}
+		}
 		msg := "unable to upgrade: unable to negotiate protocol: client supports " +
-			jsonList(websocket.Subprotocols(r)) + ", server supports " + jsonList(protocols)
+			jsonList(websocket.Subprotocols(r)) + ", server supports " + jsonList(supported)
 		writeStatus(w, http.StatusBadRequest, meta.ReasonBadRequest, msg)
 		return nil, errors.New(msg)
 	}
+	var chosen []string
+	if proto != "" {
+		chosen = []string{proto} // the client's preference, not gorilla's server-order pick
+	}
 	up := websocket.Upgrader{
-		Subprotocols: protocols, ReadBufferSize: wsBufferSize, WriteBufferSize: wsBufferSize,
+		Subprotocols: chosen, ReadBufferSize: wsBufferSize, WriteBufferSize: wsBufferSize,
 		// The API server authorized the request; browsers do not come here.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
@@ -59,14 +109,18 @@ func jsonList(l []string) string {
 
 // channelConn writes channel messages to a WebSocket, one writer at a time.
 type channelConn struct {
-	conn *websocket.Conn
-	mu   sync.Mutex
+	conn   *websocket.Conn
+	base64 bool
+	mu     sync.Mutex
 }
 
 func (c *channelConn) write(ch byte, p []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+	if c.base64 {
+		return c.conn.WriteMessage(websocket.TextMessage, encodeBase64Frame(ch, p))
+	}
 	w, err := c.conn.NextWriter(websocket.BinaryMessage)
 	if err != nil {
 		return err
@@ -78,6 +132,33 @@ func (c *channelConn) write(ch byte, p []byte) error {
 		return err
 	}
 	return w.Close()
+}
+
+// encodeBase64Frame is a base64 protocol's message: the channel as a digit, then p.
+func encodeBase64Frame(ch byte, p []byte) []byte {
+	out := make([]byte, 1+base64.StdEncoding.EncodedLen(len(p)))
+	out[0] = '0' + ch
+	base64.StdEncoding.Encode(out[1:], p)
+	return out
+}
+
+// decodeFrame splits a client's message into its channel and data; ok is false for a
+// message that does not fit the protocol (dropped, as upstream does).
+func decodeFrame(typ int, msg []byte, b64 bool) (ch byte, data []byte, ok bool) {
+	if len(msg) == 0 {
+		return 0, nil, false
+	}
+	if !b64 {
+		return msg[0], msg[1:], typ == websocket.BinaryMessage
+	}
+	if typ != websocket.TextMessage || msg[0] < '0' || msg[0] > '9' {
+		return 0, nil, false
+	}
+	data, err := base64.StdEncoding.DecodeString(string(msg[1:]))
+	if err != nil {
+		return 0, nil, false
+	}
+	return msg[0] - '0', data, true
 }
 
 // channelWriter is one output channel as an io.Writer.
@@ -93,16 +174,17 @@ func (w channelWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// webSocketSession upgrades to v5 (or v4).channel.k8s.io and returns the session.
+// webSocketSession upgrades to one of the channel protocols and returns the session.
 func (s *Server) webSocketSession(w http.ResponseWriter, r *http.Request, sr *streamRequest) (context.Context, *session, error) {
-	conn, err := upgradeWebSocket(w, r, []string{protoChannelV5, protoChannelV4})
+	conn, err := upgradeWebSocket(w, r, append(channelProtocolNames, ""))
 	if err != nil {
 		return nil, nil, err
 	}
+	proto := channelProtocols[conn.Subprotocol()]
 	// The request's context lasts as long as the handler, which runs the whole session.
 	ctx, cancel := context.WithCancel(r.Context())
 	conn.SetReadLimit(1 << 20)
-	cc := &channelConn{conn: conn}
+	cc := &channelConn{conn: conn, base64: proto.base64}
 	sess := &session{}
 	var stdinR *io.PipeReader
 	var stdinW *io.PipeWriter
@@ -121,19 +203,35 @@ func (s *Server) webSocketSession(w http.ResponseWriter, r *http.Request, sr *st
 		resize = make(chan runtime.TerminalSize, 1)
 		sess.resize = resize
 	}
+	// As the kubelet does: an empty message on the first channel the client reads tells
+	// it the session is open (the conformance suite's legacy clients skip it).
+	switch {
+	case sr.stdout:
+		_ = cc.write(chanStdout, nil)
+	case sr.stderr:
+		_ = cc.write(chanStderr, nil)
+	default:
+		_ = cc.write(chanError, nil)
+	}
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
 		// The client went away (or answered our close): stop what runs for it.
 		defer cancel()
-		readChannels(conn, conn.Subprotocol() == protoChannelV5, stdinW, resize)
+		readChannels(conn, proto, stdinW, resize)
 	}()
 	sess.finish = func(err error) {
 		if stdinR != nil {
 			stdinR.Close() // unblocks a read loop writing stdin nobody reads any more
 		}
-		b, _ := json.Marshal(sessionStatus(err))
-		_ = cc.write(chanError, b)
+		switch {
+		case proto.status:
+			b, _ := json.Marshal(sessionStatus(err))
+			_ = cc.write(chanError, b)
+		case err != nil:
+			// The protocols before v4 carry a failure's message only.
+			_ = cc.write(chanError, []byte(err.Error()))
+		}
 		// A normal close is how the client learns that every stream has ended.
 		_ = conn.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(wsCloseGrace))
@@ -156,7 +254,7 @@ const stdinQueue = 64
 // to stdin (through a queue, so that it never holds up the other channels), terminal
 // sizes to resize (only the latest is kept), and v5's CLOSE of the stdin channel ends
 // stdin.
-func readChannels(conn *websocket.Conn, v5 bool, stdinW *io.PipeWriter, resize chan runtime.TerminalSize) {
+func readChannels(conn *websocket.Conn, proto wsProtocol, stdinW *io.PipeWriter, resize chan runtime.TerminalSize) {
 	var stdin chan []byte
 	if stdinW != nil {
 		stdin = make(chan []byte, stdinQueue)
@@ -177,21 +275,22 @@ func readChannels(conn *websocket.Conn, v5 bool, stdinW *io.PipeWriter, resize c
 		}(stdin)
 	}
 	for {
-		typ, data, err := conn.ReadMessage()
+		typ, msg, err := conn.ReadMessage()
 		if err != nil {
 			return
 		}
-		if typ != websocket.BinaryMessage || len(data) == 0 {
+		ch, data, ok := decodeFrame(typ, msg, proto.base64)
+		if !ok {
 			continue
 		}
-		switch data[0] {
+		switch ch {
 		case chanStdin:
-			if stdin != nil && len(data) > 1 {
-				stdin <- data[1:]
+			if stdin != nil && len(data) > 0 {
+				stdin <- data
 			}
 		case chanResize:
 			var sz runtime.TerminalSize
-			if resize != nil && json.Unmarshal(data[1:], &sz) == nil {
+			if resize != nil && json.Unmarshal(data, &sz) == nil {
 				select {
 				case <-resize:
 				default:
@@ -199,7 +298,7 @@ func readChannels(conn *websocket.Conn, v5 bool, stdinW *io.PipeWriter, resize c
 				resize <- sz
 			}
 		case chanClose:
-			if v5 && len(data) == 2 && data[1] == chanStdin && stdin != nil {
+			if proto.closeSignal && len(data) == 1 && data[0] == chanStdin && stdin != nil {
 				close(stdin)
 				stdin = nil
 			}
