@@ -317,7 +317,12 @@ func (s *etcdStore) Watch(ctx context.Context, prefix string, newFunc NewFunc, f
 		if err != nil && !errors.Is(err, rpctypes.ErrFutureRev) {
 			return nil, nil, etcdError("watch", prefix, err)
 		}
-		opts = append(opts, clientv3.WithRev(fromRV+1))
+		// From fromRV itself, not fromRV+1, and the events at fromRV dropped in pump: etcd
+		// answers no progress request on a stream while one of its watches starts in the
+		// future (fromRV+1 when nothing was written since), so one watch cache that listed
+		// after the last write would hold back every other cache's bookmarks (and so its
+		// consistent reads) until the next write.
+		opts = append(opts, clientv3.WithRev(fromRV))
 	}
 	// RequireLeader makes a member cut off from the quorum end the watch instead of
 	// silently delivering nothing; the same metadata puts every watch on one gRPC stream,
@@ -330,15 +335,16 @@ func (s *etcdStore) Watch(ctx context.Context, prefix string, newFunc NewFunc, f
 	go func() {
 		defer close(events)
 		defer cancel() // releases the etcd watch when we stop for any reason
-		if err := pump(ctx, wch, newFunc, events); err != nil && ctx.Err() == nil {
+		if err := pump(ctx, wch, newFunc, fromRV, events); err != nil && ctx.Err() == nil {
 			errc <- fmt.Errorf("watch %s: %w", prefix, err)
 		}
 	}()
 	return events, errc, nil
 }
 
-// pump turns etcd watch responses into Events until the watch ends.
-func pump(ctx context.Context, wch clientv3.WatchChan, newFunc NewFunc, out chan<- Event) error {
+// pump turns etcd watch responses into Events until the watch ends; events at or before
+// after (the caller has them) are skipped.
+func pump(ctx context.Context, wch clientv3.WatchChan, newFunc NewFunc, after int64, out chan<- Event) error {
 	send := func(ev Event) bool {
 		select {
 		case out <- ev:
@@ -361,6 +367,9 @@ func pump(ctx context.Context, wch clientv3.WatchChan, newFunc NewFunc, out chan
 			continue
 		}
 		for _, ev := range resp.Events {
+			if ev.Kv.ModRevision <= after {
+				continue
+			}
 			e, err := convertEvent(ev, newFunc)
 			if err != nil {
 				return err

@@ -502,6 +502,46 @@ func TestWatchProgressBookmark(t *testing.T) {
 	}
 }
 
+// A watch started at the store's current revision (a watch cache that listed after the last
+// write) must not hold back progress bookmarks for the other watches on the same stream:
+// etcd answers no progress request while one of a stream's watches starts in the future.
+func TestWatchFromCurrentRevisionLetsOthersProgress(t *testing.T) {
+	s, _ := storagetest.NewStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first, _, err := s.Watch(ctx, prefix, storagetest.New, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := storagetest.NewObject("ns", "x", "v")
+	if err := s.Create(ctx, "/registry/others/ns/x", other); err != nil {
+		t.Fatal(err)
+	}
+	want := storagetest.RV(t, other)
+	// Listed at the current revision, nothing written since.
+	if _, _, err := s.Watch(ctx, "/registry/third/", storagetest.New, want); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		if err := s.(storage.ProgressRequester).RequestWatchProgress(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case ev := <-first:
+			if ev.Type != meta.Bookmark {
+				t.Fatalf("unexpected event %+v", ev)
+			}
+			if ev.ResourceVersion >= want {
+				return
+			}
+		case <-time.After(100 * time.Millisecond): // not synced yet: ask again
+		case <-deadline:
+			t.Fatal("no progress bookmark while another watch starts at the current revision")
+		}
+	}
+}
+
 func TestCompactor(t *testing.T) {
 	s, e := storagetest.NewStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
