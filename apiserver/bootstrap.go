@@ -96,7 +96,6 @@ func (s *Server) bootstrapIngressClass(ctx context.Context) error {
 // allocations that no Service holds.
 func (s *Server) bootstrapKubernetesService(ctx context.Context) error {
 	svcKind, _ := s.reg.Lookup("", "v1", "services")
-	epKind, _ := s.reg.Lookup("", "v1", "endpoints")
 	ip := s.alloc.firstIP()
 	host, port := s.cfg.endpointAddress()
 	if err := s.alloc.claimOrOwn(ctx, ipKey(ip), kubernetesService); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
@@ -112,27 +111,11 @@ func (s *Server) bootstrapKubernetesService(ctx context.Context) error {
 	if err := s.store.Create(ctx, svcKind.Key("default", "kubernetes"), svc); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
 		return fmt.Errorf("create the kubernetes service: %w", err)
 	}
-	ep := &core.Endpoints{TypeMeta: meta.TypeMeta{Kind: "Endpoints", APIVersion: "v1"},
-		ObjectMeta: meta.ObjectMeta{Name: "kubernetes", Namespace: "default"},
-		Subsets: []core.EndpointSubset{{Addresses: []core.EndpointAddress{{IP: host}},
-			Ports: []core.EndpointPort{{Name: "https", Port: port, Protocol: core.ProtocolTCP}}}}}
-	defaults.Object(ep)
-	key := epKind.Key("default", "kubernetes")
-	_, err := s.store.GuaranteedUpdate(ctx, key, epKind.New, func(cur meta.Object) (meta.Object, error) {
-		c := cur.(*core.Endpoints)
-		if s.cfg.EndpointReconcilerType == EndpointReconcilerLease {
-			// The servers' leases say who is alive (endpointreconciler.go): a server starting
-			// must not drop the others from the list.
-			return nil, errUnchanged
-		}
-		c.Subsets = ep.Subsets // the address this server listens on now
-		return c, nil
-	})
-	if errors.Is(err, storage.ErrNotFound) {
-		ep.UID, ep.CreationTimestamp = uuid.NewString(), meta.Now()
-		err = s.store.Create(ctx, key, ep)
-	}
-	if err != nil && !errors.Is(err, storage.ErrAlreadyExists) && !errors.Is(err, errUnchanged) {
+	// Under the lease reconciler the servers' leases say who is alive (endpointreconciler.go):
+	// a server starting must not drop the others from the list.
+	subsets := []core.EndpointSubset{{Addresses: []core.EndpointAddress{{IP: host}},
+		Ports: []core.EndpointPort{{Name: "https", Port: port, Protocol: core.ProtocolTCP}}}}
+	if err := s.setKubernetesEndpoints(ctx, subsets, s.cfg.EndpointReconcilerType == EndpointReconcilerLease); err != nil {
 		return fmt.Errorf("write the kubernetes endpoints: %w", err)
 	}
 	res, err := s.store.List(ctx, svcKind.Prefix(""), svcKind.New, storage.ListOptions{})

@@ -2,20 +2,15 @@ package apiserver
 
 import (
 	"context"
-	"errors"
 	"net"
-	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/skiff-sh/skiff/api/core"
-	"github.com/skiff-sh/skiff/api/defaults"
-	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/storage"
 )
 
@@ -97,28 +92,7 @@ func (s *Server) reconcileKubernetesEndpoints(ctx context.Context, leases *stora
 		}
 		return
 	}
-	subsets := masterSubsets(addrs)
-	epKind, _ := s.reg.Lookup("", "v1", "endpoints")
-	key := epKind.Key("default", "kubernetes")
-	_, err = s.store.GuaranteedUpdate(ctx, key, epKind.New, func(cur meta.Object) (meta.Object, error) {
-		c := cur.(*core.Endpoints)
-		if equalSubsets(c.Subsets, subsets) {
-			return nil, errUnchanged
-		}
-		c.Subsets = subsets
-		return c, nil
-	})
-	if errors.Is(err, storage.ErrNotFound) {
-		ep := &core.Endpoints{TypeMeta: meta.TypeMeta{Kind: "Endpoints", APIVersion: "v1"},
-			ObjectMeta: meta.ObjectMeta{Name: "kubernetes", Namespace: "default"}, Subsets: subsets}
-		defaults.Object(ep)
-		ep.UID, ep.CreationTimestamp = uuid.NewString(), meta.Now()
-		err = s.store.Create(ctx, key, ep)
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			err = nil // another server created it: the next round compares
-		}
-	}
-	if err != nil && !errors.Is(err, errUnchanged) && ctx.Err() == nil {
+	if err := s.setKubernetesEndpoints(ctx, masterSubsets(addrs), false); err != nil && ctx.Err() == nil {
 		s.log.Warn("cannot reconcile the kubernetes endpoints", "err", err)
 	}
 }
@@ -155,8 +129,4 @@ func masterSubsets(addrs []string) []core.EndpointSubset {
 			Ports: []core.EndpointPort{{Name: "https", Port: p, Protocol: core.ProtocolTCP}}})
 	}
 	return out
-}
-
-func equalSubsets(a, b []core.EndpointSubset) bool {
-	return reflect.DeepEqual(a, b)
 }

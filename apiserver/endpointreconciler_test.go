@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"sort"
 	"testing"
 	"time"
 
 	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/discovery"
 	"github.com/skiff-sh/skiff/storage/storagetest"
 )
 
@@ -93,11 +95,56 @@ func TestKubernetesEndpointsListEveryServer(t *testing.T) {
 		}
 		return fmt.Sprint(got)
 	}
+	// The EndpointSlices the servers write beside it (name=HOST:PORT), and the Endpoints'
+	// skip-mirror label (the mirroring controller must not copy it as well).
+	slicesOf := func() string {
+		resp, err := http.Get("http://" + a.addr + "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices")
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		var list discovery.EndpointSliceList
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			return err.Error()
+		}
+		var got []string
+		for _, sl := range list.Items {
+			for _, e := range sl.Endpoints {
+				got = append(got, fmt.Sprintf("%s=%s:%d/%s", sl.Name, e.Addresses[0], *sl.Ports[0].Port, sl.Labels[labelServiceName]))
+			}
+		}
+		sort.Strings(got)
+		var ep core.Endpoints
+		if r, err := http.Get("http://" + a.addr + "/api/v1/namespaces/default/endpoints/kubernetes"); err == nil {
+			json.NewDecoder(r.Body).Decode(&ep)
+			r.Body.Close()
+		}
+		return fmt.Sprint(got, " skip-mirror=", ep.Labels[labelSkipMirror])
+	}
+	wantSlices := func(addrs ...string) string {
+		var out []string
+		for i, hp := range masterSubsetsStrings(addrs...) {
+			name := "kubernetes"
+			if i > 0 {
+				_, port, _ := net.SplitHostPort(hp)
+				name += "-" + port
+			}
+			out = append(out, name+"="+hp+"/kubernetes")
+		}
+		sort.Strings(out)
+		return fmt.Sprint(out, " skip-mirror=true")
+	}
 	want := fmt.Sprint(masterSubsetsStrings(a.addr, b.addr))
 	deadline := time.Now().Add(60 * time.Second)
 	for got := endpoints(); got != want; got = endpoints() {
 		if time.Now().After(deadline) {
 			t.Fatalf("kubernetes endpoints = %s, want %s", got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for got, want := slicesOf(), wantSlices(a.addr, b.addr); got != want; got = slicesOf() {
+		if time.Now().After(deadline) {
+			t.Fatalf("kubernetes endpoint slices = %s, want %s", got, want)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -111,6 +158,13 @@ func TestKubernetesEndpointsListEveryServer(t *testing.T) {
 	for got := endpoints(); got != want; got = endpoints() {
 		if time.Now().After(deadline) {
 			t.Fatalf("after the second server stopped: kubernetes endpoints = %s, want %s", got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The second server's slice goes with it.
+	for got, want := slicesOf(), wantSlices(a.addr); got != want; got = slicesOf() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the second server stopped: kubernetes endpoint slices = %s, want %s", got, want)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
