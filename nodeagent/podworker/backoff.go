@@ -17,6 +17,7 @@ type backoff struct {
 type backoffEntry struct {
 	delay time.Duration
 	last  time.Time // when the delay was last raised
+	note  string    // what failed last (an image pull's error)
 }
 
 func newBackoff(base, max time.Duration) *backoff {

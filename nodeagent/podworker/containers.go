@@ -171,15 +171,30 @@ func (m *Manager) startContainer(ctx context.Context, ac *actionContext, c *core
 		m.event(pod, "Warning", "Failed", "Error: %v", err)
 		return err
 	}
-	img, err := m.ensureImage(ctx, pod, c)
-	if err != nil {
-		reason := "ErrImagePull"
-		if errors.Is(err, runtime.ErrImageNeverPull) {
-			reason = "ErrImageNeverPull"
-		} else if m.pullFailures(pod.UID+"/"+c.Name) > 1 {
-			reason = "ImagePullBackOff"
+	// A pull can take minutes: the pod's status (its sandbox's IP, the containers waiting
+	// in ContainerCreating) is published before it rather than after.
+	img, err := m.ensureImage(ctx, pod, c, func() {
+		if m.cfg.Pods != nil { // nil: no API (unit tests)
+			_ = m.reportStatus(ctx, pod, ac.st)
 		}
-		ac.st.waiting[c.Name] = core.ContainerStateWaiting{Reason: reason, Message: err.Error()}
+	})
+	if err != nil {
+		var bo *pullBackOffError
+		switch {
+		case errors.As(err, &bo):
+			// Waiting out the back-off is not a failed sync: come back when it ends.
+			ac.st.waiting[c.Name] = core.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: bo.Error()}
+			m.event(pod, "Warning", "Failed", "Error: ImagePullBackOff")
+			ac.requeue(bo.wait)
+			return nil
+		case errors.Is(err, runtime.ErrImageNeverPull):
+			ac.st.waiting[c.Name] = core.ContainerStateWaiting{Reason: "ErrImageNeverPull", Message: err.Error()}
+			m.event(pod, "Warning", "Failed", "Error: ErrImageNeverPull")
+		case errors.Is(err, errPullCanceled):
+		default:
+			ac.st.waiting[c.Name] = core.ContainerStateWaiting{Reason: "ErrImagePull", Message: err.Error()}
+			m.event(pod, "Warning", "Failed", "Error: ErrImagePull")
+		}
 		return err
 	}
 	cfg, err := m.containerConfig(ctx, ac, c, attempt, init, img)
@@ -216,18 +231,30 @@ func (m *Manager) startContainer(ctx context.Context, ac *actionContext, c *core
 	return nil
 }
 
-// pullFailures counts consecutive failed pulls of a container's image (for ImagePullBackOff).
-func (m *Manager) pullFailures(key string) int {
-	m.backoff.mu.Lock()
-	defer m.backoff.mu.Unlock()
-	if e, ok := m.backoff.entries["pull/"+key]; ok {
-		return int(e.delay/m.backoff.base) + 1
-	}
-	return 0
+// pullBackOffError is a container's image waiting out the back-off after failed pulls.
+type pullBackOffError struct {
+	image string
+	wait  time.Duration // until the next pull
+	last  string        // the last pull's failure
 }
 
-func (m *Manager) ensureImage(ctx context.Context, pod *core.Pod, c *core.Container) (*runtime.Image, error) {
+func (e *pullBackOffError) Error() string {
+	return fmt.Sprintf("Back-off pulling image %q: ErrImagePull: %s", e.image, e.last)
+}
+
+// errPullCanceled is a pull ended because its pod is being deleted.
+var errPullCanceled = errors.New("image pull canceled: the pod is being deleted")
+
+// ensureImage makes c's image present, as its pull policy says. As the kubelet does, a
+// failed pull is retried with back-off (10 s doubling to 5 min, m.backoff's steps):
+// until the next try the container waits in ImagePullBackOff without pulling. Deleting
+// the pod cancels the pull (Manager.Delete). beforePull (if any) runs before a pull.
+func (m *Manager) ensureImage(ctx context.Context, pod *core.Pod, c *core.Container, beforePull func()) (*runtime.Image, error) {
 	key := "pull/" + pod.UID + "/" + c.Name
+	if wait, last := m.pullBackOff(key, time.Now()); wait > 0 {
+		m.event(pod, "Normal", "BackOff", "Back-off pulling image %q", c.Image)
+		return nil, &pullBackOffError{image: c.Image, wait: wait, last: last}
+	}
 	policy := c.ImagePullPolicy
 	if policy == "" {
 		policy = core.PullIfNotPresent
@@ -243,10 +270,35 @@ func (m *Manager) ensureImage(ctx context.Context, pod *core.Pod, c *core.Contai
 	if pull && events {
 		m.event(pod, "Normal", "Pulling", "Pulling image %q", c.Image)
 	}
+	if pull && beforePull != nil {
+		beforePull()
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m.mu.Lock()
+	if p := m.pods[pod.UID]; pod.DeletionTimestamp != nil || p != nil && p.DeletionTimestamp != nil {
+		cancel() // deleted while its sync got here
+	}
+	m.pulls[pod.UID] = cancel
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.pulls, pod.UID)
+		m.mu.Unlock()
+	}()
 	start := time.Now()
-	img, err := m.rt.EnsureImage(ctx, c.Image, policy, nil)
+	img, err := m.rt.EnsureImage(pctx, c.Image, policy, nil)
 	if err != nil {
+		if pctx.Err() != nil && ctx.Err() == nil {
+			m.log.Info("image pull canceled", "pod", pod.Namespace+"/"+pod.Name, "image", c.Image)
+			return nil, errPullCanceled
+		}
+		if errors.Is(err, runtime.ErrImageNeverPull) {
+			m.event(pod, "Warning", "ErrImageNeverPull", "%v", err)
+			return nil, err
+		}
 		m.backoff.next(key, time.Now())
+		m.recordPullFailure(key, err)
 		m.event(pod, "Warning", "Failed", "Failed to pull image %q: %v", c.Image, err)
 		return nil, err
 	}
@@ -259,6 +311,26 @@ func (m *Manager) ensureImage(ctx context.Context, pod *core.Pod, c *core.Contai
 		m.event(pod, "Normal", "Pulled", "Container image %q already present on machine", c.Image)
 	}
 	return img, nil
+}
+
+// pullBackOff is how long key's image must still wait before its next pull, and the
+// last pull's failure.
+func (m *Manager) pullBackOff(key string, now time.Time) (time.Duration, string) {
+	m.backoff.mu.Lock()
+	defer m.backoff.mu.Unlock()
+	e, ok := m.backoff.entries[key]
+	if !ok {
+		return 0, ""
+	}
+	return max(0, e.delay-now.Sub(e.last)), e.note
+}
+
+func (m *Manager) recordPullFailure(key string, err error) {
+	m.backoff.mu.Lock()
+	defer m.backoff.mu.Unlock()
+	if e, ok := m.backoff.entries[key]; ok {
+		e.note = err.Error()
+	}
 }
 
 // containerConfig resolves a container's spec for the runtime.

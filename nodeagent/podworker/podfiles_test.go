@@ -176,7 +176,7 @@ func TestPullEvents(t *testing.T) {
 		rt := &pullRuntime{}
 		m := New(Config{Runtime: rt, Recorder: &events})
 		pod := &core.Pod{ObjectMeta: meta.ObjectMeta{Name: "p", UID: "u"}}
-		if _, err := m.ensureImage(context.Background(), pod, &core.Container{Name: "c", Image: tc.image, ImagePullPolicy: tc.policy}); err != nil {
+		if _, err := m.ensureImage(context.Background(), pod, &core.Container{Name: "c", Image: tc.image, ImagePullPolicy: tc.policy}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if len(events) != len(tc.want) {

@@ -107,6 +107,9 @@ type Manager struct {
 	podIPs map[string]string    // by UID: the sandbox's IP, known before the status says it
 	states map[string]*podState
 	synced func() bool
+	// pulls cancels the image pull a pod's sync is waiting for (by UID), so that deleting
+	// the pod ends a pull that would otherwise hold its worker for minutes.
+	pulls map[string]context.CancelFunc
 }
 
 // podState is what the agent remembers about a pod between syncs (lost on restart: it
@@ -177,6 +180,7 @@ func New(cfg Config) *Manager {
 		pods:    map[string]*core.Pod{},
 		podIPs:  map[string]string{},
 		states:  map[string]*podState{},
+		pulls:   map[string]context.CancelFunc{},
 		synced:  func() bool { return true },
 	}
 }
@@ -185,6 +189,9 @@ func New(cfg Config) *Manager {
 func (m *Manager) Upsert(pod *core.Pod) {
 	m.mu.Lock()
 	m.pods[pod.UID] = pod
+	if pod.DeletionTimestamp != nil {
+		m.cancelPullLocked(pod.UID)
+	}
 	m.mu.Unlock()
 	m.queue.Add(pod.UID)
 }
@@ -193,8 +200,17 @@ func (m *Manager) Upsert(pod *core.Pod) {
 func (m *Manager) Delete(pod *core.Pod) {
 	m.mu.Lock()
 	delete(m.pods, pod.UID)
+	m.cancelPullLocked(pod.UID)
 	m.mu.Unlock()
 	m.queue.Add(pod.UID)
+}
+
+// cancelPullLocked ends the pull pod uid's sync waits for, if any (m.mu held).
+func (m *Manager) cancelPullLocked(uid string) {
+	if cancel, ok := m.pulls[uid]; ok {
+		cancel()
+		delete(m.pulls, uid)
+	}
 }
 
 // Enqueue asks for a sync of a pod (by UID) soon.
@@ -479,7 +495,8 @@ func (m *Manager) syncRunning(ctx context.Context, pod *core.Pod, st *podState) 
 	// Ephemeral containers run whether or not the pod has initialized (ephemeral.go).
 	errs = append(errs, m.syncEphemeral(ctx, ac))
 	if !plan.done {
-		return after, errors.Join(errs...)
+		ac.requeue(after)
+		return ac.after, errors.Join(errs...)
 	}
 	// App containers.
 	for i := range pod.Spec.Containers {
@@ -502,7 +519,8 @@ func (m *Manager) syncRunning(ctx context.Context, pod *core.Pod, st *podState) 
 		}
 		errs = append(errs, err)
 	}
-	return after, errors.Join(errs...)
+	ac.requeue(after)
+	return ac.after, errors.Join(errs...)
 }
 
 type actionContext struct {
@@ -511,6 +529,14 @@ type actionContext struct {
 	sandbox *runtime.Sandbox
 	byName  map[string][]*runtime.Container
 	mounts  map[string]runtime.Mount
+	after   time.Duration // the soonest a step asked to be synced again (0: none)
+}
+
+// requeue asks for the pod to be synced again after d (the soonest of all asks wins).
+func (ac *actionContext) requeue(d time.Duration) {
+	if d > 0 && (ac.after == 0 || d < ac.after) {
+		ac.after = d
+	}
 }
 
 func latest(l []*runtime.Container) *runtime.Container {
