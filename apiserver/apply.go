@@ -109,7 +109,7 @@ func (s *Server) serverSideApply(w http.ResponseWriter, req *http.Request, r *re
 // exists tells a missing object from other not-found answers (a missing namespace is
 // judged by create's admission).
 func (s *Server) exists(req *http.Request, r *request) error {
-	return s.store.Get(req.Context(), r.kind.Key(r.namespace, r.name), r.kind.New())
+	return s.store.Get(req.Context(), r.kind.Key(r.namespace, r.name), r.kind.NewStored())
 }
 
 func (s *Server) applyCreate(w http.ResponseWriter, req *http.Request, r *request, config map[string]any, manager string, force bool, decode func(map[string]any) (meta.Object, *apiError)) {

@@ -40,6 +40,9 @@ func (s *Server) cache(k *registry.Kind) *watchcache.Cache {
 
 // startCache starts the watch cache of k's resource unless it runs already, and returns it.
 func (s *Server) startCache(ctx context.Context, k *registry.Kind) *watchcache.Cache {
+	if k.Conversion != nil {
+		k = k.Conversion.Storage // the cache holds stored objects
+	}
 	prefix := k.Prefix("")
 	s.caches.mu.Lock()
 	defer s.caches.mu.Unlock()

@@ -100,8 +100,12 @@ func (s *Server) createObject(w http.ResponseWriter, req *http.Request, r *reque
 				return
 			}
 		}
-		toStorageVersion(k, obj)
-		err := s.store.Create(ctx, k.Key(m.Namespace, m.Name), obj)
+		stored, aerr := toStorageVersion(k, obj)
+		if aerr != nil {
+			writeError(w, aerr)
+			return
+		}
+		err := s.store.Create(ctx, k.Key(m.Namespace, m.Name), stored)
 		if err != nil {
 			s.alloc.releaseKeys(ctx, claimed, m.Namespace+"/"+m.Name)
 		}
@@ -112,7 +116,7 @@ func (s *Server) createObject(w http.ResponseWriter, req *http.Request, r *reque
 			writeError(w, toAPIError(k, m.Name, err))
 			return
 		}
-		s.writeObject(w, req, http.StatusCreated, k, obj)
+		s.writeObject(w, req, http.StatusCreated, k, stored)
 		return
 	}
 }

@@ -11,6 +11,7 @@ package apiserver
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"reflect"
@@ -73,17 +74,58 @@ func validateCustom(k *registry.Kind, obj, old meta.Object) field.ErrorList {
 	return k.Custom.Schema.Validate(obj.(*unstructured.Unstructured).Object(), oldObj)
 }
 
-// toStorageVersion relabels a custom resource with its storage version before it is written.
-func toStorageVersion(k *registry.Kind, obj meta.Object) {
-	if k.Custom != nil {
+// toStorageVersion is obj as it is stored: for a custom resource, obj relabelled with its
+// storage version (None conversion); for a served-only version of a built-in kind, a new
+// object of the storage kind (registry.Conversion); obj itself otherwise. An object that
+// cannot be converted (a malformed annotation the conversion reads) is a bad request.
+func toStorageVersion(k *registry.Kind, obj meta.Object) (meta.Object, *apiError) {
+	switch {
+	case k.Custom != nil:
 		obj.GetTypeMeta().APIVersion = k.Custom.StorageVersion
+	case k.Conversion != nil:
+		st, err := k.Conversion.ToStorage(obj)
+		if err != nil {
+			return nil, errBadRequest(fmt.Sprintf("the object cannot be converted to %s: %v", k.Conversion.Storage.APIVersion(), err))
+		}
+		return st, nil
 	}
+	return obj, nil
+}
+
+// fromStorageVersion is a stored object (a copy of the handler's own) in the request's
+// version, for a read-modify-write: the inverse of toStorageVersion.
+func fromStorageVersion(k *registry.Kind, cur meta.Object) (meta.Object, *apiError) {
+	switch {
+	case k.Custom != nil:
+		cur.GetTypeMeta().APIVersion = k.APIVersion() // None conversion
+	case k.Conversion != nil:
+		o, err := k.Conversion.FromStorage(cur)
+		if err != nil {
+			return nil, errInternal(err)
+		}
+		return o, nil
+	}
+	return cur, nil
 }
 
 // toVersion is obj as the request's version serves it: for a custom resource stored under
-// another version, a shallow copy with the apiVersion rewritten (None conversion); obj itself
-// otherwise. obj may be a watch cache's and is never modified.
+// another version, a shallow copy with the apiVersion rewritten (None conversion); for a
+// served-only version of a built-in kind, the converted object; obj itself otherwise. obj
+// may be a watch cache's and is never modified.
 func toVersion(k *registry.Kind, obj meta.Object) meta.Object {
+	if k.Conversion != nil {
+		if obj.GetTypeMeta().APIVersion == k.APIVersion() && obj.GetTypeMeta().Kind == k.Kind {
+			return obj // converted already (a dry run's answer)
+		}
+		o, err := k.Conversion.FromStorage(obj)
+		if err != nil {
+			// Conversions from storage only marshal what was stored; this cannot fail short
+			// of a bug, and the stored object is better than nothing.
+			slog.Error("conversion from storage failed", "kind", k.Kind, "version", k.APIVersion(), "err", err)
+			return obj
+		}
+		return o
+	}
 	if k.Custom == nil {
 		return obj
 	}

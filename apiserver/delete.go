@@ -101,7 +101,7 @@ func (s *Server) deleteOptions(w http.ResponseWriter, req *http.Request) (*meta.
 func (s *Server) deleteObject(ctx context.Context, k *registry.Kind, ns, name string, opts *meta.DeleteOptions, dry bool) (meta.Object, bool, *apiError) {
 	key := k.Key(ns, name)
 	for attempt := 0; attempt < 10; attempt++ {
-		cur := k.New()
+		cur := k.NewStored()
 		if err := s.store.Get(ctx, key, cur); err != nil {
 			return nil, false, toAPIError(k, name, err)
 		}
@@ -135,7 +135,7 @@ func (s *Server) deleteObject(ctx context.Context, k *registry.Kind, ns, name st
 				return cur, true, nil
 			}
 			rv, uid := m.ResourceVersion, m.UID
-			last, err := s.store.Delete(ctx, key, k.New, func(c meta.Object) error {
+			last, err := s.store.Delete(ctx, key, k.NewStored, func(c meta.Object) error {
 				cm := c.GetObjectMeta()
 				if cm.ResourceVersion != rv || cm.UID != uid {
 					return storage.ErrConflict
@@ -172,7 +172,7 @@ func (s *Server) deleteObject(ctx context.Context, k *registry.Kind, ns, name st
 			return cur, false, nil
 		}
 		rv := m.ResourceVersion
-		out, err := s.store.GuaranteedUpdate(ctx, key, k.New, func(c meta.Object) (meta.Object, error) {
+		out, err := s.store.GuaranteedUpdate(ctx, key, k.NewStored, func(c meta.Object) (meta.Object, error) {
 			if c.GetObjectMeta().ResourceVersion != rv {
 				return nil, storage.ErrConflict
 			}
@@ -246,7 +246,7 @@ func (s *Server) deleteCollection(w http.ResponseWriter, req *http.Request, r *r
 		writeError(w, aerr)
 		return
 	}
-	res, err := s.store.List(req.Context(), k.Prefix(r.namespace), k.New, storage.ListOptions{Predicate: func(o meta.Object) bool { return sel.matches(k, o) }})
+	res, err := s.store.List(req.Context(), k.Prefix(r.namespace), k.NewStored, storage.ListOptions{Predicate: func(o meta.Object) bool { return sel.matches(k, o) }})
 	if err != nil {
 		writeError(w, toAPIError(k, "", err))
 		return

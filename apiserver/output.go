@@ -30,8 +30,11 @@ func (s *Server) tableJSON(req *http.Request, k *registry.Kind, objs []meta.Obje
 		include = tables.IncludeMetadata
 	}
 	p := tables.For(k.Group, k.Kind)
-	if k.Custom != nil {
+	switch {
+	case k.Custom != nil:
 		p = tables.Custom(k.Custom.PrinterColumns)
+	case k.Conversion != nil:
+		p = convertedPrinter(k)
 	}
 	t := tables.Build(p, objs, time.Now(), include, noHeaders)
 	t.TypeMeta = meta.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"}
@@ -55,4 +58,20 @@ func andName(sel fields.Selector, name string) fields.Selector {
 		return one
 	}
 	return both
+}
+
+// convertedPrinter prints a served-only version with its storage kind's columns, as Kubernetes
+// prints every version from the one internal type (kubectl get hpa shows the same TARGETS for
+// autoscaling/v1 and v2); rows are computed on the object converted back to storage.
+func convertedPrinter(k *registry.Kind) tables.Printer {
+	st := k.Conversion.Storage
+	p := tables.For(st.Group, st.Kind)
+	row := p.Row
+	p.Row = func(obj meta.Object, now time.Time) meta.TableRow {
+		if so, err := k.Conversion.ToStorage(obj); err == nil {
+			obj = so
+		}
+		return row(obj, now)
+	}
+	return p
 }

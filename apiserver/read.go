@@ -29,7 +29,7 @@ func (s *Server) get(w http.ResponseWriter, req *http.Request, r *request) {
 		}
 		obj = o
 	} else {
-		obj = k.New()
+		obj = k.NewStored()
 		if err := s.store.Get(req.Context(), k.Key(r.namespace, r.name), obj); err != nil {
 			writeError(w, toAPIError(k, r.name, err))
 			return
@@ -135,7 +135,7 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
 		if rvParam != "" && rvParam != "0" && exact {
 			opts.ResourceVersion = parsedRV
 		}
-		res, err := s.store.List(ctx, k.Prefix(r.namespace), k.New, opts)
+		res, err := s.store.List(ctx, k.Prefix(r.namespace), k.NewStored, opts)
 		if err != nil {
 			writeError(w, toAPIError(k, "", err))
 			return

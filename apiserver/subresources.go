@@ -54,7 +54,7 @@ func (s *Server) serveScale(w http.ResponseWriter, req *http.Request, r *request
 	k := r.kind
 	switch r.verb {
 	case "get":
-		obj := k.New()
+		obj := k.NewStored()
 		if err := s.store.Get(req.Context(), k.Key(r.namespace, r.name), obj); err != nil {
 			writeError(w, toAPIError(k, r.name, err))
 			return

@@ -26,8 +26,9 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 	key := k.Key(r.namespace, r.name)
 	var old meta.Object // the state the successful attempt started from
 	try := func(cur meta.Object) (meta.Object, error) {
-		if k.Custom != nil {
-			cur.GetTypeMeta().APIVersion = k.APIVersion() // None conversion, on the way in
+		cur, aerr := fromStorageVersion(k, cur) // on the way in; toStorageVersion below on the way out
+		if aerr != nil {
+			return nil, aerr
 		}
 		old = deepCopy(k, cur)
 		n, aerr := fn(cur)
@@ -52,12 +53,14 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 				return nil, errInvalid(k, r.name, errs)
 			}
 		}
-		toStorageVersion(k, n) // n is new or cur, a copy of its own
-
-		return n, nil
+		stored, aerr := toStorageVersion(k, n) // n is new or cur, a copy of its own
+		if aerr != nil {
+			return nil, aerr
+		}
+		return stored, nil
 	}
 	if dryRun(req) {
-		cur := k.New()
+		cur := k.NewStored()
 		if err := s.store.Get(ctx, key, cur); err != nil {
 			return nil, toAPIError(k, r.name, err)
 		}
@@ -71,7 +74,7 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 	if cached, ok := s.cache(k).Get(key); ok {
 		opts = append(opts, storage.WithCachedObject(cached))
 	}
-	obj, err := s.store.GuaranteedUpdate(ctx, key, k.New, try, opts...)
+	obj, err := s.store.GuaranteedUpdate(ctx, key, k.NewStored, try, opts...)
 	if err != nil {
 		return nil, toAPIError(k, r.name, err)
 	}
@@ -80,7 +83,7 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 	}
 	if readyToDelete(obj) {
 		rv := obj.GetObjectMeta().ResourceVersion
-		_, err := s.store.Delete(ctx, key, k.New, func(cur meta.Object) error {
+		_, err := s.store.Delete(ctx, key, k.NewStored, func(cur meta.Object) error {
 			if cur.GetObjectMeta().ResourceVersion != rv {
 				return storage.ErrConflict
 			}

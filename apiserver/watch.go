@@ -89,7 +89,7 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 	} else if errors.Is(err, storage.ErrExpired) && !initial {
 		// Older than the cache's history (after a restart, say) but perhaps still in etcd's:
 		// this watcher reads etcd directly, so it resumes instead of having to relist.
-		src, err = s.etcdSource(ctx, k.Prefix(r.namespace), k.New, fromRV, match)
+		src, err = s.etcdSource(ctx, k.Prefix(r.namespace), k.NewStored, fromRV, match)
 	}
 
 	w.Header().Set("Content-Type", "application/json")

@@ -16,6 +16,7 @@ import (
 	"github.com/skiff-sh/skiff/api/apiregistration"
 	"github.com/skiff-sh/skiff/api/apps"
 	"github.com/skiff-sh/skiff/api/autoscaling"
+	autoscalingv1 "github.com/skiff-sh/skiff/api/autoscaling/v1"
 	"github.com/skiff-sh/skiff/api/batch"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
@@ -60,6 +61,10 @@ func Object(obj meta.Object) {
 		}
 	case *autoscaling.HorizontalPodAutoscaler:
 		HorizontalPodAutoscaler(o)
+	case *autoscalingv1.HorizontalPodAutoscaler:
+		if o.Spec.MinReplicas == nil { // autoscaling/v1's only default (its CPU target comes with conversion)
+			o.Spec.MinReplicas = ptr(int32(1))
+		}
 	case *apps.Deployment:
 		Deployment(o)
 	case *apps.ReplicaSet:

@@ -10,6 +10,7 @@ import (
 	"github.com/skiff-sh/skiff/api/authentication"
 	"github.com/skiff-sh/skiff/api/authorization"
 	"github.com/skiff-sh/skiff/api/autoscaling"
+	autoscalingv1 "github.com/skiff-sh/skiff/api/autoscaling/v1"
 	"github.com/skiff-sh/skiff/api/batch"
 	"github.com/skiff-sh/skiff/api/certificates"
 	"github.com/skiff-sh/skiff/api/coordination"
@@ -93,6 +94,11 @@ func Default() *Registry {
 		with(define[apps.ControllerRevision]("apps", "v1", "ControllerRevision", "controllerrevisions", true)),
 		// autoscaling/v2 (autoscaling/v1's Scale is the body of the scale subresources)
 		with(define[autoscaling.HorizontalPodAutoscaler](autoscaling.GroupName, "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true), status, short("hpa"), all),
+		// autoscaling/v1, served from the autoscaling/v2 objects (added after v2: v2 stays the
+		// preferred version, as in Kubernetes)
+		with(define[autoscalingv1.HorizontalPodAutoscaler](autoscaling.GroupName, autoscalingv1.Version, "HorizontalPodAutoscaler", "horizontalpodautoscalers", true), status, short("hpa"), all,
+			convertible(define[autoscaling.HorizontalPodAutoscaler](autoscaling.GroupName, "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true),
+				autoscalingv1.ToV2, autoscalingv1.FromV2)),
 		// batch/v1
 		with(define[batch.Job]("batch", "v1", "Job", "jobs", true), status, all,
 			fields(func(o *batch.Job) map[string]string {

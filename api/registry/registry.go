@@ -41,8 +41,14 @@ type Kind struct {
 	CreateOnly bool
 	// Custom is set on the kinds a CustomResourceDefinition defines (custom.go).
 	Custom *Custom
+	// Conversion is set on a served version of a built-in kind that is stored as another
+	// (conversion.go): objects live in etcd and the watch cache as Conversion.Storage and are
+	// converted at the edges of a request, as a custom resource's versions are.
+	Conversion *Conversion
 	// Fields returns the kind's own selectable fields (metadata.name and metadata.namespace are
-	// added for every kind). Nil means only those two.
+	// added for every kind). Nil means only those two. Selectors are matched against stored
+	// objects: for a kind with a Conversion, Fields takes an object of the storage kind and
+	// names the fields as this version calls them.
 	Fields func(obj meta.Object) map[string]string
 }
 
@@ -110,7 +116,7 @@ func (k *Kind) SupportsField(field string) bool {
 	if k.Fields == nil {
 		return false
 	}
-	_, ok := k.Fields(k.New())[field]
+	_, ok := k.Fields(k.NewStored())[field]
 	return ok
 }
 
@@ -120,7 +126,11 @@ func (k *Kind) Key(namespace, name string) string {
 }
 
 // Prefix returns the etcd key prefix of the kind, or of one namespace of it; it ends in "/".
+// A converted version's objects are under its storage kind's prefix.
 func (k *Kind) Prefix(namespace string) string {
+	if k.Conversion != nil {
+		return k.Conversion.Storage.Prefix(namespace)
+	}
 	var b strings.Builder
 	b.WriteString("/registry/")
 	if k.Group != "" {

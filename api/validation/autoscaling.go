@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/skiff-sh/skiff/api/autoscaling"
+	autoscalingv1 "github.com/skiff-sh/skiff/api/autoscaling/v1"
 	"github.com/skiff-sh/skiff/api/validation/field"
 )
 
@@ -217,4 +218,27 @@ func validateMetricIdentifier(id autoscaling.MetricIdentifier, p *field.Path) fi
 		errs = append(errs, field.Invalid(p.Child("name"), id.Name, msg))
 	}
 	return errs
+}
+
+// validateHorizontalPodAutoscalerV1 checks an autoscaling/v1 autoscaler with the same rules
+// as v2, naming its own fields (spec.targetCPUUtilizationPercentage), so a v1 client's error
+// points at what it sent.
+func validateHorizontalPodAutoscalerV1(hpa *autoscalingv1.HorizontalPodAutoscaler) field.ErrorList {
+	errs := ValidateObjectMeta(&hpa.ObjectMeta, true, NameIsDNSSubdomain, field.NewPath("metadata"))
+	spec, p := hpa.Spec, field.NewPath("spec")
+	if spec.MinReplicas != nil && *spec.MinReplicas < 1 {
+		errs = append(errs, field.Invalid(p.Child("minReplicas"), *spec.MinReplicas, "must be greater than or equal to 1"))
+	}
+	if spec.MaxReplicas < 1 {
+		errs = append(errs, field.Invalid(p.Child("maxReplicas"), spec.MaxReplicas, "must be greater than 0"))
+	}
+	if spec.MinReplicas != nil && spec.MaxReplicas < *spec.MinReplicas {
+		errs = append(errs, field.Invalid(p.Child("maxReplicas"), spec.MaxReplicas, "must be greater than or equal to `minReplicas`"))
+	}
+	errs = append(errs, validateCrossVersionObjectReference(spec.ScaleTargetRef, p.Child("scaleTargetRef"))...)
+	if t := spec.TargetCPUUtilizationPercentage; t != nil && *t < 1 {
+		errs = append(errs, field.Invalid(p.Child("targetCPUUtilizationPercentage"), *t, "must be greater than 0"))
+	}
+	errs = append(errs, ValidateNonnegativeField(int64(hpa.Status.CurrentReplicas), field.NewPath("status", "currentReplicas"))...)
+	return append(errs, ValidateNonnegativeField(int64(hpa.Status.DesiredReplicas), field.NewPath("status", "desiredReplicas"))...)
 }

@@ -7,6 +7,7 @@ import (
 	ar "github.com/skiff-sh/skiff/api/admissionregistration"
 	"github.com/skiff-sh/skiff/api/apiregistration"
 	"github.com/skiff-sh/skiff/api/autoscaling"
+	autoscalingv1 "github.com/skiff-sh/skiff/api/autoscaling/v1"
 
 	"github.com/skiff-sh/skiff/api/apiextensions"
 	"github.com/skiff-sh/skiff/api/apps"
@@ -106,6 +107,8 @@ func Validate(obj meta.Object, namespaced bool) field.ErrorList {
 		return validateAPIService(o)
 	case *policy.PodDisruptionBudget:
 		return validatePodDisruptionBudget(o)
+	case *autoscalingv1.HorizontalPodAutoscaler:
+		return validateHorizontalPodAutoscalerV1(o)
 	case *autoscaling.HorizontalPodAutoscaler:
 		return validateHorizontalPodAutoscaler(o)
 	case *certificates.CertificateSigningRequest:

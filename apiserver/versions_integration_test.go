@@ -1,0 +1,135 @@
+package apiserver_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/skiff-sh/skiff/test/harness"
+)
+
+// An autoscaler is served as autoscaling/v1 and autoscaling/v2 over one stored object: made
+// through one version, it reads, lists, watches, patches and prints through the other; the
+// v2-only fields survive a v1 read-modify-write in the annotations; v1 validation names v1
+// fields; discovery keeps v2 preferred and OpenAPI describes both.
+func TestHPAServedAtTwoVersions(t *testing.T) {
+	a, _ := newAPI(t, harness.ServerOptions{})
+	const v1 = "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers"
+	const v2 = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers"
+
+	// Made through v1 (as kubectl autoscale's body), read through v2.
+	made := a.must(201, "POST", v1, `{"apiVersion":"autoscaling/v1","kind":"HorizontalPodAutoscaler","metadata":{"name":"web"},
+		"spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"web"},"maxReplicas":5,"targetCPUUtilizationPercentage":50}}`)
+	if made["apiVersion"] != "autoscaling/v1" || get(made, "spec", "minReplicas") != float64(1) || get(made, "spec", "targetCPUUtilizationPercentage") != float64(50) {
+		t.Errorf("created through v1: %s", mustJSON(t, made))
+	}
+	got := a.must(200, "GET", v2+"/web", "")
+	if got["apiVersion"] != "autoscaling/v2" || !strings.Contains(mustJSON(t, get(got, "spec", "metrics")),
+		`{"resource":{"name":"cpu","target":{"averageUtilization":50,"type":"Utilization"}},"type":"Resource"}`) {
+		t.Errorf("read through v2: %s", mustJSON(t, got))
+	}
+
+	// Made through v2 with what v1 has no field for; v1 carries it in annotations.
+	a.must(201, "POST", v2, `{"metadata":{"name":"mem"},"spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"mem"},
+		"minReplicas":2,"maxReplicas":4,"metrics":[
+		{"type":"Resource","resource":{"name":"memory","target":{"type":"AverageValue","averageValue":"100Mi"}}},
+		{"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":70}}}]}}`)
+	old := a.must(200, "GET", v1+"/mem", "")
+	ann, _ := get(old, "metadata", "annotations", "autoscaling.alpha.kubernetes.io/metrics").(string)
+	if ann != `[{"type":"Resource","resource":{"name":"memory","targetAverageValue":"100Mi"}}]` || get(old, "spec", "targetCPUUtilizationPercentage") != float64(70) {
+		t.Errorf("v2 autoscaler read through v1: %s", mustJSON(t, old))
+	}
+	// A v1 client's read-modify-write (PUT) keeps the memory metric.
+	old["spec"].(map[string]any)["maxReplicas"] = 6
+	a.must(200, "PUT", v1+"/mem", mustJSON(t, old))
+	got = a.must(200, "GET", v2+"/mem", "")
+	if ms := mustJSON(t, get(got, "spec", "metrics")); !strings.Contains(ms, `"memory"`) || !strings.Contains(ms, `"averageUtilization":70`) ||
+		get(got, "spec", "maxReplicas") != float64(6) || get(got, "metadata", "annotations") != nil {
+		t.Errorf("after a v1 PUT, v2 has: %s", mustJSON(t, got))
+	}
+
+	// Patches through v1: merge and strategic merge.
+	p := a.patch(200, v1+"/mem", "application/merge-patch+json", `{"spec":{"targetCPUUtilizationPercentage":90}}`)
+	if p["apiVersion"] != "autoscaling/v1" || get(p, "spec", "targetCPUUtilizationPercentage") != float64(90) {
+		t.Errorf("merge patch through v1: %s", mustJSON(t, p))
+	}
+	a.patch(200, v1+"/mem", "application/strategic-merge-patch+json", `{"spec":{"minReplicas":3}}`)
+	got = a.must(200, "GET", v2+"/mem", "")
+	if ms := mustJSON(t, get(got, "spec", "metrics")); !strings.Contains(ms, `"averageUtilization":90`) || !strings.Contains(ms, `"memory"`) || get(got, "spec", "minReplicas") != float64(3) {
+		t.Errorf("after v1 patches, v2 has: %s", mustJSON(t, got))
+	}
+
+	// Server-side apply through v1, creating and then changing.
+	applied := a.patch(201, v1+"/ssa?fieldManager=me", "application/apply-patch+yaml", `{"apiVersion":"autoscaling/v1","kind":"HorizontalPodAutoscaler",
+		"metadata":{"name":"ssa"},"spec":{"scaleTargetRef":{"kind":"Deployment","name":"ssa"},"maxReplicas":3,"targetCPUUtilizationPercentage":60}}`)
+	if applied["apiVersion"] != "autoscaling/v1" || get(applied, "spec", "targetCPUUtilizationPercentage") != float64(60) {
+		t.Errorf("apply through v1: %s", mustJSON(t, applied))
+	}
+	a.patch(200, v1+"/ssa?fieldManager=me", "application/apply-patch+yaml", `{"apiVersion":"autoscaling/v1","kind":"HorizontalPodAutoscaler",
+		"metadata":{"name":"ssa"},"spec":{"scaleTargetRef":{"kind":"Deployment","name":"ssa"},"maxReplicas":4,"targetCPUUtilizationPercentage":65}}`)
+	if got := a.must(200, "GET", v2+"/ssa", ""); get(got, "spec", "maxReplicas") != float64(4) || !strings.Contains(mustJSON(t, got), `"averageUtilization":65`) {
+		t.Errorf("after a v1 apply, v2 has: %s", mustJSON(t, got))
+	}
+
+	// Status written through v2 (as the controller does) reads through v1.
+	got["status"] = map[string]any{"currentReplicas": 3, "desiredReplicas": 3, "currentMetrics": []any{map[string]any{"type": "Resource",
+		"resource": map[string]any{"name": "cpu", "current": map[string]any{"averageUtilization": 42, "averageValue": "84m"}}}}}
+	a.must(200, "PUT", v2+"/mem/status", mustJSON(t, got))
+	st := a.must(200, "GET", v1+"/mem/status", "")
+	if get(st, "status", "currentCPUUtilizationPercentage") != float64(42) || get(st, "status", "currentReplicas") != float64(3) {
+		t.Errorf("status through v1: %s", mustJSON(t, st))
+	}
+
+	// Lists and watches through v1 carry v1 objects.
+	list := a.must(200, "GET", v1, "")
+	if list["apiVersion"] != "autoscaling/v1" || !strings.Contains(mustJSON(t, list), `"targetCPUUtilizationPercentage":50`) {
+		t.Errorf("v1 list: %s", mustJSON(t, list))
+	}
+	if code, body := a.raw("GET", v1+"?watch=true&resourceVersion=0&timeoutSeconds=1", "", nil); code != 200 ||
+		!strings.Contains(string(body), `"kind":"HorizontalPodAutoscaler","apiVersion":"autoscaling/v1"`) ||
+		strings.Contains(string(body), `"kind":"HorizontalPodAutoscaler","apiVersion":"autoscaling/v2"`) {
+		t.Errorf("v1 watch (%d): %s", code, body)
+	}
+
+	// Tables: the same columns for both versions.
+	for _, path := range []string{v1, v2} {
+		if tbl := a.tableOf(path); !strings.Contains(tbl, `"name":"Targets"`) || !strings.Contains(tbl, `"cells":["web","Deployment/web","cpu: \u003cunknown\u003e/50%","1",5,0,`) {
+			t.Errorf("table of %s: %s", path, tbl)
+		}
+	}
+
+	// Validation names v1 fields.
+	bad := a.must(422, "POST", v1, `{"metadata":{"name":"bad"},"spec":{"scaleTargetRef":{"kind":"Deployment","name":"x"},"maxReplicas":2,"targetCPUUtilizationPercentage":0}}`)
+	if !strings.Contains(mustJSON(t, bad), `"field":"spec.targetCPUUtilizationPercentage"`) {
+		t.Errorf("v1 validation: %s", mustJSON(t, bad))
+	}
+
+	// Discovery: both versions, v2 preferred; OpenAPI v3 has the v1 document.
+	g := a.must(200, "GET", "/apis/autoscaling", "")
+	if get(g, "preferredVersion", "version") != "v2" || !strings.Contains(mustJSON(t, g), `"groupVersion":"autoscaling/v1"`) {
+		t.Errorf("autoscaling group: %s", mustJSON(t, g))
+	}
+	r1 := a.must(200, "GET", "/apis/autoscaling/v1", "")
+	if !strings.Contains(mustJSON(t, r1), `"name":"horizontalpodautoscalers/status"`) {
+		t.Errorf("autoscaling/v1 resources: %s", mustJSON(t, r1))
+	}
+	doc := a.must(200, "GET", "/openapi/v3/apis/autoscaling/v1", "")
+	if !strings.Contains(mustJSON(t, doc), "targetCPUUtilizationPercentage") {
+		t.Errorf("openapi v3 autoscaling/v1 lacks the v1 schema")
+	}
+
+	// Deleting through v1 answers a v1 object and removes the stored one.
+	del := a.must(200, "DELETE", v1+"/web", "")
+	if del["apiVersion"] != "autoscaling/v1" && del["kind"] != "Status" {
+		t.Errorf("delete through v1: %s", mustJSON(t, del))
+	}
+	a.must(404, "GET", v2+"/web", "")
+}
+
+func (a *api) patch(want int, path, contentType, body string) map[string]any {
+	a.t.Helper()
+	code, m := a.do("PATCH", path, contentType, []byte(body))
+	if code != want {
+		a.t.Fatalf("PATCH %s = %d, want %d: %v", path, code, want, m)
+	}
+	return m
+}
