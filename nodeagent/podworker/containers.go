@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,7 +121,7 @@ func (m *Manager) writePodFiles(pod *core.Pod, sb *runtime.Sandbox) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), rc, 0o644); err != nil {
+	if err := writeAtomic(filepath.Join(dir, "resolv.conf"), rc); err != nil {
 		return err
 	}
 	hosts := hostsFile(pod, sb.IP, m.cfg.DNS.ClusterDomain)
@@ -135,7 +136,34 @@ func (m *Manager) writePodFiles(pod *core.Pod, sb *runtime.Sandbox) error {
 		}
 		hosts = hostNetworkHostsFile(pod, node)
 	}
-	return os.WriteFile(filepath.Join(dir, "etc-hosts"), hosts, 0o644)
+	return writeAtomic(filepath.Join(dir, "etc-hosts"), hosts)
+}
+
+// writeAtomic replaces path with data in one rename: an agent killed mid-write leaves the
+// old file or none, never a truncated one.
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ensurePodFiles writes the pod's files unless both are there, as the kubelet's
+// ensureHostsFile does at each container start: an agent killed between creating a sandbox
+// and writing them finds the sandbox ready after its restart, and every container of the
+// pod would otherwise fail to start (runc cannot mount a missing /etc/hosts) for ever.
+func (m *Manager) ensurePodFiles(pod *core.Pod, sb *runtime.Sandbox) error {
+	dir := m.podDir(pod.UID)
+	for _, f := range []string{"etc-hosts", "resolv.conf"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); errors.Is(err, fs.ErrNotExist) {
+			if sb == nil {
+				sb = &runtime.Sandbox{}
+			}
+			return m.writePodFiles(pod, sb)
+		}
+	}
+	return nil
 }
 
 // restart starts the next attempt of an exited container, unless it is backing off.
@@ -409,6 +437,9 @@ func (m *Manager) mounts(ac *actionContext, c *core.Container, attempt int, env 
 	var out []runtime.Mount
 	if m.cfg.RootDir == "" {
 		return nil, nil
+	}
+	if err := m.ensurePodFiles(ac.pod, ac.sandbox); err != nil {
+		return nil, err
 	}
 	for _, vm := range c.VolumeMounts {
 		src, ok := ac.mounts[vm.Name]

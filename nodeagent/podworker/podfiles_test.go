@@ -65,6 +65,36 @@ func TestPodFilesAndMounts(t *testing.T) {
 	}
 }
 
+// An agent killed between creating a pod's sandbox and writing the pod's files finds the
+// sandbox ready after its restart: the files are written when a container's mounts are
+// made (with the sandbox's IP), not assumed — runc refuses to mount a missing /etc/hosts,
+// and every start of the pod's containers failed for ever. Files that are there are kept.
+func TestPodFilesWrittenWhenMissing(t *testing.T) {
+	m := New(Config{RootDir: t.TempDir(), DNS: DNSConfig{HostResolvConf: filepath.Join(t.TempDir(), "none")}})
+	c := core.Container{Name: "c", Image: "busybox"}
+	pod := &core.Pod{ObjectMeta: meta.ObjectMeta{Namespace: "ns", Name: "p", UID: "uid-1"}, Spec: core.PodSpec{Containers: []core.Container{c}}}
+	if _, err := m.mounts(&actionContext{pod: pod, sandbox: &runtime.Sandbox{IP: "10.244.0.7"}}, &c, 0, envLookup(nil)); err != nil {
+		t.Fatal(err)
+	}
+	hosts := filepath.Join(m.podDir(pod.UID), "etc-hosts")
+	got, err := os.ReadFile(hosts)
+	if err != nil || !strings.Contains(string(got), "10.244.0.7\tp\n") {
+		t.Fatalf("/etc/hosts after the mounts of a pod without files: %q, %v", got, err)
+	}
+	if _, err := os.Stat(filepath.Join(m.podDir(pod.UID), "resolv.conf")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(hosts, []byte("kept\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.mounts(&actionContext{pod: pod, sandbox: &runtime.Sandbox{IP: "10.244.0.8"}}, &c, 1, envLookup(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(hosts); string(got) != "kept\n" {
+		t.Errorf("an existing /etc/hosts was rewritten: %q", got)
+	}
+}
+
 // Init containers that completed are reported ready (as the kubelet does); a failed or
 // running one is not.
 func TestInitContainersReady(t *testing.T) {

@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	ctrd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+
 	"github.com/skiff-sh/skiff/api/apps"
 	"github.com/skiff-sh/skiff/api/batch"
 	"github.com/skiff-sh/skiff/api/core"
@@ -26,6 +29,7 @@ import (
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/client/informer"
+	"github.com/skiff-sh/skiff/nodeagent/runtime"
 	"github.com/skiff-sh/skiff/test/harness"
 )
 
@@ -345,4 +349,195 @@ func loadAvg() string {
 		return f[0]
 	}
 	return "?"
+}
+
+// ctrdContainer is what the node-agent fault tests read of a containerd container.
+type ctrdContainer struct {
+	id, pod, kind, name string
+	running             bool
+	state               string // what containerd and the labels say, for reports
+}
+
+// nodeContainers lists the containers of a containerd node agent's namespace, with whether
+// each one's task runs.
+func nodeContainers(ctx context.Context, a *agentProc) ([]ctrdContainer, error) {
+	cl, err := ctrd.New(filepath.Join(a.dataDir, "containerd", "containerd.sock"))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ctx = namespaces.WithNamespace(ctx, "skiff-"+a.name)
+	cs, err := cl.Containers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []ctrdContainer
+	for _, c := range cs {
+		labels, err := c.Labels(ctx)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		cc := ctrdContainer{id: c.ID(), pod: labels[runtime.LabelPodName], kind: labels[runtime.LabelKind], name: labels[runtime.LabelContainerName]}
+		cc.state = fmt.Sprintf("%s:%s#%s exit=%q %s task=", cc.kind, cc.name, labels[runtime.LabelAttempt], labels["io.skiff.exit-code"], labels["io.skiff.message"])
+		if task, err := c.Task(ctx, nil); err == nil {
+			if st, err := task.Status(ctx); err == nil {
+				cc.running = st.Status == ctrd.Running
+				cc.state += string(st.Status)
+			}
+		} else {
+			cc.state += "none"
+		}
+		out = append(out, cc)
+	}
+	return out, nil
+}
+
+// TestNodeAgentSIGKILLContainerd: a containerd node agent is SIGKILLed while it starts pods —
+// at the moment a pod has its sandbox and no app container yet — and started again, three
+// times. After each restart every pod runs with exactly one sandbox and one app container in
+// containerd (nothing started twice), the pods that ran before keep their containers
+// (same IDs, no restart), and the statuses the restarted agent reports are right.
+func TestNodeAgentSIGKILLContainerd(t *testing.T) {
+	needContainerd(t)
+	api := harness.StartAPIServer(t, "--data-dir", t.TempDir())
+	const node = "e2e-crash"
+	a := startAgent(t, api, node, "10.244.36.0/24")
+	k := &harness.Kubectl{Kubeconfig: api.Kubeconfig}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	podYAML := func(name string, initSleep bool) string {
+		init := ""
+		if initSleep {
+			// An init container holds the pod between its sandbox and its app container a moment.
+			init = `  initContainers:
+  - {name: init, image: ` + busyboxImage + `, command: ["sleep", "1"]}
+`
+		}
+		return `apiVersion: v1
+kind: Pod
+metadata: {name: ` + name + `}
+spec:
+  nodeName: ` + node + `
+  terminationGracePeriodSeconds: 1
+` + init + `  containers:
+  - {name: app, image: ` + busyboxImage + `, command: ["sleep", "3600"]}
+---
+`
+	}
+	running := func(p *podJSON) bool {
+		return p != nil && p.Status.Phase == "Running" && condStatus(p, "Ready") == "True" &&
+			len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Running != nil
+	}
+	var all []string
+	var manifest strings.Builder
+	for i := 0; i < 3; i++ {
+		name := fmt.Sprintf("steady-%d", i)
+		all = append(all, name)
+		manifest.WriteString(podYAML(name, false))
+	}
+	k.RunStdin(t, manifest.String(), "apply", "-f", "-")
+	ids := map[string]string{} // pod → its app container's ID, once it ran
+	for _, name := range all {
+		p := waitPod(t, k, name, "Running", running)
+		ids[name] = p.Status.ContainerStatuses[0].ContainerID
+	}
+
+	// check compares containerd with the pods' statuses: one sandbox and one running app
+	// container per pod, the IDs the statuses report, unchanged for pods that ran before.
+	check := func() (bool, string) {
+		cs, err := nodeContainers(ctx, a)
+		if err != nil {
+			return false, err.Error()
+		}
+		byPod := map[string][]ctrdContainer{}
+		for _, c := range cs {
+			byPod[c.pod] = append(byPod[c.pod], c)
+		}
+		var seen []string
+		for _, name := range all {
+			var sandboxes, apps, inits int
+			var appID string
+			for _, c := range byPod[name] {
+				switch {
+				case c.kind == "sandbox":
+					sandboxes++
+				case c.name == "app":
+					apps++
+					appID = c.id
+					if !c.running {
+						seen = append(seen, name+": app container not running")
+					}
+				case c.name == "init":
+					inits++
+				}
+			}
+			if sandboxes != 1 || apps != 1 || inits > 1 {
+				var states []string
+				for _, c := range byPod[name] {
+					states = append(states, c.state)
+				}
+				seen = append(seen, fmt.Sprintf("%s: %d sandboxes, %d app and %d init containers in containerd %v", name, sandboxes, apps, inits, states))
+			}
+			p, s := getPod(k, name)
+			if !running(p) {
+				seen = append(seen, name+": "+s)
+				continue
+			}
+			st := p.Status.ContainerStatuses[0]
+			if st.ContainerID != "containerd://"+appID || st.RestartCount != 0 {
+				seen = append(seen, fmt.Sprintf("%s: status reports %s (restarts %d), containerd has %s", name, st.ContainerID, st.RestartCount, appID))
+			}
+			if prev := ids[name]; prev != "" && prev != st.ContainerID {
+				seen = append(seen, fmt.Sprintf("%s: container %s replaced by %s", name, prev, st.ContainerID))
+			}
+		}
+		return len(seen) == 0, strings.Join(seen, "; ")
+	}
+
+	var took []time.Duration
+	for r := 0; r < 3; r++ {
+		var round []string
+		manifest.Reset()
+		for i := 0; i < 3; i++ {
+			name := fmt.Sprintf("r%d-%d", r, i)
+			round = append(round, name)
+			manifest.WriteString(podYAML(name, i%2 == 0))
+		}
+		all = append(all, round...)
+		k.RunStdin(t, manifest.String(), "apply", "-f", "-")
+		// Kill at the first moment a pod of the round has its sandbox and no app container.
+		var caught string
+		harness.Eventually(t, 90*time.Second, "a pod between its sandbox and its app container", func() (bool, string) {
+			cs, err := nodeContainers(ctx, a)
+			if err != nil {
+				return false, err.Error()
+			}
+			state := map[string]string{}
+			for _, c := range cs {
+				if slices.Contains(round, c.pod) {
+					state[c.pod] += c.kind + ":" + c.name + " "
+				}
+			}
+			for pod, s := range state {
+				if strings.Contains(s, "sandbox") && !strings.Contains(s, ":app") {
+					caught = pod + " (" + strings.TrimSpace(s) + ")"
+					return true, ""
+				}
+			}
+			return false, fmt.Sprint(state)
+		})
+		a.kill()
+		killed := time.Now()
+		t.Logf("round %d: agent SIGKILLed with %s", r, caught)
+		a.start(t)
+		harness.Eventually(t, 120*time.Second, fmt.Sprintf("round %d: every pod running once after the restart", r), check)
+		took = append(took, time.Since(killed))
+		for _, name := range round {
+			p, _ := getPod(k, name)
+			ids[name] = p.Status.ContainerStatuses[0].ContainerID
+		}
+	}
+	sorted := slices.Clone(took)
+	slices.Sort(sorted)
+	t.Logf("node agent kills: every pod running once again after %v (median %s); load %s", took, sorted[len(sorted)/2].Round(10*time.Millisecond), loadAvg())
 }
