@@ -88,6 +88,13 @@ var lockHeld struct {
 	f *os.File
 }
 
+// LockContainerdClusters takes containerdLock until t ends, for a test that runs
+// containerd nodes without harness.Up (its own "machines").
+func LockContainerdClusters(t testing.TB) {
+	t.Helper()
+	t.Cleanup(lockContainerdClusters(t))
+}
+
 func lockContainerdClusters(t testing.TB) (unlock func()) {
 	t.Helper()
 	lockHeld.Lock()

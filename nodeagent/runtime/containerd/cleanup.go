@@ -28,7 +28,7 @@ func Cleanup(ctx context.Context, dataDir string, log *slog.Logger) ([]string, e
 	if self, err := os.Executable(); err == nil { // Start makes sure the pause image is there
 		o.PauseBinary = filepath.Join(filepath.Dir(self), "skiff-pause")
 	}
-	if i.Address != filepath.Join(dataDir, "containerd", "containerd.sock") {
+	if i.Address != daemonSocket(filepath.Join(dataDir, "containerd")) {
 		o.Address = i.Address // a containerd of the user's: leave the daemon running
 	}
 	r, err := Start(ctx, o)

@@ -2,6 +2,8 @@ package containerd
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,7 +26,30 @@ type daemon struct {
 	log *slog.Logger
 }
 
-func (d *daemon) socket() string { return filepath.Join(d.dir, "containerd.sock") }
+func (d *daemon) socket() string { return daemonSocket(d.dir) }
+
+// maxSocketPath is the longest unix socket path containerd listens on: it refuses longer
+// ones ("unix socket path too long (> 104)", the portable size of sun_path) and exits.
+const maxSocketPath = 104
+
+// socketRoot holds the sockets of daemons whose data dir is too deep for them.
+var socketRoot = "/run/skiff"
+
+// daemonSocket is where the containerd started for dir listens: in dir, unless dir is so
+// deep (a long --data-dir, a test's temporary directory) that containerd's longest socket
+// path, ADDRESS.ttrpc, would pass maxSocketPath. Then its sockets go to a short directory
+// named by a hash of dir, so an agent restarted on the same data dir finds (and adopts)
+// the same daemon.
+func daemonSocket(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if len(filepath.Join(dir, "containerd.sock.ttrpc")) <= maxSocketPath {
+		return filepath.Join(dir, "containerd.sock")
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(socketRoot, "containerd-"+hex.EncodeToString(sum[:8]), "containerd.sock")
+}
 
 const configTemplate = `version = 2
 root = %q
@@ -60,8 +85,12 @@ func startDaemon(ctx context.Context, dir string, log *slog.Logger) (*daemon, er
 	if err != nil {
 		return nil, errors.New("containerd is not installed (apt-get install containerd runc), and no --containerd-address was given")
 	}
+	sockets := filepath.Dir(d.socket())
+	if err := os.MkdirAll(sockets, 0o711); err != nil {
+		return nil, fmt.Errorf("containerd's socket directory: %w", err)
+	}
 	cfg := fmt.Sprintf(configTemplate, filepath.Join(dir, "root"), filepath.Join(dir, "state"), d.socket(),
-		d.socket()+".ttrpc", filepath.Join(dir, "debug.sock"), filepath.Join(dir, "opt"))
+		d.socket()+".ttrpc", filepath.Join(sockets, "debug.sock"), filepath.Join(dir, "opt"))
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
@@ -89,7 +118,7 @@ func startDaemon(ctx context.Context, dir string, log *slog.Logger) (*daemon, er
 		select {
 		case err := <-exited:
 			data, _ := os.ReadFile(logf.Name())
-			return nil, fmt.Errorf("containerd exited at start (%v): %s", err, tail(string(data), 2000))
+			return nil, fmt.Errorf("containerd exited at start (%v); the last lines of its log %s:\n%s", err, logf.Name(), lastLines(string(data), 15))
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
@@ -102,11 +131,14 @@ func startDaemon(ctx context.Context, dir string, log *slog.Logger) (*daemon, er
 	return d, nil
 }
 
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
+// lastLines is the last n lines of s: containerd logs every plugin it loads, and the
+// reason it stopped comes last.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
 	}
-	return s
+	return strings.Join(lines, "\n")
 }
 
 // runningPID is the pid in the pid file if that process is a containerd.
@@ -159,4 +191,7 @@ func (d *daemon) stop() {
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = os.Remove(filepath.Join(d.dir, "containerd.pid"))
+	if sockets := filepath.Dir(d.socket()); filepath.Dir(sockets) == socketRoot {
+		_ = os.RemoveAll(sockets) // its sockets, now gone with it; /run is not the data dir
+	}
 }
