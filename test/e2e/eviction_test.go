@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,4 +193,94 @@ func memTotal(t *testing.T) int64 {
 	}
 	t.Fatal("no MemTotal in /proc/meminfo")
 	return 0
+}
+
+// Issue 11's end of node-pressure eviction: a Deployment's pod evicted for memory pressure
+// on a containerd node is replaced by its ReplicaSet, and the evicted pod stays visible
+// (Failed, Evicted) beside its replacement until the pod garbage collector's threshold is
+// passed, as in Kubernetes. The node is set up as in TestNodePressureEvictionContainerd; the
+// pod fills its memory-backed emptyDirs only once (a marker on a hostPath), so the
+// replacement runs quietly.
+func TestEvictedPodReplacedByItsDeployment(t *testing.T) {
+	needContainerd(t)
+	dir := t.TempDir()
+	api := harness.StartAPIServer(t, "--data-dir", filepath.Join(dir, "etcd"))
+	startProcess(t, api.Kubeconfig, dir, "skiff-controller-manager", "--metrics-addr", "-")
+	const node = "e2e-evict-deploy"
+	reserved := memTotal(t) - 400<<20
+	startAgent(t, api, node, "10.244.37.0/24", "--system-reserved", fmt.Sprintf("memory=%d", reserved),
+		"--eviction-hard", "memory.available<100Mi", "--stats-interval", "1s", "--eviction-pressure-transition-period", "30s")
+	marker := t.TempDir()
+	k := &harness.Kubectl{Kubeconfig: api.Kubeconfig}
+	k.RunStdin(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: hog, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: hog}}
+  template:
+    metadata: {labels: {app: hog}}
+    spec:
+      nodeName: `+node+`
+      terminationGracePeriodSeconds: 1
+      volumes:
+      - {name: a, emptyDir: {medium: Memory}}
+      - {name: b, emptyDir: {medium: Memory}}
+      - {name: marker, hostPath: {path: `+marker+`}}
+      containers:
+      - name: hog
+        image: `+busyboxImage+`
+        command: ["sh", "-c", "test -e /marker/filled && exec sleep 3600; touch /marker/filled; dd if=/dev/zero of=/a/fill bs=1M count=180 && dd if=/dev/zero of=/b/fill bs=1M count=180 && exec sleep 3600"]
+        resources: {requests: {memory: 10Mi}}
+        volumeMounts: [{name: a, mountPath: /a}, {name: b, mountPath: /b}, {name: marker, mountPath: /marker}]
+`, "apply", "-f", "-")
+	pods := func() map[string]string { // name → phase|reason|owner|deleting
+		out, _, _ := k.Exec([]string{"get", "pods", "-l", "app=hog", "-o",
+			`jsonpath={range .items[*]}{.metadata.name}={.status.phase}|{.status.reason}|{.metadata.ownerReferences[0].kind}|{.metadata.deletionTimestamp}{"\n"}{end}`}, "")
+		m := map[string]string{}
+		for _, l := range strings.Fields(out) {
+			if name, v, ok := strings.Cut(l, "="); ok {
+				m[name] = v
+			}
+		}
+		return m
+	}
+	var evicted string
+	harness.Eventually(t, 180*time.Second, "the Deployment's pod evicted", func() (bool, string) {
+		for name, v := range pods() {
+			if strings.HasPrefix(v, "Failed|Evicted|ReplicaSet|") {
+				evicted = name
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(pods())
+	})
+	harness.Eventually(t, 120*time.Second, "a replacement running beside the evicted pod", func() (bool, string) {
+		got := pods()
+		running := 0
+		for name, v := range got {
+			if name != evicted && v == "Running||ReplicaSet|" {
+				running++
+			}
+		}
+		return running == 1 && strings.HasPrefix(got[evicted], "Failed|Evicted|"), fmt.Sprint(got)
+	})
+	harness.Eventually(t, 60*time.Second, "the Deployment available again", func() (bool, string) {
+		out, _, _ := k.Exec([]string{"get", "deployment", "hog", "-o", "jsonpath={.status.replicas}/{.status.availableReplicas}"}, "")
+		return out == "1/1", out
+	})
+	// The evicted pod is still there: the pod garbage collector keeps finished pods up to
+	// --terminated-pod-gc-threshold (12,500).
+	if got := pods()[evicted]; !strings.HasPrefix(got, "Failed|Evicted|") {
+		t.Errorf("the evicted pod %s: %q, want it kept as Failed/Evicted", evicted, got)
+	}
+	// kubectl lists it; its STATUS column shows its container's termination reason
+	// ("Error") rather than "Evicted", as kubectl's printer does for a pod whose container
+	// statuses are terminated (kubernetes#105358, #105467).
+	out := k.Run(t, "get", "pods", "-l", "app=hog")
+	if !strings.Contains(out, evicted) {
+		t.Errorf("kubectl get pods does not list the evicted pod:\n%s", out)
+	}
+	t.Logf("kubectl get pods:\n%s", out)
+	k.Run(t, "delete", "deployment", "hog", "--wait=false")
 }
