@@ -8,7 +8,8 @@
 // network and containerd (what `skiff down` does).
 //
 // `skiff-nodeagent container-logger PATH` is the containerd binary logger the agent
-// configures for its containers (not for people to run).
+// configures for its containers, and `container-logger PATH STDOUT STDERR` the logger it
+// starts for containers with stdin and no terminal (not for people to run).
 package main
 
 import (
@@ -41,6 +42,14 @@ import (
 func main() {
 	if len(os.Args) == 3 && os.Args[1] == "container-logger" {
 		if err := logs.RunLogger(os.Args[2]); err != nil {
+			cli.Fatal("skiff-nodeagent container-logger", err)
+		}
+		return
+	}
+	if len(os.Args) == 5 && os.Args[1] == "container-logger" {
+		// PATH STDOUT-FIFO STDERR-FIFO: a container with stdin and no terminal (the agent
+		// starts this logger itself; runtime/containerd/attach.go).
+		if err := logs.RunFIFOLogger(os.Args[2], os.Args[3], os.Args[4]); err != nil {
 			cli.Fatal("skiff-nodeagent container-logger", err)
 		}
 		return

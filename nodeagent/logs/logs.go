@@ -109,6 +109,21 @@ func (s *StreamWriter) record(line []byte, tag string) error {
 // path as CRI records until both close.
 func RunLogger(path string) error {
 	stdout, stderr, ready := os.NewFile(3, "stdout"), os.NewFile(4, "stderr"), os.NewFile(5, "ready")
+	return copyToLog(path, func() { ready.Close() }, func() (*os.File, error) { return stdout, nil }, func() (*os.File, error) { return stderr, nil })
+}
+
+// RunFIFOLogger is the logger of a container whose stdio are FIFOs (one with stdin but
+// no terminal, whose shim copies its output into the FIFOs instead of running a binary
+// logger): it opens the FIFOs for reading — each open waits for the shim to open its end
+// — and copies both streams to path as CRI records until the shim closes them.
+func RunFIFOLogger(path, stdoutFIFO, stderrFIFO string) error {
+	open := func(p string) func() (*os.File, error) {
+		return func() (*os.File, error) { return os.OpenFile(p, os.O_RDONLY, 0) }
+	}
+	return copyToLog(path, nil, open(stdoutFIFO), open(stderrFIFO))
+}
+
+func copyToLog(path string, ready func(), stdout, stderr func() (*os.File, error)) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -119,22 +134,26 @@ func RunLogger(path string) error {
 	defer f.Close()
 	outW, errW := NewWriters(f)
 	if ready != nil {
-		ready.Close()
+		ready()
 	}
 	var wg sync.WaitGroup
-	copyStream := func(r *os.File, w *StreamWriter) {
+	errs := make([]error, 2)
+	copyStream := func(i int, open func() (*os.File, error), w *StreamWriter) {
 		defer wg.Done()
-		if r == nil {
+		r, err := open()
+		if err != nil {
+			errs[i] = err
 			return
 		}
+		defer r.Close()
 		_, _ = io.Copy(w, r)
 		_ = w.Flush()
 	}
 	wg.Add(2)
-	go copyStream(stdout, outW)
-	go copyStream(stderr, errW)
+	go copyStream(0, stdout, outW)
+	go copyStream(1, stderr, errW)
 	wg.Wait()
-	return nil
+	return errors.Join(errs...)
 }
 
 // Record is one parsed log record.

@@ -238,10 +238,10 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if spec := containerSpec(pod, c.Name); sr.stdin && (spec == nil || !spec.Stdin || !spec.TTY) {
-		// Only a terminal has a stdin to attach to (runtime/containerd/attach.go).
+	if spec := containerSpec(pod, c.Name); sr.stdin && (spec == nil || !spec.Stdin) {
+		// Only a container created with stdin has one to attach to (runtime/containerd/attach.go).
 		writeStatus(w, http.StatusBadRequest, meta.ReasonBadRequest,
-			fmt.Sprintf("container %s in pod %s was not started with stdin: true and tty: true: skiff's node agent attaches stdin only to a terminal", c.Name, pod.Name))
+			fmt.Sprintf("container %s in pod %s was not started with stdin: true: it has no stdin to attach to", c.Name, pod.Name))
 		return
 	}
 	if c.LogPath == "" {

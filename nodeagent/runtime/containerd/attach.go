@@ -1,12 +1,16 @@
 package containerd
 
-// A container's own stdin and terminal (kubectl attach -it, kubectl debug -it): a container
-// created with TTY gets a terminal, whose output the shim hands to the logger like any
-// stdout, and with Stdin too a FIFO the shim copies into that terminal (the process sees
-// EOF only when told to close it); attaching writes into that FIFO.
+// A container's own stdin and terminal (kubectl attach -it, kubectl debug -it, kubectl
+// run -i): a container created with TTY gets a terminal, whose output the shim hands to
+// the logger like any stdout, and with Stdin too a FIFO the shim copies into that terminal
+// (the process sees EOF only when told to close it); attaching writes into that FIFO.
 //
-// Without a terminal there is no stdin to attach to: the shim runs the logger binary with
-// the process's stdout and stderr and gives the process no stdin at all.
+// Stdin without a terminal: with a binary logger the shim gives the process no stdin at
+// all, so such a container's stdio are three FIFOs instead (the shim's "fifo" IO): the
+// shim copies the stdin FIFO into the process's stdin (holding it open until CloseIO)
+// and its stdout and stderr into the other two, which a logger the agent starts itself
+// (`skiff-nodeagent container-logger PATH STDOUT STDERR`, in its own session so that it
+// outlives an agent restart, as the shim's logger would) copies into the log.
 
 import (
 	"context"
@@ -15,7 +19,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 
 	ctrd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
@@ -25,6 +31,49 @@ import (
 )
 
 func (r *Runtime) stdinPath(id string) string { return filepath.Join(r.fifoDir, id+".stdin") }
+
+// outputFIFOs are the stdout and stderr FIFOs of a container with stdin and no terminal.
+func (r *Runtime) outputFIFOs(id string) (string, string) {
+	return filepath.Join(r.fifoDir, id+".stdout"), filepath.Join(r.fifoDir, id+".stderr")
+}
+
+// pipeStdio makes the FIFOs of a container with stdin and no terminal, starts the logger
+// that copies its output into logPath, and returns the IO its task is created with.
+func (r *Runtime) pipeStdio(id, logPath string) (cio.Creator, error) {
+	stdout, stderr := r.outputFIFOs(id)
+	for _, p := range []string{r.stdinPath(id), stdout, stderr} {
+		if err := unix.Mkfifo(p, 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("stdio fifo: %w", err)
+		}
+	}
+	cmd := exec.Command(r.o.LoggerBinary, "container-logger", logPath, stdout, stderr)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("container logger: %w", err)
+	}
+	go func() { _ = cmd.Wait() }() // reaped here while the agent runs; init's after a restart
+	cfg := cio.Config{Stdin: r.stdinPath(id), Stdout: stdout, Stderr: stderr}
+	return func(string) (cio.IO, error) { return fifoIO{cfg}, nil }, nil
+}
+
+// releaseLogger ends the logger of a container whose task never opened its FIFOs: an
+// open of each for writing (and its close) ends the logger's wait and its stream.
+func (r *Runtime) releaseLogger(id string) {
+	stdout, stderr := r.outputFIFOs(id)
+	for _, p := range []string{stdout, stderr} {
+		if f, err := os.OpenFile(p, os.O_RDWR|unix.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	}
+}
+
+// fifoIO is IO whose FIFOs the shim and the logger use; the agent holds none of them.
+type fifoIO struct{ cfg cio.Config }
+
+func (f fifoIO) Config() cio.Config { return f.cfg }
+func (fifoIO) Cancel()              {}
+func (fifoIO) Wait()                {}
+func (fifoIO) Close() error         { return nil }
 
 // withStdio adds the stdin FIFO and the terminal a container's labels ask for to the IO
 // its task is created with.
@@ -96,8 +145,8 @@ func (r *Runtime) AttachStdin(ctx context.Context, id string, stdin io.Reader, r
 		<-ctx.Done()
 		return nil
 	}
-	if labels[labelStdin] != "true" || labels[labelTTY] != "true" {
-		return fmt.Errorf("container %s was not created with stdin and tty: %w", id, runtime.ErrNotSupported)
+	if labels[labelStdin] != "true" {
+		return fmt.Errorf("container %s was not created with stdin: %w", id, runtime.ErrNotSupported)
 	}
 	// The shim holds the FIFO's read end: opening the write end does not block.
 	f, err := os.OpenFile(r.stdinPath(id), os.O_WRONLY, 0)

@@ -271,12 +271,19 @@ func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		creator = cio.BinaryIO(r.o.LoggerBinary, map[string]string{"container-logger": p})
+		if labels[labelStdin] == "true" && labels[labelTTY] != "true" {
+			if creator, err = r.pipeStdio(id, p); err != nil {
+				return fmt.Errorf("%w: %v", runtime.ErrRunContainer, err)
+			}
+		} else {
+			creator = cio.BinaryIO(r.o.LoggerBinary, map[string]string{"container-logger": p})
+		}
 	}
 	if creator, err = r.withStdio(creator, id, labels); err != nil {
 		return fmt.Errorf("%w: %v", runtime.ErrRunContainer, err)
 	}
 	fail := func(err error) error {
+		r.releaseLogger(id)
 		now := time.Now()
 		_, _ = c.SetLabels(ctx, map[string]string{
 			labelExitCode: "128", labelReason: "StartError", labelMessage: trimMessage(err.Error()),
@@ -426,7 +433,11 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 	if p := labels[labelLogPath]; p != "" {
 		_ = os.Remove(p)
 	}
-	_ = os.Remove(r.stdinPath(id))
+	r.releaseLogger(id)
+	stdout, stderr := r.outputFIFOs(id)
+	for _, p := range []string{r.stdinPath(id), stdout, stderr} {
+		_ = os.Remove(p)
+	}
 	return nil
 }
 
