@@ -353,9 +353,9 @@ func loadAvg() string {
 
 // ctrdContainer is what the node-agent fault tests read of a containerd container.
 type ctrdContainer struct {
-	id, pod, kind, name string
-	running             bool
-	state               string // what containerd and the labels say, for reports
+	id, pod, uid, kind, name string
+	running                  bool
+	state                    string // what containerd and the labels say, for reports
 }
 
 // nodeContainers lists the containers of a containerd node agent's namespace, with whether
@@ -377,7 +377,7 @@ func nodeContainers(ctx context.Context, a *agentProc) ([]ctrdContainer, error) 
 		if err != nil {
 			continue // removed meanwhile
 		}
-		cc := ctrdContainer{id: c.ID(), pod: labels[runtime.LabelPodName], kind: labels[runtime.LabelKind], name: labels[runtime.LabelContainerName]}
+		cc := ctrdContainer{id: c.ID(), pod: labels[runtime.LabelPodName], uid: labels[runtime.LabelPodUID], kind: labels[runtime.LabelKind], name: labels[runtime.LabelContainerName]}
 		cc.state = fmt.Sprintf("%s:%s#%s exit=%q %s task=", cc.kind, cc.name, labels[runtime.LabelAttempt], labels["io.skiff.exit-code"], labels["io.skiff.message"])
 		if task, err := c.Task(ctx, nil); err == nil {
 			if st, err := task.Status(ctx); err == nil {
@@ -540,4 +540,154 @@ spec:
 	sorted := slices.Clone(took)
 	slices.Sort(sorted)
 	t.Logf("node agent kills: every pod running once again after %v (median %s); load %s", took, sorted[len(sorted)/2].Round(10*time.Millisecond), loadAvg())
+}
+
+// TestPartitionedNodeContainerd: a containerd node's agent is cut off from the API server —
+// frozen with SIGSTOP, so it sends nothing and hears nothing while its containers run on,
+// as behind a network partition — until its pods' tolerations of node.kubernetes.io/unreachable
+// run out. The node goes Unknown and gets the unreachable taint; its Deployment pod is
+// replaced on another (simulated) node, while its StatefulSet pod stays Terminating and is
+// not recreated (a StatefulSet never runs two copies of a pod). When the agent comes back
+// it stops the containers of the pods deleted meanwhile and confirms their deletion: the
+// StatefulSet pod is then recreated, and no container of a deleted pod runs on the node.
+func TestPartitionedNodeContainerd(t *testing.T) {
+	needContainerd(t)
+	dir := t.TempDir()
+	api := harness.StartAPIServer(t, "--data-dir", filepath.Join(dir, "etcd"))
+	kc := api.Kubeconfig
+	startProcess(t, kc, dir, "skiff-controller-manager", "--metrics-addr", "-", "--node-monitor-period", "1s", "--node-monitor-grace-period", "8s")
+	startProcess(t, kc, dir, "skiff-scheduler", "--metrics-addr", "")
+	const node = "e2e-part"
+	a := startAgent(t, api, node, "10.244.38.0/24", "--node-labels", "e2e=part")
+	startProcess(t, kc, dir, "skiff-nodeagent", "--runtime", "sim", "--node-name", "part-sim", "--listen", "-", "--data-dir", filepath.Join(dir, "sim"))
+	k := &harness.Kubectl{Kubeconfig: kc}
+	harness.Eventually(t, 60*time.Second, "both nodes Ready", func() (bool, string) {
+		out, _, _ := k.Exec([]string{"get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}`}, "")
+		return strings.Contains(out, node+"=True") && strings.Contains(out, "part-sim=True"), out
+	})
+	podSpec := `
+      terminationGracePeriodSeconds: 1
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 3}
+      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 3}
+      affinity:
+        nodeAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - {weight: 100, preference: {matchExpressions: [{key: e2e, operator: In, values: [part]}]}}
+      containers:
+      - {name: app, image: ` + busyboxImage + `, command: ["sleep", "3600"]}
+`
+	k.RunStdin(t, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dep}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: dep}}
+  template:
+    metadata: {labels: {app: dep}}
+    spec:`+podSpec+`---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  replicas: 1
+  serviceName: web
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:`+podSpec, "apply", "-f", "-")
+	// pods: name → node|phase|deleting|uid
+	pods := func() map[string]string {
+		out, _, _ := k.Exec([]string{"get", "pods", "-o",
+			`jsonpath={range .items[*]}{.metadata.name}={.spec.nodeName}|{.status.phase}|{.metadata.deletionTimestamp}|{.metadata.uid}{"\n"}{end}`}, "")
+		m := map[string]string{}
+		for _, l := range strings.Fields(out) {
+			if name, v, ok := strings.Cut(l, "="); ok {
+				m[name] = v
+			}
+		}
+		return m
+	}
+	var depPod, depUID, webUID string
+	harness.Eventually(t, 120*time.Second, "both pods running on "+node, func() (bool, string) {
+		got := pods()
+		ok := 0
+		for name, v := range got {
+			f := strings.Split(v, "|")
+			if f[0] == node && f[1] == "Running" {
+				ok++
+				if strings.HasPrefix(name, "dep-") {
+					depPod, depUID = name, f[3]
+				}
+				if name == "web-0" {
+					webUID = f[3]
+				}
+			}
+		}
+		return ok == 2 && depPod != "" && webUID != "", fmt.Sprint(got)
+	})
+
+	// The partition.
+	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	cut := time.Now()
+	continued := false
+	resume := func() {
+		if !continued {
+			continued = true
+			_ = a.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume) // before the agent's own cleanup kills it
+	harness.Eventually(t, 60*time.Second, node+" Unknown with the unreachable taint", func() (bool, string) {
+		out, _, _ := k.Exec([]string{"get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status} {.spec.taints[*].key}`}, "")
+		return strings.HasPrefix(out, "Unknown ") && strings.Contains(out, "node.kubernetes.io/unreachable"), out
+	})
+	t.Logf("%s unreachable %s after the partition", node, time.Since(cut).Round(100*time.Millisecond))
+	harness.Eventually(t, 90*time.Second, "the Deployment's pod replaced on part-sim, web-0 Terminating and not replaced", func() (bool, string) {
+		got := pods()
+		replaced := false
+		for name, v := range got {
+			if strings.HasPrefix(name, "dep-") && name != depPod && strings.HasPrefix(v, "part-sim|Running||") {
+				replaced = true
+			}
+		}
+		web := strings.Split(got["web-0"]+"|||", "|")
+		return replaced && web[3] == webUID && web[2] != "", fmt.Sprint(got)
+	})
+	t.Logf("replaced %s after the partition", time.Since(cut).Round(100*time.Millisecond))
+	// The old pods' containers still run on the cut-off node: nothing could stop them.
+	running := func(uid string) int {
+		cs, err := nodeContainers(context.Background(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range cs {
+			if c.kind == "container" && c.running && c.uid == uid {
+				n++
+			}
+		}
+		return n
+	}
+	if running(webUID) != 1 {
+		t.Errorf("web-0's container is not running on the cut-off node")
+	}
+
+	// The partition heals.
+	resume()
+	healed := time.Now()
+	harness.Eventually(t, 90*time.Second, "web-0 recreated and running, the deleted pods' containers stopped", func() (bool, string) {
+		got := pods()
+		web := strings.Split(got["web-0"]+"|||", "|")
+		_, oldDep := got[depPod]
+		seen := fmt.Sprintf("%v; running containers of the old web-0 %d, of %s %d", got, running(webUID), depPod, running(depUID))
+		return web[3] != webUID && web[1] == "Running" && !oldDep && running(webUID) == 0 && running(depUID) == 0, seen
+	})
+	t.Logf("healed: the deleted pods' containers stopped and web-0 recreated %s after the partition ended", time.Since(healed).Round(100*time.Millisecond))
+	harness.Eventually(t, 60*time.Second, node+" Ready without the unreachable taint", func() (bool, string) {
+		out, _, _ := k.Exec([]string{"get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status} {.spec.taints[*].key}`}, "")
+		return out == "True ", out
+	})
 }
