@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -177,13 +178,16 @@ func TestAPIServerSIGKILLLosesNothing(t *testing.T) {
 	harness.Eventually(t, 30*time.Second, "the watcher to see every acknowledged create", func() (bool, string) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		missing := 0
+		var missing []string
 		for name, rv := range acked {
 			if w.seen[name+"@"+rv] == 0 {
-				missing++
+				missing = append(missing, name+"@"+rv)
 			}
 		}
-		return missing == 0, fmt.Sprintf("%d of %d not seen yet", missing, len(acked))
+		slices.Sort(missing)
+		// What it says when it fails is what the next person needs to find out why.
+		return len(missing) == 0, fmt.Sprintf("%d of %d not seen yet %v (the watcher is at %s, an ERROR seen: %v; killed after %d acknowledged)",
+			len(missing), len(acked), missing[:min(len(missing), 5)], w.lastRV, w.expired, before)
 	})
 	w.mu.Lock()
 	defer w.mu.Unlock()
