@@ -559,7 +559,10 @@ func TestPartitionedNodeContainerd(t *testing.T) {
 	startProcess(t, kc, dir, "skiff-scheduler", "--metrics-addr", "")
 	const node = "e2e-part"
 	a := startAgent(t, api, node, "10.244.38.0/24", "--node-labels", "e2e=part")
-	startProcess(t, kc, dir, "skiff-nodeagent", "--runtime", "sim", "--node-name", "part-sim", "--listen", "-", "--data-dir", filepath.Join(dir, "sim"))
+	startProcess(t, kc, dir, "skiff-nodeagent", "--runtime", "sim", "--node-name", "part-sim", "--listen", "-", "--data-dir", filepath.Join(dir, "sim"),
+		// Within the 8 s grace period: were every node unreachable, the node lifecycle
+		// controller would see a full disruption and evict nothing, as Kubernetes' does.
+		"--heartbeat-interval", "2s")
 	k := &harness.Kubectl{Kubeconfig: kc}
 	harness.Eventually(t, 60*time.Second, "both nodes Ready", func() (bool, string) {
 		out, _, _ := k.Exec([]string{"get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}`}, "")
