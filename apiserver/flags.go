@@ -20,6 +20,9 @@ func (c *Config) AddFlags(fs *flag.FlagSet) (finish func() error) {
 	fs.StringVar(&c.EndpointReconcilerType, "endpoint-reconciler-type", EndpointReconcilerLease, "how the kubernetes Service's endpoints are kept: lease (every live API server, by etcd leases) or none (this server's address, written at start)")
 	fs.StringVar(&c.DataDir, "data-dir", "", "directory of the embedded etcd's data (ignored with --etcd-servers)")
 	fs.StringVar(&etcd, "etcd-servers", "", "comma-separated client URLs of an external etcd cluster; then nothing is embedded")
+	fs.StringVar(&c.EtcdCAFile, "etcd-cafile", "", "CA the external etcd members' serving certificates are verified against (https --etcd-servers)")
+	fs.StringVar(&c.EtcdCertFile, "etcd-certfile", "", "client certificate presented to the external etcd (its --client-cert-auth)")
+	fs.StringVar(&c.EtcdKeyFile, "etcd-keyfile", "", "its key")
 	fs.DurationVar(&c.CompactInterval, "compact-interval", 0, "how often etcd history is compacted (default 5m)")
 	fs.StringVar(&c.ServiceCIDR, "service-cluster-ip-range", "10.96.0.0/12", "the CIDR Service cluster IPs are allocated from")
 	nodePorts := fs.String("service-node-port-range", "30000-32767", "the range Service node ports are allocated from")
@@ -77,6 +80,12 @@ func (c *Config) AddFlags(fs *flag.FlagSet) (finish func() error) {
 		}
 		if etcd != "" {
 			c.EtcdServers = strings.Split(etcd, ",")
+		}
+		if (c.EtcdCertFile == "") != (c.EtcdKeyFile == "") {
+			return errors.New("--etcd-certfile and --etcd-keyfile go together")
+		}
+		if (c.EtcdCAFile != "" || c.EtcdCertFile != "") && etcd == "" {
+			return errors.New("--etcd-cafile, --etcd-certfile and --etcd-keyfile are for an external etcd: give --etcd-servers https://...")
 		}
 		return nil
 	}

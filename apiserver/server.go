@@ -52,6 +52,9 @@ type Config struct {
 	DataDir string
 	// EtcdServers are the client URLs of an external etcd cluster; then nothing is embedded.
 	EtcdServers []string
+	// EtcdCAFile, EtcdCertFile and EtcdKeyFile: TLS towards the external etcd (the members'
+	// CA, and this server's client certificate for etcd's --client-cert-auth).
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
 	// EtcdStartTimeout is how long Run waits for an external etcd cluster to answer with a
 	// leader before giving up with a message that says so (default 1 minute).
 	EtcdStartTimeout time.Duration
@@ -389,7 +392,15 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	var client *clientv3.Client
 	if len(cfg.EtcdServers) > 0 {
-		c, err := storage.NewClient(cfg.EtcdServers)
+		var opts []storage.ClientOption
+		if cfg.EtcdCAFile != "" || cfg.EtcdCertFile != "" {
+			t, err := etcdTLS(cfg.EtcdCAFile, cfg.EtcdCertFile, cfg.EtcdKeyFile)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, storage.WithTLS(t))
+		}
+		c, err := storage.NewClient(cfg.EtcdServers, opts...)
 		if err != nil {
 			return fmt.Errorf("connect to etcd %v: %w", cfg.EtcdServers, err)
 		}
@@ -480,4 +491,28 @@ func Run(ctx context.Context, cfg Config) error {
 		<-reconciled // this server's address has left the kubernetes endpoints
 	}
 	return nil
+}
+
+// etcdTLS is the client side of TLS towards an external etcd: its members' CA and, for
+// etcd's --client-cert-auth, this server's certificate.
+func etcdTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--etcd-cafile: %w", err)
+		}
+		t.RootCAs = x509.NewCertPool()
+		if !t.RootCAs.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--etcd-cafile %s: no PEM certificate in it", caFile)
+		}
+	}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--etcd-certfile/--etcd-keyfile: %w", err)
+		}
+		t.Certificates = []tls.Certificate{pair}
+	}
+	return t, nil
 }

@@ -21,7 +21,11 @@ type InitOptions struct {
 	AdvertiseAddress string
 	// Port is the API server's port (default 6443).
 	Port int
-	Out  io.Writer
+	// EtcdMembers, if any, are an external etcd cluster (skiff-etcd.service on each): Init
+	// writes its PKI and each member's files (writeEtcdMembers), and the API server uses it
+	// instead of its embedded etcd.
+	EtcdMembers []EtcdMember
+	Out         io.Writer
 }
 
 // Init prepares the control-plane machine of a cluster whose programs run as systemd
@@ -70,7 +74,15 @@ func Init(o InitOptions) error {
 	if _, err := sec.component(pki.SchedulerName, local, pki.Scheduler); err != nil {
 		return err
 	}
-	env := fmt.Sprintf("# Written by skiff init; read by the skiff-* systemd units.\nSKIFF_ADVERTISE_ADDRESS=%s\nSKIFF_PORT=%s\n", ip, port)
+	var etcdArgs string
+	if len(o.EtcdMembers) > 0 {
+		if etcdArgs, err = writeEtcdMembers(o.DataDir, o.EtcdMembers); err != nil {
+			return err
+		}
+	}
+	// SKIFF_ETCD_ARGS is empty for the embedded etcd: skiff-apiserver.service's $SKIFF_ETCD_ARGS
+	// is then no argument at all.
+	env := fmt.Sprintf("# Written by skiff init; read by the skiff-* systemd units.\nSKIFF_ADVERTISE_ADDRESS=%s\nSKIFF_PORT=%s\nSKIFF_ETCD_ARGS=%s\n", ip, port, etcdArgs)
 	if err := os.WriteFile(filepath.Join(o.DataDir, "skiff.env"), []byte(env), 0o644); err != nil {
 		return err
 	}
@@ -80,5 +92,9 @@ Start it:
 Then make the command the workers join with:
   skiff token create --kubeconfig %s --print-join-command
 `, o.DataDir, filepath.Join(o.DataDir, "kubeconfig"))
+	if len(o.EtcdMembers) > 0 {
+		fmt.Fprintf(o.Out, "Before the API server: copy %s/NAME/ to etcd member NAME's /var/lib/skiff/ and start skiff-etcd there.\n",
+			filepath.Join(o.DataDir, etcdMembersSubdir))
+	}
 	return nil
 }

@@ -54,3 +54,63 @@ func TestInitWritesWhatTheUnitsRead(t *testing.T) {
 		}
 	}
 }
+
+// With --etcd-members, each member's directory holds every file skiff-etcd.service names
+// and every variable it uses, and the API server's SKIFF_ETCD_ARGS name files that exist.
+func TestInitWritesEtcdMembers(t *testing.T) {
+	dir := t.TempDir()
+	ms, err := ParseEtcdMembers("e1=10.0.0.21,e2=10.0.0.22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Init(InitOptions{DataDir: dir, AdvertiseAddress: "10.0.0.10", EtcdMembers: ms, Out: &bytes.Buffer{}}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := systemdunit.Read(filepath.Join("..", "deploy", "systemd", "skiff-etcd.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		mdir := filepath.Join(dir, "etcd-members", m.Name)
+		env, err := systemdunit.ReadEnv(strings.Replace(u.EnvironmentFile, "/var/lib/skiff", mdir, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd, err := u.Command(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := strings.Join(cmd, " ")
+		for _, want := range []string{"--name " + m.Name, "https://" + m.IP.String() + ":2380",
+			"--initial-cluster e1=https://10.0.0.21:2380,e2=https://10.0.0.22:2380"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("%s: %q not in %s", m.Name, want, line)
+			}
+		}
+		for i, a := range cmd {
+			if strings.HasPrefix(a, "/var/lib/skiff/pki/") {
+				if _, err := os.Stat(strings.Replace(a, "/var/lib/skiff", mdir, 1)); err != nil {
+					t.Errorf("%s: %s %s: not written: %v", m.Name, cmd[i-1], a, err)
+				}
+			}
+		}
+	}
+	env, err := systemdunit.ReadEnv(filepath.Join(dir, "skiff.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Fields(env["SKIFF_ETCD_ARGS"])
+	if len(args) != 8 || args[1] != "https://10.0.0.21:2379,https://10.0.0.22:2379" {
+		t.Fatalf("SKIFF_ETCD_ARGS = %q", env["SKIFF_ETCD_ARGS"])
+	}
+	for _, f := range []string{args[3], args[5], args[7]} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("SKIFF_ETCD_ARGS names %s: %v", f, err)
+		}
+	}
+	for _, bad := range []string{"e1", "e1=nonsense", "=10.0.0.1", "e1=10.0.0.1,e1=10.0.0.2"} {
+		if _, err := ParseEtcdMembers(bad); err == nil {
+			t.Errorf("--etcd-members %q accepted", bad)
+		}
+	}
+}

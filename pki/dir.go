@@ -34,6 +34,30 @@ const (
 
 // OpenDir loads the CA in path, creating the CA and the ServiceAccount key the first time.
 func OpenDir(path string) (*Dir, error) {
+	d, err := OpenCADir(path, "skiff-ca")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(d.File(SAKey)); errors.Is(err, os.ErrNotExist) {
+		key, err := NewKey()
+		if err != nil {
+			return nil, err
+		}
+		keyPEM, _ := EncodeKey(key)
+		pubPEM, _ := EncodePublicKey(key.Public())
+		if err := writeFile(d.File(SAPub), pubPEM, 0o644); err != nil {
+			return nil, err
+		}
+		if err := writeFile(d.File(SAKey), keyPEM, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// OpenCADir loads the CA in path, creating it (named commonName) the first time: a folder
+// of a CA and its leaves only, such as the etcd CA's.
+func OpenCADir(path, commonName string) (*Dir, error) {
 	d := &Dir{Path: path}
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, err
@@ -43,7 +67,7 @@ func OpenDir(path string) (*Dir, error) {
 	case err == nil:
 		d.CA = ca
 	case errors.Is(err, os.ErrNotExist):
-		if ca, err = NewCA("skiff-ca"); err != nil {
+		if ca, err = NewCA(commonName); err != nil {
 			return nil, err
 		}
 		keyPEM, err := EncodeKey(ca.Key)
@@ -60,20 +84,6 @@ func OpenDir(path string) (*Dir, error) {
 		d.CA = ca
 	default:
 		return nil, fmt.Errorf("pki: load CA from %s: %w", path, err)
-	}
-	if _, err := os.Stat(d.File(SAKey)); errors.Is(err, os.ErrNotExist) {
-		key, err := NewKey()
-		if err != nil {
-			return nil, err
-		}
-		keyPEM, _ := EncodeKey(key)
-		pubPEM, _ := EncodePublicKey(key.Public())
-		if err := writeFile(d.File(SAPub), pubPEM, 0o644); err != nil {
-			return nil, err
-		}
-		if err := writeFile(d.File(SAKey), keyPEM, 0o600); err != nil {
-			return nil, err
-		}
 	}
 	return d, nil
 }

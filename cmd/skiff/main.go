@@ -50,7 +50,12 @@ func main() {
 		fs.StringVar(&o.DataDir, "data-dir", "/var/lib/skiff", "the control plane's certificates, kubeconfigs and etcd data (where the systemd units of deploy/systemd look)")
 		fs.StringVar(&o.AdvertiseAddress, "advertise-address", "", "this machine's IP address that the workers reach the API server at (required)")
 		fs.IntVar(&o.Port, "port", 6443, "the API server's port")
+		etcdMembers := fs.String("etcd-members", "", "an external etcd cluster instead of the embedded etcd, NAME=IP,NAME=IP,...: writes its CA and certificates (TLS for clients and peers) and each member's files in DATA/etcd-members/NAME for skiff-etcd.service")
 		fs.Parse(os.Args[2:])
+		var err error
+		if o.EtcdMembers, err = launcher.ParseEtcdMembers(*etcdMembers); err != nil {
+			cli.Fatal("skiff init", err)
+		}
 		if err := launcher.Init(o); err != nil {
 			cli.Fatal("skiff init", err)
 		}

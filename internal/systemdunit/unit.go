@@ -84,10 +84,17 @@ func ReadEnv(path string) (map[string]string, error) {
 }
 
 // Command is ExecStart with every ${VAR} replaced from env; a variable env lacks is an error
-// (systemd would pass an empty word, which no skiff flag wants).
+// (systemd would pass an empty word, which no skiff flag wants). A whole word $VAR (no
+// braces) is, as in systemd, the value split at white space: zero or more words, none when
+// the variable is unset or empty — the way a unit takes optional flags from its
+// EnvironmentFile.
 func (u *Unit) Command(env map[string]string) ([]string, error) {
 	var out []string
 	for _, w := range u.ExecStart {
+		if name, ok := strings.CutPrefix(w, "$"); ok && name != "" && !strings.ContainsAny(name, "{}$") {
+			out = append(out, strings.Fields(env[name])...)
+			continue
+		}
 		var missing string
 		expanded := os.Expand(w, func(k string) string {
 			v, ok := env[k]

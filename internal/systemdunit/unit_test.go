@@ -35,3 +35,21 @@ func TestReadAndCommand(t *testing.T) {
 		t.Error("a unit without ExecStart was accepted")
 	}
 }
+
+// A whole-word $VAR is split at white space, as systemd does: zero words when unset or
+// empty, several when the value has several.
+func TestUnbracedVariableSplits(t *testing.T) {
+	u := &Unit{ExecStart: []string{"/bin/x", "--a", "${A}", "$EXTRA"}}
+	for _, c := range []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{"A": "1"}, []string{"/bin/x", "--a", "1"}},
+		{map[string]string{"A": "1", "EXTRA": ""}, []string{"/bin/x", "--a", "1"}},
+		{map[string]string{"A": "1", "EXTRA": "--b 2  --c"}, []string{"/bin/x", "--a", "1", "--b", "2", "--c"}},
+	} {
+		if got, err := u.Command(c.env); err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("Command(%v) = %v, %v; want %v", c.env, got, err, c.want)
+		}
+	}
+}

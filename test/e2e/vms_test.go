@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/skiff-sh/skiff/internal/systemdunit"
+	"github.com/skiff-sh/skiff/storage"
 	"github.com/skiff-sh/skiff/test/harness"
 	"github.com/skiff-sh/skiff/test/images"
 )
@@ -104,23 +108,10 @@ func tailLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// Three "VMs" on one bridge: the control plane prepared with `skiff init` and run from the
-// units' ExecStart lines (API server, controller manager, scheduler), and two workers that
-// run skiff-node.service (`skiff join` with the printed token and CA hash). An image is
-// imported through the API server (no registry), a Deployment spreads its pods over both
-// workers, and they reach each other across the machines by pod IP, by Service IP and by
-// the Service's DNS name.
-func TestVMClusterFromSystemdUnits(t *testing.T) {
-	needContainerd(t)
-	for _, p := range []string{"unshare", "nsenter"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skip(p + " (util-linux) not installed")
-		}
-	}
-	bin := harness.Binaries(t)
-	// The workers' pods, CNI bridges and shims are on this kernel like any containerd
-	// node's: take turns with the other clusters.
-	harness.LockContainerdClusters(t)
+// newMachines makes one "VM" per name on a bridge of their own: a network namespace with
+// an address 10.248.X.10, .11, ... and a default route through the host, and a directory.
+func newMachines(t *testing.T, bin string, names ...string) []*machine {
+	t.Helper()
 	x := os.Getpid() % 250
 	bridge := fmt.Sprintf("skvm%d", x)
 	run := func(args ...string) {
@@ -136,7 +127,7 @@ func TestVMClusterFromSystemdUnits(t *testing.T) {
 	run("ip", "link", "set", bridge, "up")
 	root := t.TempDir()
 	var ms []*machine
-	for i, name := range []string{"cp", "w1", "w2"} {
+	for i, name := range names {
 		m := &machine{name: name, ns: fmt.Sprintf("skvm%d-%s", x, name), ip: fmt.Sprintf("10.248.%d.%d", x, 10+i),
 			dir: filepath.Join(root, name), bin: bin}
 		host, peer := fmt.Sprintf("skvm%d%sh", x, name), fmt.Sprintf("skvm%d%sn", x, name)
@@ -156,6 +147,27 @@ func TestVMClusterFromSystemdUnits(t *testing.T) {
 		}
 		ms = append(ms, m)
 	}
+	return ms
+}
+
+// Three "VMs" on one bridge: the control plane prepared with `skiff init` and run from the
+// units' ExecStart lines (API server, controller manager, scheduler), and two workers that
+// run skiff-node.service (`skiff join` with the printed token and CA hash). An image is
+// imported through the API server (no registry), a Deployment spreads its pods over both
+// workers, and they reach each other across the machines by pod IP, by Service IP and by
+// the Service's DNS name.
+func TestVMClusterFromSystemdUnits(t *testing.T) {
+	needContainerd(t)
+	for _, p := range []string{"unshare", "nsenter"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skip(p + " (util-linux) not installed")
+		}
+	}
+	bin := harness.Binaries(t)
+	// The workers' pods, CNI bridges and shims are on this kernel like any containerd
+	// node's: take turns with the other clusters.
+	harness.LockContainerdClusters(t)
+	ms := newMachines(t, bin, "cp", "w1", "w2")
 	cp, workers := ms[0], ms[1:]
 
 	// The control-plane machine: skiff init, then its three units.
@@ -206,7 +218,7 @@ func TestVMClusterFromSystemdUnits(t *testing.T) {
 
 	// No registry: the image goes through the API server to both workers' node agents.
 	const image = "skiff.test/vm-web:1"
-	arch := filepath.Join(root, "web.tar")
+	arch := filepath.Join(t.TempDir(), "web.tar")
 	img, err := images.Busybox(image)
 	if err != nil {
 		t.Fatal(err)
@@ -283,5 +295,101 @@ spec:
 			got, seen := fetch(url)
 			return got == to[0], seen
 		})
+	}
+}
+
+// An external etcd cluster with TLS, from the units: `skiff init --etcd-members` on the
+// control-plane machine writes the etcd CA, the API server's etcd client certificate and
+// each member's files; three "machines" run skiff-etcd.service with them, and the control
+// plane's units run against the cluster (the API server with skiff.env's SKIFF_ETCD_ARGS).
+// Objects land in the external etcd, nothing is embedded, and etcd refuses a client without
+// a certificate and one with a certificate of the cluster CA (which signs every node's).
+func TestExternalEtcdFromSystemdUnits(t *testing.T) {
+	if _, err := exec.LookPath("etcd"); err != nil {
+		t.Skip("etcd not installed (apt-get install etcd-server)")
+	}
+	for _, p := range []string{"unshare", "nsenter"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skip(p + " (util-linux) not installed")
+		}
+	}
+	bin := harness.Binaries(t)
+	ms := newMachines(t, bin, "cp", "e1", "e2", "e3")
+	cp, members := ms[0], ms[1:]
+	var spec []string
+	for _, m := range members {
+		spec = append(spec, m.name+"="+m.ip)
+	}
+	if out, err := cp.command(filepath.Join(bin, "skiff"), "init", "--data-dir", cp.path("/var/lib/skiff"),
+		"--advertise-address", cp.ip, "--etcd-members", strings.Join(spec, ",")).CombinedOutput(); err != nil {
+		t.Fatalf("skiff init: %v\n%s", err, out)
+	}
+	// Each member gets its directory, as a user copies it (scp -r etcd-members/e1/. e1:/var/lib/skiff/).
+	for _, m := range members {
+		if err := os.MkdirAll(m.path("/var/lib/skiff"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("cp", "-a", cp.path("/var/lib/skiff/etcd-members/"+m.name)+"/.", m.path("/var/lib/skiff")).CombinedOutput(); err != nil {
+			t.Fatalf("copy %s's files: %v\n%s", m.name, err, out)
+		}
+		m.runUnit(t, "skiff-etcd")
+	}
+	for _, u := range []string{"skiff-apiserver", "skiff-controller-manager", "skiff-scheduler"} {
+		cp.runUnit(t, u)
+	}
+	kc := &harness.Kubectl{Kubeconfig: cp.path("/var/lib/skiff/kubeconfig")}
+	harness.Eventually(t, 2*time.Minute, "the API server answering at "+cp.ip, func() (bool, string) {
+		out, errOut, err := kc.Exec([]string{"get", "serviceaccount", "default"}, "")
+		return err == nil, out + errOut
+	})
+	kc.Run(t, "create", "configmap", "in-external-etcd", "--from-literal=k=v")
+	if _, err := os.Stat(cp.path("/var/lib/skiff/etcd")); err == nil {
+		t.Error("the API server made an embedded etcd in /var/lib/skiff/etcd")
+	}
+
+	// The object is in the external cluster, read with the API server's etcd credentials
+	// from each member.
+	pkiDir := cp.path("/var/lib/skiff/pki")
+	etcdCA, err := os.ReadFile(filepath.Join(pkiDir, "etcd", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(etcdCA)
+	etcdGet := func(endpoint string, certs []tls.Certificate) (int64, error) {
+		c, err := storage.NewClient([]string{endpoint}, storage.WithTLS(&tls.Config{RootCAs: pool, Certificates: certs}))
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r, err := c.Get(ctx, "/registry/configmaps/default/in-external-etcd")
+		if err != nil {
+			return 0, err
+		}
+		return r.Count, nil
+	}
+	apiserverCert, err := tls.LoadX509KeyPair(filepath.Join(pkiDir, "apiserver-etcd-client.crt"), filepath.Join(pkiDir, "apiserver-etcd-client.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		endpoint := "https://" + m.ip + ":2379"
+		if n, err := etcdGet(endpoint, []tls.Certificate{apiserverCert}); err != nil || n != 1 {
+			t.Errorf("%s: the ConfigMap's key: %d keys, %v", endpoint, n, err)
+		}
+	}
+	// Refused: no client certificate, and a certificate the cluster CA signed.
+	endpoint := "https://" + members[0].ip + ":2379"
+	if _, err := etcdGet(endpoint, nil); err == nil {
+		t.Errorf("%s answered a client without a certificate", endpoint)
+	}
+	clusterSigned, err := tls.LoadX509KeyPair(filepath.Join(pkiDir, "apiserver-kubelet-client.crt"), filepath.Join(pkiDir, "apiserver-kubelet-client.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := etcdGet(endpoint, []tls.Certificate{clusterSigned}); err == nil {
+		t.Errorf("%s answered a client whose certificate the cluster CA (not the etcd CA) signed", endpoint)
 	}
 }
