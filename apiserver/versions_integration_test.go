@@ -133,3 +133,80 @@ func (a *api) patch(want int, path, contentType, body string) map[string]any {
 	}
 	return m
 }
+
+// events.k8s.io/v1 Events are the core Events under other names: one made through either API
+// reads, lists (with field selectors in each API's names), watches and patches through the
+// other; creation through events.k8s.io/v1 is held to its stricter rules.
+func TestEventsServedAtTwoGroups(t *testing.T) {
+	a, _ := newAPI(t, harness.ServerOptions{})
+	const ev1 = "/apis/events.k8s.io/v1/namespaces/default/events"
+	const core = "/api/v1/namespaces/default/events"
+
+	made := a.must(201, "POST", ev1, `{"metadata":{"name":"e1"},"eventTime":"2026-01-02T03:04:05.000000Z","type":"Normal",
+		"reason":"Scheduled","action":"Binding","note":"assigned default/web to n1","reportingController":"example.com/sched",
+		"reportingInstance":"sched-1","regarding":{"kind":"Pod","namespace":"default","name":"web","apiVersion":"v1"},
+		"series":{"count":2,"lastObservedTime":"2026-01-02T03:05:00.000000Z"}}`)
+	if made["apiVersion"] != "events.k8s.io/v1" || made["note"] != "assigned default/web to n1" {
+		t.Errorf("created through events.k8s.io/v1: %s", mustJSON(t, made))
+	}
+	got := a.must(200, "GET", core+"/e1", "")
+	if got["apiVersion"] != "v1" || got["message"] != "assigned default/web to n1" || get(got, "involvedObject", "name") != "web" ||
+		got["reportingComponent"] != "example.com/sched" || get(got, "series", "count") != float64(2) {
+		t.Errorf("read through core/v1: %s", mustJSON(t, got))
+	}
+
+	// A core event (the legacy kind, with count and timestamps) reads through events.k8s.io.
+	a.must(201, "POST", core, `{"metadata":{"name":"e2"},"involvedObject":{"kind":"Pod","namespace":"default","name":"db"},
+		"reason":"Pulled","message":"pulled","type":"Normal","source":{"component":"kubelet","host":"n1"},"count":3,
+		"firstTimestamp":"2026-01-02T03:00:00Z","lastTimestamp":"2026-01-02T03:01:00Z"}`)
+	e2 := a.must(200, "GET", ev1+"/e2", "")
+	if get(e2, "regarding", "name") != "db" || e2["note"] != "pulled" || e2["deprecatedCount"] != float64(3) ||
+		get(e2, "deprecatedSource", "component") != "kubelet" || e2["deprecatedFirstTimestamp"] != "2026-01-02T03:00:00Z" {
+		t.Errorf("core event through events.k8s.io/v1: %s", mustJSON(t, e2))
+	}
+	// Patching it through events.k8s.io keeps what only the core API sets.
+	p := a.patch(200, ev1+"/e2", "application/merge-patch+json", `{"note":"pulled again"}`)
+	if p["note"] != "pulled again" {
+		t.Errorf("patch through events.k8s.io/v1: %s", mustJSON(t, p))
+	}
+	if got := a.must(200, "GET", core+"/e2", ""); got["message"] != "pulled again" || got["count"] != float64(3) {
+		t.Errorf("after the patch, core/v1 has: %s", mustJSON(t, got))
+	}
+
+	// Field selectors in each API's names.
+	l := a.must(200, "GET", ev1+"?fieldSelector=regarding.name%3Dweb", "")
+	if items, _ := l["items"].([]any); len(items) != 1 || get(items[0].(map[string]any), "metadata", "name") != "e1" || l["apiVersion"] != "events.k8s.io/v1" {
+		t.Errorf("events.k8s.io list by regarding.name: %s", mustJSON(t, l))
+	}
+	l = a.must(200, "GET", core+"?fieldSelector=involvedObject.name%3Ddb", "")
+	if items, _ := l["items"].([]any); len(items) != 1 {
+		t.Errorf("core list by involvedObject.name: %s", mustJSON(t, l))
+	}
+	a.must(400, "GET", ev1+"?fieldSelector=involvedObject.name%3Ddb", "")
+
+	// Watch through events.k8s.io carries events.k8s.io objects.
+	if code, body := a.raw("GET", ev1+"?watch=true&resourceVersion=0&timeoutSeconds=1", "", nil); code != 200 ||
+		!strings.Contains(string(body), `"kind":"Event","apiVersion":"events.k8s.io/v1"`) || strings.Contains(string(body), `"involvedObject"`) {
+		t.Errorf("events.k8s.io watch (%d): %s", code, body)
+	}
+
+	// Creation through events.k8s.io/v1 is strict (Kubernetes' ValidateEventCreate).
+	bad := a.must(422, "POST", ev1, `{"metadata":{"name":"bad"},"type":"Odd","reason":"R","regarding":{"kind":"Pod","namespace":"default","name":"x"},
+		"deprecatedCount":2}`)
+	for _, f := range []string{`"field":"eventTime"`, `"field":"type"`, `"field":"count"`} {
+		if !strings.Contains(mustJSON(t, bad), f) {
+			t.Errorf("strict create lacks %s: %s", f, mustJSON(t, bad))
+		}
+	}
+
+	// Tables print the core columns; discovery lists the group; OpenAPI describes it.
+	if tbl := a.tableOf(ev1); !strings.Contains(tbl, "assigned default/web to n1") {
+		t.Errorf("events.k8s.io table: %s", tbl)
+	}
+	if g := a.must(200, "GET", "/apis/events.k8s.io", ""); get(g, "preferredVersion", "version") != "v1" {
+		t.Errorf("events.k8s.io group: %s", mustJSON(t, g))
+	}
+	if doc := a.must(200, "GET", "/openapi/v3/apis/events.k8s.io/v1", ""); !strings.Contains(mustJSON(t, doc), "deprecatedFirstTimestamp") {
+		t.Errorf("openapi v3 events.k8s.io/v1 lacks the schema")
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
+	"github.com/skiff-sh/skiff/api/events"
 	"github.com/skiff-sh/skiff/api/flowcontrol"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/networking"
@@ -77,6 +78,24 @@ func Default() *Registry {
 					"reportingComponent":             o.ReportingController,
 					"source":                         o.Source.Component,
 					"type":                           o.Type,
+				}
+			})),
+		// events.k8s.io/v1: the core Events under other names, stored as core/v1 Events
+		with(define[events.Event](events.GroupName, events.Version, "Event", "events", true), short("ev"),
+			convertible(define[core.Event]("", "v1", "Event", "events", true), events.ToCore, events.FromCore),
+			fields(func(o *core.Event) map[string]string { // matched against the stored core Event
+				r := o.InvolvedObject
+				return map[string]string{
+					"regarding.kind":            r.Kind,
+					"regarding.namespace":       r.Namespace,
+					"regarding.name":            r.Name,
+					"regarding.uid":             string(r.UID),
+					"regarding.apiVersion":      r.APIVersion,
+					"regarding.resourceVersion": r.ResourceVersion,
+					"regarding.fieldPath":       r.FieldPath,
+					"reason":                    o.Reason,
+					"reportingController":       o.ReportingController,
+					"type":                      o.Type,
 				}
 			})),
 		with(define[core.PersistentVolume]("", "v1", "PersistentVolume", "persistentvolumes", false), status, short("pv")),

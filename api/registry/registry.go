@@ -96,6 +96,12 @@ func (k *Kind) HasSpec() bool {
 func (k *Kind) SelectableFields(obj meta.Object) map[string]string {
 	m := obj.GetObjectMeta()
 	var f map[string]string
+	if c := k.Conversion; c != nil && k.Fields != nil && reflect.TypeOf(obj).Elem() != c.Storage.Type {
+		// An object in this version (not the stored one Fields reads): convert it first.
+		if st, err := c.ToStorage(obj); err == nil {
+			obj = st
+		}
+	}
 	if k.Fields != nil {
 		f = k.Fields(obj)
 	} else {

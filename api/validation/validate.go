@@ -16,6 +16,7 @@ import (
 	"github.com/skiff-sh/skiff/api/coordination"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
+	"github.com/skiff-sh/skiff/api/events"
 	"github.com/skiff-sh/skiff/api/flowcontrol"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/networking"
@@ -55,6 +56,8 @@ func Validate(obj meta.Object, namespaced bool) field.ErrorList {
 		return validateNamespace(o)
 	case *core.Node:
 		return validateNode(o)
+	case *events.Event:
+		return validateEventsV1(o)
 	case *core.Event:
 		return validateEvent(o)
 	case *core.PersistentVolume:
@@ -152,6 +155,12 @@ func ValidateUpdate(obj, old meta.Object, namespaced bool) field.ErrorList {
 	switch o := obj.(type) {
 	case *apiextensions.CustomResourceDefinition:
 		errs = validateCustomResourceDefinitionUpdate(o, old.(*apiextensions.CustomResourceDefinition))
+	case *events.Event:
+		// An update is held to the core Event's rules only (Kubernetes' ValidateEventUpdate
+		// does not apply the create-time strictness): an event first written through core/v1
+		// keeps its count and timestamps when patched through events.k8s.io/v1.
+		c, _ := events.ToCore(o)
+		errs = append(validateEvent(c), ValidateObjectMetaUpdate(&o.ObjectMeta, &old.(*events.Event).ObjectMeta, field.NewPath("metadata"))...)
 	case *core.Pod:
 		errs = validatePodUpdate(o, old.(*core.Pod))
 	case *core.Service:

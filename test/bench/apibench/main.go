@@ -38,6 +38,7 @@ var (
 	crdOnly     = flag.Bool("crd-only", false, "run only the custom resource phase (crd.go)")
 	webhookOnly = flag.Bool("webhook-only", false, "run only the admission webhook phase")
 	ssaOnly     = flag.Bool("ssa-only", false, "run only the server-side apply phase (ssa.go)")
+	versOnly    = flag.Bool("versions-only", false, "run only the converted-version phase (versions.go)")
 )
 
 func main() {
@@ -86,6 +87,10 @@ func main() {
 	}
 	if *ssaOnly {
 		ssaCost(hc, base, *n)
+		return
+	}
+	if *versOnly {
+		versionsCost(hc, base, *n)
 		return
 	}
 	cmBody := func(name string) string {
