@@ -48,6 +48,7 @@ func (a *Agent) newEviction(node *core.Node) *eviction.Manager {
 	}
 	cfg.DiskReclaim = []func(context.Context) error{a.gc.DeleteAllUnusedContainers, a.gc.DeleteUnusedImages}
 	cfg.Evict = a.workers.Evict
+	cfg.PodCleanedUp = func(ctx context.Context, pod *core.Pod) bool { return a.workers.Reclaimed(ctx, pod.UID) }
 	cfg.Log = a.log
 	if r := a.cfg.Recorder; r != nil {
 		cfg.NodeEvent = func(eventType, reason, msg string) { r.Eventf(node, eventType, reason, "%s", msg) }

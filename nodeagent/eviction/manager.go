@@ -42,6 +42,13 @@ type Config struct {
 	// containers, unused images), in order.
 	DiskReclaim []func(ctx context.Context) error
 	Evict       EvictFunc
+	// PodCleanedUp reports whether an evicted pod's resources are back (nothing of it runs,
+	// its volumes are torn down); nil: rounds go on at once. After an eviction the manager
+	// waits for that, up to CleanupTimeout (default 30s), before its next round — the
+	// kubelet's waitForPodsCleanup: a round on a sample taken before the space came back
+	// would evict a second pod for the pressure the first one's eviction already ended.
+	PodCleanedUp   func(ctx context.Context, pod *core.Pod) bool
+	CleanupTimeout time.Duration
 	// NodeEvent and PodEvent emit events; nil emits none.
 	NodeEvent func(eventType, reason, msg string)
 	PodEvent  func(pod *core.Pod, eventType, reason, msg string)
@@ -96,7 +103,41 @@ func (m *Manager) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		m.Synchronize(ctx)
+		if evicted := m.Synchronize(ctx); len(evicted) > 0 {
+			m.waitForCleanup(ctx, evicted)
+		}
+	}
+}
+
+// waitForCleanup waits until every evicted pod is cleaned up, or CleanupTimeout passes.
+func (m *Manager) waitForCleanup(ctx context.Context, pods []*core.Pod) {
+	if m.cfg.PodCleanedUp == nil {
+		return
+	}
+	timeout := m.cfg.CleanupTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		pending := 0
+		for _, p := range pods {
+			if !m.cfg.PodCleanedUp(ctx, p) {
+				pending++
+			}
+		}
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			m.cfg.Log.Warn("eviction: timed out waiting for evicted pods to be cleaned up", "pods", pending)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
 	}
 }
 

@@ -312,3 +312,21 @@ func TestLocalStorageLimits(t *testing.T) {
 		t.Errorf("pod message %q, want %q", msg, want)
 	}
 }
+
+// After an eviction the manager waits for the evicted pod's resources to come back before
+// its next round (the kubelet's waitForPodsCleanup), and gives up after CleanupTimeout.
+func TestWaitsForEvictedPodsCleanup(t *testing.T) {
+	pod := &core.Pod{ObjectMeta: meta.ObjectMeta{Namespace: "ns", Name: "p"}}
+	calls := 0
+	m := New(Config{Log: slog.Default(), PodCleanedUp: func(context.Context, *core.Pod) bool { calls++; return calls >= 2 }})
+	m.waitForCleanup(context.Background(), []*core.Pod{pod})
+	if calls != 2 {
+		t.Errorf("PodCleanedUp asked %d times, want until it said yes (2)", calls)
+	}
+	calls = 0
+	m = New(Config{Log: slog.Default(), CleanupTimeout: time.Millisecond, PodCleanedUp: func(context.Context, *core.Pod) bool { calls++; return false }})
+	m.waitForCleanup(context.Background(), []*core.Pod{pod})
+	if calls < 1 || calls > 2 {
+		t.Errorf("PodCleanedUp asked %d times with a 1ms timeout", calls)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -222,6 +223,50 @@ func (m *Manager) stopAll(ctx context.Context, pod *core.Pod, st *podState, grac
 		m.cfg.Probes.Forget(pod.UID)
 	}
 	return nil
+}
+
+// finished makes sure nothing of a pod in a terminal phase runs, then tears its volumes
+// down, as the kubelet does for terminated pods: the pod object stays (a Failed/Evicted pod
+// until the pod garbage collector), but its emptyDirs give their space back at once — an
+// evicted pod's disk was what the node needed, and a node kept its DiskPressure for as long
+// as the evicted pod existed. Container logs are kept (kubectl logs).
+func (m *Manager) finished(ctx context.Context, pod *core.Pod, st *podState) error {
+	if err := m.stopAll(ctx, pod, st, 0, false); err != nil {
+		return err
+	}
+	if m.cfg.Volumes == nil {
+		return nil
+	}
+	_, cs, err := m.list(ctx, pod.UID)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if c.State == runtime.ContainerRunning {
+			return fmt.Errorf("pod %s/%s finished but its container %s still runs", pod.Namespace, pod.Name, c.Name)
+		}
+	}
+	return m.cfg.Volumes.Teardown(ctx, pod.UID)
+}
+
+// Reclaimed reports whether a stopped pod's resources are back: none of its containers
+// runs and its volumes (RootDir/pods/UID/volumes, the volumes package's layout) are torn
+// down — the kubelet's PodResourcesAreReclaimed, which its eviction manager waits for.
+func (m *Manager) Reclaimed(ctx context.Context, uid string) bool {
+	_, cs, err := m.list(ctx, uid)
+	if err != nil {
+		return false
+	}
+	for _, c := range cs {
+		if c.State == runtime.ContainerRunning {
+			return false
+		}
+	}
+	if m.cfg.RootDir == "" || m.cfg.Volumes == nil {
+		return true
+	}
+	_, err = os.Stat(filepath.Join(m.podDir(uid), "volumes"))
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // removePod removes everything of a pod the API no longer has.

@@ -406,7 +406,7 @@ func (m *Manager) sync(ctx context.Context, uid string) (time.Duration, error) {
 		return m.terminate(ctx, pod, st)
 	}
 	if pod.Status.Phase == core.PodSucceeded || pod.Status.Phase == core.PodFailed {
-		return 0, m.stopAll(ctx, pod, st, 0, false)
+		return 0, m.finished(ctx, pod, st)
 	}
 	if ev := st.evictRequest(); ev != nil {
 		return m.evicted(ctx, pod, st, ev)

@@ -699,3 +699,105 @@ spec:
 		return out == "True ", out
 	})
 }
+
+// TestFullNodeDiskContainerd: a containerd node whose whole state (its data directory,
+// containerd's images and snapshots, pods' emptyDirs and logs) is on a 300 MiB tmpfs, with
+// the hard threshold nodefs.available<100Mi. A pod fills its disk-backed emptyDir: the node
+// reports DiskPressure, the pod is evicted (Failed, Evicted, the kubelet's message), its
+// space comes back, the condition clears after the transition period, a new pod starts, the
+// quiet pod runs on — and the agent never exits (no crash loop on a full disk).
+func TestFullNodeDiskContainerd(t *testing.T) {
+	needContainerd(t)
+	dir, err := os.MkdirTemp("", "skiff-df-") // short: containerd's socket path has a length limit
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=300m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount a tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { // after the agent's cleanup (cleanups run last-first)
+		out, _ := os.ReadFile("/proc/mounts")
+		var under []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
+				under = append(under, f[1])
+			}
+		}
+		sort.Sort(sort.Reverse(sort.StringSlice(under)))
+		for _, m := range append(under, dir) {
+			_ = syscall.Unmount(m, syscall.MNT_DETACH)
+		}
+		_ = os.RemoveAll(dir)
+	})
+	api := harness.StartAPIServer(t, "--data-dir", t.TempDir())
+	const node = "e2e-disk"
+	a := startAgentIn(t, api, dir, node, "10.244.39.0/24", "--eviction-hard", "memory.available<100Mi,nodefs.available<100Mi",
+		"--stats-interval", "1s", "--eviction-pressure-transition-period", "10s")
+	k := &harness.Kubectl{Kubeconfig: api.Kubeconfig}
+	pod := func(name, command string) string {
+		return `apiVersion: v1
+kind: Pod
+metadata: {name: ` + name + `}
+spec:
+  nodeName: ` + node + `
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: data, emptyDir: {}}]
+  containers:
+  - {name: app, image: ` + busyboxImage + `, command: ["sh", "-c", "` + command + `"], volumeMounts: [{name: data, mountPath: /data}]}
+`
+	}
+	k.RunStdin(t, pod("quiet", "exec sleep 3600"), "apply", "-f", "-")
+	waitPod(t, k, "quiet", "Running", func(p *podJSON) bool { return p.Status.Phase == "Running" })
+	condition := func() string {
+		out, _, _ := k.Exec([]string{"get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="DiskPressure")].status}`}, "")
+		return out
+	}
+	if c := condition(); c != "False" {
+		t.Fatalf("DiskPressure before the fill: %q", c)
+	}
+	k.RunStdin(t, pod("filler", "dd if=/dev/zero of=/data/fill bs=1M count=230; exec sleep 3600"), "apply", "-f", "-")
+	var sawPressure bool
+	var msg string
+	harness.Eventually(t, 120*time.Second, "filler evicted", func() (bool, string) {
+		if condition() == "True" {
+			sawPressure = true
+		}
+		out, _, _ := k.Exec([]string{"get", "pod", "filler", "-o", "jsonpath={.status.phase}|{.status.reason}|{.status.message}"}, "")
+		f := strings.SplitN(out, "|", 3)
+		if len(f) == 3 && f[0] == "Failed" {
+			msg = f[2]
+			return f[1] == "Evicted", out
+		}
+		return false, out
+	})
+	if c := condition(); c == "True" {
+		sawPressure = true
+	}
+	if !sawPressure {
+		t.Errorf("the node never reported DiskPressure")
+	}
+	if !strings.HasPrefix(msg, "The node was low on resource: ephemeral-storage.") {
+		t.Errorf("eviction message %q", msg)
+	}
+	harness.Eventually(t, 90*time.Second, "DiskPressure cleared once the space came back", func() (bool, string) {
+		c := condition()
+		taints, _, _ := k.Exec([]string{"get", "node", node, "-o", "jsonpath={.spec.taints[*].key}"}, "")
+		return c == "False" && !strings.Contains(taints, "disk-pressure"), c + " " + taints
+	})
+	k.RunStdin(t, pod("after", "exec sleep 3600"), "apply", "-f", "-")
+	waitPod(t, k, "after", "Running after the recovery", func(p *podJSON) bool { return p.Status.Phase == "Running" })
+	if out := k.Run(t, "get", "pod", "quiet", "-o", "jsonpath={.status.phase}"); out != "Running" {
+		t.Errorf("the quiet pod: %q", out)
+	}
+	select {
+	case <-a.done:
+		b, _ := os.ReadFile(a.logPath)
+		t.Fatalf("the agent exited on the full disk:\n%s", tail(string(b), 3000))
+	default:
+	}
+	b, _ := os.ReadFile(a.logPath)
+	if strings.Contains(string(b), "panic") {
+		t.Errorf("the agent's log has a panic:\n%s", tail(string(b), 3000))
+	}
+	k.Run(t, "delete", "pod", "filler", "quiet", "after", "--wait=false")
+}

@@ -66,6 +66,12 @@ func startAgent(t *testing.T, api *harness.APIServer, name, podCIDR string, extr
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startAgentIn(t, api, dir, name, podCIDR, extra...)
+}
+
+// startAgentIn is startAgent with the agent's data directory (and containerd's) in dir.
+func startAgentIn(t *testing.T, api *harness.APIServer, dir, name, podCIDR string, extra ...string) *agentProc {
+	t.Helper()
 	port := harness.FreePort(t)
 	// The agent runs as the node (system:node:NAME, restricted by the Node authorizer) and
 	// serves TLS that only the API server's kubelet-client certificate may use, as under skiff up.
