@@ -78,7 +78,9 @@ func MaintainOnce(ctx context.Context, client *clientv3.Client, endpoint string,
 	if len(noSpace) > 0 {
 		// Emergency: drop all history now (not just up to the previous interval) so that
 		// every page not holding a live object can be reclaimed.
-		if _, err := client.Compact(ctx, st.Header.Revision); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
+		// Physical: wait until the compaction has freed its pages, or the defragmentation
+		// below may run before it (under load) and reclaim nothing.
+		if _, err := client.Compact(ctx, st.Header.Revision, clientv3.WithCompactPhysical()); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
 			return fmt.Errorf("compact: %w", err)
 		}
 	} else if free := st.DbSize - st.DbSizeInUse; free < o.MinReclaimBytes || free < st.DbSize/2 {

@@ -101,9 +101,12 @@ func TestRollingUpdate(t *testing.T) {
 		testenv.Create(t, e, controller.Nodes, node(n, nil))
 	}
 	testenv.Create(t, e, controller.DaemonSets, newDS("agent", nil))
-	testenv.Eventually(t, "running everywhere", func() (bool, string) {
-		got := placement(t, e, "agent")
-		return got == "a=img:1 b=img:1 c=img:1", got
+	// Available everywhere as the controller sees it (its status): an old pod it has not yet
+	// seen ready serves nothing, and is rightly replaced without waiting its turn.
+	testenv.Eventually(t, "available everywhere", func() (bool, string) {
+		ds := testenv.Get[apps.DaemonSet](t, e, controller.DaemonSets, "default", "agent")
+		got := fmt.Sprintf("%s available=%d", placement(t, e, "agent"), ds.Status.NumberAvailable)
+		return got == "a=img:1 b=img:1 c=img:1 available=3", got
 	})
 
 	var mu sync.Mutex
