@@ -91,8 +91,14 @@ func writeEtcdMembers(dataDir string, members []EtcdMember) (string, error) {
 			return "", err
 		}
 	}
+	return etcdArgs(dataDir, servers), nil
+}
+
+// etcdArgs are the API server's flags for the external etcd at servers, with the etcd CA
+// and client certificate in dataDir/pki.
+func etcdArgs(dataDir string, servers []string) string {
 	p := filepath.Join(dataDir, "pki")
 	return strings.Join([]string{"--etcd-servers", strings.Join(servers, ","),
 		"--etcd-cafile", filepath.Join(p, etcdCADir, pki.CACert),
-		"--etcd-certfile", filepath.Join(p, etcdClientName+".crt"), "--etcd-keyfile", filepath.Join(p, etcdClientName+".key")}, " "), nil
+		"--etcd-certfile", filepath.Join(p, etcdClientName+".crt"), "--etcd-keyfile", filepath.Join(p, etcdClientName+".key")}, " ")
 }

@@ -25,6 +25,9 @@ type InitOptions struct {
 	// writes its PKI and each member's files (writeEtcdMembers), and the API server uses it
 	// instead of its embedded etcd.
 	EtcdMembers []EtcdMember
+	// EtcdServers, without EtcdMembers, are an external etcd cluster whose CA and client
+	// certificate are already in DATA/pki (a second control-plane machine, FetchCerts).
+	EtcdServers []string
 	Out         io.Writer
 }
 
@@ -74,15 +77,17 @@ func Init(o InitOptions) error {
 	if _, err := sec.component(pki.SchedulerName, local, pki.Scheduler); err != nil {
 		return err
 	}
-	var etcdArgs string
+	var etcdFlags string
 	if len(o.EtcdMembers) > 0 {
-		if etcdArgs, err = writeEtcdMembers(o.DataDir, o.EtcdMembers); err != nil {
+		if etcdFlags, err = writeEtcdMembers(o.DataDir, o.EtcdMembers); err != nil {
 			return err
 		}
+	} else if len(o.EtcdServers) > 0 {
+		etcdFlags = etcdArgs(o.DataDir, o.EtcdServers)
 	}
 	// SKIFF_ETCD_ARGS is empty for the embedded etcd: skiff-apiserver.service's $SKIFF_ETCD_ARGS
 	// is then no argument at all.
-	env := fmt.Sprintf("# Written by skiff init; read by the skiff-* systemd units.\nSKIFF_ADVERTISE_ADDRESS=%s\nSKIFF_PORT=%s\nSKIFF_ETCD_ARGS=%s\n", ip, port, etcdArgs)
+	env := fmt.Sprintf("# Written by skiff init; read by the skiff-* systemd units.\nSKIFF_ADVERTISE_ADDRESS=%s\nSKIFF_PORT=%s\nSKIFF_ETCD_ARGS=%s\n", ip, port, etcdFlags)
 	if err := os.WriteFile(filepath.Join(o.DataDir, "skiff.env"), []byte(env), 0o644); err != nil {
 		return err
 	}

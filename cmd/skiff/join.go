@@ -214,3 +214,23 @@ func waitFile(ctx context.Context, path string, agent *child) error {
 		}
 	}
 }
+
+// controlPlaneJoin is the first half of `skiff init --control-plane-join SERVER`: check the
+// cluster's CA against the pin as a joining worker does, then fetch and open the shared
+// certificates into DATA/pki (Init then reuses them). It returns the external etcd's
+// servers, if the first machine uses one.
+func controlPlaneJoin(server, token, pins, certKey, dataDir string) ([]string, error) {
+	if token == "" || pins == "" || certKey == "" {
+		return nil, errors.New("--control-plane-join needs --token, --discovery-token-ca-cert-hash and --certificate-key (the command `skiff token create --print-join-command --upload-certs` printed)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	caPEM, err := join.Discover(ctx, server, strings.Split(pins, ","))
+	if err != nil {
+		return nil, err
+	}
+	if err := join.CheckToken(ctx, server, caPEM, token); err != nil {
+		return nil, err
+	}
+	return launcher.FetchCerts(ctx, server, caPEM, token, certKey, dataDir)
+}

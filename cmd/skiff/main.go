@@ -20,17 +20,19 @@ const usage = `usage:
              [--advertise-address IP] [--apiservers N --etcd-members M]
                                            start a cluster in the foreground (Ctrl-C stops it)
   skiff down [--data-dir DIR]              stop the cluster started from DIR
-  skiff init --advertise-address IP [--data-dir /var/lib/skiff] [--port 6443]
+  skiff init --advertise-address IP [--data-dir /var/lib/skiff] [--port 6443] [--etcd-members NAME=IP,...]
                                            prepare a control-plane machine whose programs run as
                                            systemd services (deploy/systemd, docs/install.md)
+  skiff init --control-plane-join HOST:PORT --token T --discovery-token-ca-cert-hash H --certificate-key K --advertise-address IP
+                                           prepare another control-plane machine with the first one's uploaded certificates
   skiff dashboard [--data-dir DIR] [--port N]
                                            serve the live teaching view on 127.0.0.1 (admin credentials of DIR)
   skiff image import [--data-dir DIR] FILE...
                                            load image archives (docker save / OCI) into every node of skiff up
   skiff image import --kubeconfig KC [--node N] FILE...
                                            upload them through the API server to every node (or N)
-  skiff token create [--ttl 24h] [--print-join-command] [--ingress-kubeconfig FILE] [--data-dir DIR]
-                                           make a bootstrap token for joining nodes
+  skiff token create [--ttl 24h] [--print-join-command [--upload-certs]] [--ingress-kubeconfig FILE] [--data-dir DIR]
+                                           make a bootstrap token for joining nodes (--upload-certs: and control-plane machines)
   skiff pki --dir DIR --server URL [--apiserver-names N,...] [--nodes N,...] [--admin-kubeconfig FILE [--admin-server URL]]
                                            write the CA, certificates and kubeconfigs of a control plane run apart
   skiff join HOST:PORT --token ID.SECRET --discovery-token-ca-cert-hash sha256:HEX [--node-name N]
@@ -51,10 +53,19 @@ func main() {
 		fs.StringVar(&o.AdvertiseAddress, "advertise-address", "", "this machine's IP address that the workers reach the API server at (required)")
 		fs.IntVar(&o.Port, "port", 6443, "the API server's port")
 		etcdMembers := fs.String("etcd-members", "", "an external etcd cluster instead of the embedded etcd, NAME=IP,NAME=IP,...: writes its CA and certificates (TLS for clients and peers) and each member's files in DATA/etcd-members/NAME for skiff-etcd.service")
+		cpJoin := fs.String("control-plane-join", "", "SERVER (HOST:PORT) of the first control-plane machine: fetch the cluster CA, ServiceAccount key and etcd client certificate it uploaded (`skiff token create --print-join-command --upload-certs` prints this whole command) instead of making new ones")
+		token := fs.String("token", "", "with --control-plane-join: the bootstrap token")
+		pins := fs.String("discovery-token-ca-cert-hash", "", "with --control-plane-join: the cluster CA's pin, sha256:HEX")
+		certKey := fs.String("certificate-key", "", "with --control-plane-join: the key the uploaded certificates are encrypted with")
 		fs.Parse(os.Args[2:])
 		var err error
 		if o.EtcdMembers, err = launcher.ParseEtcdMembers(*etcdMembers); err != nil {
 			cli.Fatal("skiff init", err)
+		}
+		if *cpJoin != "" {
+			if o.EtcdServers, err = controlPlaneJoin(*cpJoin, *token, *pins, *certKey, o.DataDir); err != nil {
+				cli.Fatal("skiff init", err)
+			}
 		}
 		if err := launcher.Init(o); err != nil {
 			cli.Fatal("skiff init", err)

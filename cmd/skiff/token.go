@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/skiff-sh/skiff/client"
@@ -22,6 +23,7 @@ func tokenCreate(args []string) {
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid (0: forever)")
 	description := fs.String("description", "", "a note on what the token is for")
 	printJoin := fs.Bool("print-join-command", false, "print the whole `skiff join` command, not just the token")
+	uploadCerts := fs.Bool("upload-certs", false, "with --print-join-command: also upload this control-plane machine's shared certificates (from --data-dir's pki/) encrypted, and print the `skiff init --control-plane-join` command a second control-plane machine runs")
 	ingressKC := fs.String("ingress-kubeconfig", "", "also write to this file a kubeconfig of the ingress controller's identity, for the joining machine's skiff-ingress (skiff join --ingress-kubeconfig)")
 	fs.Parse(args)
 	kc := *kubeconfig
@@ -63,6 +65,19 @@ func tokenCreate(args []string) {
 	cmd, err := join.JoinCommand(ctx, c, token)
 	if err != nil {
 		cli.Fatal("skiff token create", err)
+	}
+	if *uploadCerts {
+		d := *dir
+		if d == "" {
+			d = "/var/lib/skiff"
+		}
+		key, err := launcher.UploadCerts(ctx, c, d, token)
+		if err != nil {
+			cli.Fatal("skiff token create", err)
+		}
+		// skiff join SERVER --token T --discovery-token-ca-cert-hash H → skiff init --control-plane-join SERVER ...
+		fmt.Println(strings.Replace(cmd, "skiff join ", "skiff init --control-plane-join ", 1) + " --certificate-key " + key + " --advertise-address THIS-MACHINE-IP")
+		return
 	}
 	if *ingressKC != "" {
 		cmd += " --ingress-kubeconfig " + *ingressKC

@@ -314,8 +314,8 @@ func TestExternalEtcdFromSystemdUnits(t *testing.T) {
 		}
 	}
 	bin := harness.Binaries(t)
-	ms := newMachines(t, bin, "cp", "e1", "e2", "e3")
-	cp, members := ms[0], ms[1:]
+	ms := newMachines(t, bin, "cp", "cp2", "e1", "e2", "e3")
+	cp, cp2, members := ms[0], ms[1], ms[2:]
 	var spec []string
 	for _, m := range members {
 		spec = append(spec, m.name+"="+m.ip)
@@ -391,5 +391,45 @@ func TestExternalEtcdFromSystemdUnits(t *testing.T) {
 	}
 	if _, err := etcdGet(endpoint, []tls.Certificate{clusterSigned}); err == nil {
 		t.Errorf("%s answered a client whose certificate the cluster CA (not the etcd CA) signed", endpoint)
+	}
+
+	// A second control-plane machine: `skiff token create --upload-certs` on the first seals
+	// the cluster CA, the ServiceAccount key and the etcd client certificate into a Secret
+	// and prints the command; on cp2 it fetches them with the token (nothing copied by hand).
+	skiff := filepath.Join(bin, "skiff")
+	out, err := cp.command(skiff, "token", "create", "--kubeconfig", kc.Kubeconfig, "--data-dir", cp.path("/var/lib/skiff"),
+		"--print-join-command", "--upload-certs").CombinedOutput()
+	if err != nil {
+		t.Fatalf("skiff token create --upload-certs: %v\n%s", err, out)
+	}
+	f := strings.Fields(strings.TrimSpace(string(out)))
+	if len(f) < 11 || f[1] != "init" || f[2] != "--control-plane-join" || f[len(f)-2] != "--advertise-address" || f[len(f)-4] != "--certificate-key" {
+		t.Fatalf("control-plane join command: %q", out)
+	}
+	args := append(append([]string{}, f[1:len(f)-1]...), cp2.ip, "--data-dir", cp2.path("/var/lib/skiff"))
+	wrong := append([]string{}, args...)
+	wrong[len(f)-4] = strings.Repeat("0", 64) // the key's place in args (f shifted by one)
+	if out, err := cp2.command(append([]string{skiff}, wrong...)...).CombinedOutput(); err == nil || !strings.Contains(string(out), "does not open") {
+		t.Errorf("control-plane join with a wrong certificate key: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(cp2.path("/var/lib/skiff/pki/ca.key")); err == nil {
+		t.Error("a join with a wrong certificate key wrote the CA key")
+	}
+	if out, err := cp2.command(append([]string{skiff}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("skiff init --control-plane-join: %v\n%s", err, out)
+	}
+	for _, name := range []string{"ca.crt", "ca.key", "sa.key", "apiserver-etcd-client.key"} {
+		if a, b := mustRead(t, cp.path("/var/lib/skiff/pki/"+name)), mustRead(t, cp2.path("/var/lib/skiff/pki/"+name)); string(a) != string(b) {
+			t.Errorf("cp2's pki/%s differs from cp's", name)
+		}
+	}
+	cp2.runUnit(t, "skiff-apiserver")
+	kc2 := &harness.Kubectl{Kubeconfig: cp2.path("/var/lib/skiff/kubeconfig")}
+	harness.Eventually(t, 2*time.Minute, "cp2's API server serving the ConfigMap made through cp", func() (bool, string) {
+		out, errOut, err := kc2.Exec([]string{"get", "configmap", "in-external-etcd", "-o", "jsonpath={.data.k}"}, "")
+		return err == nil && out == "v", out + errOut
+	})
+	if out := kc2.Run(t, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"); !strings.Contains(out, cp2.ip) {
+		t.Errorf("cp2's kubeconfig points at %s, not cp2", out)
 	}
 }
