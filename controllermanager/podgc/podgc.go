@@ -99,6 +99,12 @@ func (c *Controller) gcTerminated(ctx context.Context, pods []*core.Pod) {
 	}
 	var done []*core.Pod
 	for _, p := range pods {
+		// Not those on the way out already: being deleted, or on a node found missing (the
+		// orphan collection marks them Failed before deleting them, and counted here a moment
+		// later they would make a finished pod that should stay go too).
+		if _, orphan := c.missingSince[p.Spec.NodeName]; orphan || p.DeletionTimestamp != nil {
+			continue
+		}
 		if p.Status.Phase == core.PodSucceeded || p.Status.Phase == core.PodFailed {
 			done = append(done, p)
 		}
