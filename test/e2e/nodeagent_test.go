@@ -90,6 +90,10 @@ func startAgentIn(t *testing.T, api *harness.APIServer, dir, name, podCIDR strin
 		"--client-ca-file", api.PKI.File(pki.CACert),
 		"--pod-cidr", podCIDR, "--node-ip", "127.0.0.1", "--listen", a.addr, "--port", strconv.Itoa(port),
 		"--crashloop-backoff", "1s", "--heartbeat-interval", "2s", "--gc-period", "2s",
+		// The agent runs in the host's network namespace: routes to other nodes' pod CIDRs
+		// (a simulated node's, via the host's own address) would be left on the host and
+		// refuse every later cluster with containerd nodes its range.
+		"--routes=false",
 		// As skiff up: no disk thresholds, so a CI machine's full disk evicts no test's pods
 		// (extra may give others).
 		"--eviction-hard=" + launcher.NodeEvictionHard}, extra...)
