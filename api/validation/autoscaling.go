@@ -27,15 +27,7 @@ var (
 func validateHorizontalPodAutoscaler(hpa *autoscaling.HorizontalPodAutoscaler) field.ErrorList {
 	errs := ValidateObjectMeta(&hpa.ObjectMeta, true, NameIsDNSSubdomain, field.NewPath("metadata"))
 	spec, p := hpa.Spec, field.NewPath("spec")
-	if spec.MinReplicas != nil && *spec.MinReplicas < 1 {
-		errs = append(errs, field.Invalid(p.Child("minReplicas"), *spec.MinReplicas, "must be greater than or equal to 1"))
-	}
-	if spec.MaxReplicas < 1 {
-		errs = append(errs, field.Invalid(p.Child("maxReplicas"), spec.MaxReplicas, "must be greater than 0"))
-	}
-	if spec.MinReplicas != nil && spec.MaxReplicas < *spec.MinReplicas {
-		errs = append(errs, field.Invalid(p.Child("maxReplicas"), spec.MaxReplicas, "must be greater than or equal to `minReplicas`"))
-	}
+	errs = append(errs, validateReplicaBounds(spec.MinReplicas, spec.MaxReplicas, p)...)
 	errs = append(errs, validateCrossVersionObjectReference(spec.ScaleTargetRef, p.Child("scaleTargetRef"))...)
 	for i, m := range spec.Metrics {
 		errs = append(errs, validateMetricSpec(m, p.Child("metrics").Index(i))...)
@@ -220,21 +212,28 @@ func validateMetricIdentifier(id autoscaling.MetricIdentifier, p *field.Path) fi
 	return errs
 }
 
+// validateReplicaBounds: minReplicas (when set) and maxReplicas, in every served version.
+func validateReplicaBounds(minReplicas *int32, maxReplicas int32, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if minReplicas != nil && *minReplicas < 1 {
+		errs = append(errs, field.Invalid(p.Child("minReplicas"), *minReplicas, "must be greater than or equal to 1"))
+	}
+	if maxReplicas < 1 {
+		errs = append(errs, field.Invalid(p.Child("maxReplicas"), maxReplicas, "must be greater than 0"))
+	}
+	if minReplicas != nil && maxReplicas < *minReplicas {
+		errs = append(errs, field.Invalid(p.Child("maxReplicas"), maxReplicas, "must be greater than or equal to `minReplicas`"))
+	}
+	return errs
+}
+
 // validateHorizontalPodAutoscalerV1 checks an autoscaling/v1 autoscaler with the same rules
 // as v2, naming its own fields (spec.targetCPUUtilizationPercentage), so a v1 client's error
 // points at what it sent.
 func validateHorizontalPodAutoscalerV1(hpa *autoscalingv1.HorizontalPodAutoscaler) field.ErrorList {
 	errs := ValidateObjectMeta(&hpa.ObjectMeta, true, NameIsDNSSubdomain, field.NewPath("metadata"))
 	spec, p := hpa.Spec, field.NewPath("spec")
-	if spec.MinReplicas != nil && *spec.MinReplicas < 1 {
-		errs = append(errs, field.Invalid(p.Child("minReplicas"), *spec.MinReplicas, "must be greater than or equal to 1"))
-	}
-	if spec.MaxReplicas < 1 {
-		errs = append(errs, field.Invalid(p.Child("maxReplicas"), spec.MaxReplicas, "must be greater than 0"))
-	}
-	if spec.MinReplicas != nil && spec.MaxReplicas < *spec.MinReplicas {
-		errs = append(errs, field.Invalid(p.Child("maxReplicas"), spec.MaxReplicas, "must be greater than or equal to `minReplicas`"))
-	}
+	errs = append(errs, validateReplicaBounds(spec.MinReplicas, spec.MaxReplicas, p)...)
 	errs = append(errs, validateCrossVersionObjectReference(spec.ScaleTargetRef, p.Child("scaleTargetRef"))...)
 	if t := spec.TargetCPUUtilizationPercentage; t != nil && *t < 1 {
 		errs = append(errs, field.Invalid(p.Child("targetCPUUtilizationPercentage"), *t, "must be greater than 0"))
