@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,10 @@ type state struct {
 	newFailures []*core.Pod
 	// ignored are failed pods the pod failure policy does not count: released, never counted.
 	ignored map[string]bool
+	// removed is this sync's copy of the pods whose finalizer was removed but whose cache
+	// copy still has it: one snapshot for the whole sync, since the informer drops entries
+	// concurrently (read twice, a pod skipped when counting could be released as a failure).
+	removed map[string]struct{}
 	// failJob is the message of the first failure a FailJob rule matched.
 	failJob      string
 	newSuccesses bool
@@ -137,8 +142,9 @@ func (c *Controller) newState(key string, j *batch.Job, pods []*core.Pod) *state
 		s.failedIdx = parseIndexSet(controller.Deref(j.Status.FailedIndexes, ""), completions)
 	}
 	c.mu.Lock()
-	removed := c.removed[key]
+	s.removed = maps.Clone(c.removed[key])
 	c.mu.Unlock()
+	removed := s.removed
 	newSucceeded := 0
 	for _, p := range pods {
 		if controller.IsPodActive(p) {
@@ -482,9 +488,7 @@ func (c *Controller) deletePods(ctx context.Context, s *state, pods []*core.Pod)
 func (c *Controller) track(ctx context.Context, s *state, satisfied bool) error {
 	j := s.j
 	var release []*core.Pod
-	c.mu.Lock()
-	removed := c.removed[s.key]
-	c.mu.Unlock()
+	removed := s.removed
 	failing := s.finishing != nil && s.finishing.Type == batch.JobFailureTarget
 	for _, p := range s.pods {
 		if !hasFinalizer(p) {

@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -134,15 +135,40 @@ func (e *Env) UpdatePodStatus(t testing.TB, ns, name string, change func(p *core
 			t.Fatalf("get pod %s/%s: %v", ns, name, err)
 		}
 		change(p)
-		_, err = pods.UpdateStatus(e.Ctx, p)
+		updated, err := pods.UpdateStatus(e.Ctx, p)
 		if client.IsConflict(err) {
 			continue
 		}
 		if err != nil {
 			t.Fatalf("update status of pod %s/%s: %v", ns, name, err)
 		}
+		e.waitPodCached(t, updated)
 		return
 	}
+}
+
+// waitPodCached waits until the controllers' shared pod cache holds p's resourceVersion or a
+// later one: a test that acts next on the change it just made (scales down, deletes, checks a
+// count) must know the controllers have seen it, or it tests a race instead of the rule.
+// Without a running shared pod informer there is nothing to wait for.
+func (e *Env) waitPodCached(t testing.TB, p *core.Pod) {
+	t.Helper()
+	inf := controller.PodInformer(e.CC)
+	if !inf.HasSynced() {
+		return
+	}
+	want, err := strconv.ParseInt(p.ResourceVersion, 10, 64)
+	if err != nil {
+		return
+	}
+	Eventually(t, "the controllers' cache to see pod "+p.Namespace+"/"+p.Name+" at "+p.ResourceVersion, func() (bool, string) {
+		cached, ok := inf.Indexer().Get(p.Namespace + "/" + p.Name)
+		if !ok {
+			return true, "" // deleted since
+		}
+		have, _ := strconv.ParseInt(cached.ResourceVersion, 10, 64)
+		return have >= want, "cached at " + cached.ResourceVersion
+	})
 }
 
 // RunBinder plays the scheduler for pods pinned to one node by a required node affinity on
