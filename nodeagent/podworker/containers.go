@@ -267,7 +267,8 @@ type pullBackOffError struct {
 }
 
 func (e *pullBackOffError) Error() string {
-	return fmt.Sprintf("Back-off pulling image %q: ErrImagePull: %s", e.image, e.last)
+	// The runtime's pull errors may already name the reason: say it once.
+	return fmt.Sprintf("Back-off pulling image %q: ErrImagePull: %s", e.image, strings.TrimPrefix(e.last, "ErrImagePull: "))
 }
 
 // errPullCanceled is a pull ended because its pod is being deleted.
