@@ -21,7 +21,9 @@ type step struct {
 	// Eventually: the block is run again, whole, until Expect matches or Timeout passes —
 	// so such a block must only read (a `kubectl delete` in it would run twice).
 	Eventually bool
-	// Fails: the block must exit non-zero (a refusal the tutorial shows).
+	// Fails: the block must exit non-zero (a refusal the tutorial shows). With Eventually
+	// (`fails-eventually`): until it does, for a refusal that takes a moment to take effect
+	// (a Service's rules follow its endpoints on every node).
 	Fails   bool
 	Timeout time.Duration
 }
@@ -30,9 +32,9 @@ type step struct {
 // otherwise (`<!-- test: eventually 3m REGEX -->`).
 const defaultEventually = 2 * time.Minute
 
-// directive is `<!-- test: KIND [DURATION] REGEX -->` after a block: KIND expect, eventually
-// or fails; the regexp is Go syntax and may match anywhere in the output.
-var directive = regexp.MustCompile(`^<!-- test: (expect|eventually|fails)(?: ([0-9]+[sm]))? (.*) -->$`)
+// directive is `<!-- test: KIND [DURATION] REGEX -->` after a block: KIND expect, eventually,
+// fails or fails-eventually; the regexp is Go syntax and may match anywhere in the output.
+var directive = regexp.MustCompile(`^<!-- test: (expect|eventually|fails-eventually|fails)(?: ([0-9]+[sm]))? (.*) -->$`)
 
 // mutating are kubectl verbs that change the cluster: a block with an `eventually` check is
 // run again and again, so it must not contain them (parse refuses it).
@@ -68,7 +70,7 @@ func parse(doc string) ([]step, error) {
 		case strings.HasPrefix(trimmed, "<!-- test:"):
 			m := directive.FindStringSubmatch(trimmed)
 			if m == nil {
-				return nil, fmt.Errorf("line %d: %q: want <!-- test: expect|eventually|fails [DURATION] REGEXP -->", line, trimmed)
+				return nil, fmt.Errorf("line %d: %q: want <!-- test: expect|eventually|fails|fails-eventually [DURATION] REGEXP -->", line, trimmed)
 			}
 			if !attachable {
 				return nil, fmt.Errorf("line %d: a test comment must follow a ```sh block, one comment per block", line)
@@ -79,7 +81,9 @@ func parse(doc string) ([]step, error) {
 			}
 			attachable = false
 			s := &steps[len(steps)-1]
-			s.Expect, s.Eventually, s.Fails, s.Timeout = re, m[1] == "eventually", m[1] == "fails", defaultEventually
+			s.Expect, s.Timeout = re, defaultEventually
+			s.Eventually = m[1] == "eventually" || m[1] == "fails-eventually"
+			s.Fails = m[1] == "fails" || m[1] == "fails-eventually"
 			if s.Eventually && mutating.MatchString(s.Script) {
 				return nil, fmt.Errorf("line %d: an eventually check re-runs its block, which changes the cluster (%q): check in a block of its own", line, mutating.FindString(s.Script))
 			}

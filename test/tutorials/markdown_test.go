@@ -28,13 +28,17 @@ func TestParse(t *testing.T) {
 		"```sh",
 		"kubectl delete -f x.yaml",
 		"```",
+		"```sh",
+		"kubectl exec client -- wget -qO- http://web/",
+		"```",
+		"<!-- test: fails-eventually 20s refused -->",
 	}, "\n")
 	steps, err := parse(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(steps) != 3 {
-		t.Fatalf("got %d steps, want 3: %+v", len(steps), steps)
+	if len(steps) != 4 {
+		t.Fatalf("got %d steps, want 4: %+v", len(steps), steps)
 	}
 	if s := steps[0]; s.Line != 5 || s.Script != "kubectl get pods\nkubectl get pods -o wide\n" || !s.Eventually || s.Fails || s.Expect.String() != "web.*Running" || s.Timeout != defaultEventually {
 		t.Errorf("step 0: %+v", s)
@@ -44,6 +48,9 @@ func TestParse(t *testing.T) {
 	}
 	if s := steps[2]; s.Expect != nil || s.Fails {
 		t.Errorf("step 2: %+v", s)
+	}
+	if s := steps[3]; !s.Fails || !s.Eventually || s.Timeout != 20*time.Second || s.Expect.String() != "refused" {
+		t.Errorf("step 3: %+v", s)
 	}
 }
 
