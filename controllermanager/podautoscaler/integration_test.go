@@ -29,15 +29,15 @@ var (
 	eventsRes   = client.Resource{Version: "v1", Resource: "events", Namespaced: true}
 )
 
-// TestAutoscalingOnSimNodes: a Deployment whose pods use 400 % of their CPU request
-// (synthetic usage on sim nodes, from the sim.skiff.sh/cpu annotation) is scaled by an
-// HPA (50 % target, 1..5) to its maximum, with Kubernetes' event and conditions; when the
-// pods stop burning it goes back to its minimum (a 0s scale-down window in its behavior).
-func TestAutoscalingOnSimNodes(t *testing.T) {
+// startAutoscaling is an in-process API server with sim nodes (stats sampled every
+// statsInterval), the scheduler, and the deployment, replicaset and HPA controllers (HPA sync
+// every syncPeriod), stopped when t ends; ctx ends with t too.
+func startAutoscaling(t *testing.T, statsInterval, syncPeriod time.Duration, nodes ...string) (*harness.Server, *client.Client, context.Context) {
+	t.Helper()
 	s := harness.StartServer(t, harness.ServerOptions{})
-	s.StartSimNodes(t, 200*time.Millisecond, "hpa-0", "hpa-1")
+	s.StartSimNodes(t, statsInterval, nodes...)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := s.ClientConfig()
 	cfg.QPS = 0
@@ -49,10 +49,19 @@ func TestAutoscalingOnSimNodes(t *testing.T) {
 	go func() {
 		_ = controllermanager.Run(ctx, controllermanager.Config{Client: c, MetricsAddr: "-", Logger: quiet,
 			Controllers: []string{"deployment", "replicaset", podautoscaler.Name},
-			Options: controllermanager.Options{HPA: podautoscaler.Options{SyncPeriod: 500 * time.Millisecond,
+			Options: controllermanager.Options{HPA: podautoscaler.Options{SyncPeriod: syncPeriod,
 				// The sim nodes' pods are Ready at once; their CPU counts from the start.
 				CPUInitializationPeriod: time.Millisecond}}})
 	}()
+	return s, c, ctx
+}
+
+// TestAutoscalingOnSimNodes: a Deployment whose pods use 400 % of their CPU request
+// (synthetic usage on sim nodes, from the sim.skiff.sh/cpu annotation) is scaled by an
+// HPA (50 % target, 1..5) to its maximum, with Kubernetes' event and conditions; when the
+// pods stop burning it goes back to its minimum (a 0s scale-down window in its behavior).
+func TestAutoscalingOnSimNodes(t *testing.T) {
+	s, c, ctx := startAutoscaling(t, 200*time.Millisecond, 500*time.Millisecond, "hpa-0", "hpa-1")
 
 	replicas := int32(1)
 	labels := map[string]string{"app": "burn"}

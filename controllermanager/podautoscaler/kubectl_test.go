@@ -1,10 +1,7 @@
 package podautoscaler_test
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -15,10 +12,7 @@ import (
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/resource"
 	"github.com/skiff-sh/skiff/client"
-	"github.com/skiff-sh/skiff/controllermanager"
-	"github.com/skiff-sh/skiff/controllermanager/podautoscaler"
 	"github.com/skiff-sh/skiff/nodeagent/stats"
-	"github.com/skiff-sh/skiff/scheduler"
 	"github.com/skiff-sh/skiff/test/harness"
 )
 
@@ -31,23 +25,7 @@ func TestKubectlAutoscaleAtBothVersions(t *testing.T) {
 	if _, err := exec.LookPath("kubectl"); err != nil {
 		t.Skip("kubectl is not installed")
 	}
-	s := harness.StartServer(t, harness.ServerOptions{})
-	s.StartSimNodes(t, 200*time.Millisecond, "as-0", "as-1")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg := s.ClientConfig()
-	cfg.QPS = 0
-	c, err := client.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = scheduler.Run(ctx, scheduler.Config{Client: c, Logger: quiet}) }()
-	go func() {
-		_ = controllermanager.Run(ctx, controllermanager.Config{Client: c, MetricsAddr: "-", Logger: quiet,
-			Controllers: []string{"deployment", "replicaset", podautoscaler.Name},
-			Options:     controllermanager.Options{HPA: podautoscaler.Options{SyncPeriod: 500 * time.Millisecond, CPUInitializationPeriod: time.Millisecond}}})
-	}()
+	s, c, ctx := startAutoscaling(t, 200*time.Millisecond, 500*time.Millisecond, "as-0", "as-1")
 	for _, name := range []string{"web", "api"} {
 		one := int32(1)
 		labels := map[string]string{"app": name}

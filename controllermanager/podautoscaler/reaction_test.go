@@ -1,9 +1,7 @@
 package podautoscaler_test
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"testing"
@@ -15,10 +13,8 @@ import (
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/resource"
 	"github.com/skiff-sh/skiff/client"
-	"github.com/skiff-sh/skiff/controllermanager"
 	"github.com/skiff-sh/skiff/controllermanager/podautoscaler"
 	"github.com/skiff-sh/skiff/nodeagent/stats"
-	"github.com/skiff-sh/skiff/scheduler"
 	"github.com/skiff-sh/skiff/test/harness"
 )
 
@@ -32,23 +28,7 @@ func TestHPAReactionTime(t *testing.T) {
 		t.Skip("a measurement: set SKIFF_HPA_REACTION=1")
 	}
 	const statsInterval, syncPeriod = time.Second, time.Second
-	s := harness.StartServer(t, harness.ServerOptions{})
-	s.StartSimNodes(t, statsInterval, "r-0", "r-1")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg := s.ClientConfig()
-	cfg.QPS = 0
-	c, err := client.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = scheduler.Run(ctx, scheduler.Config{Client: c, Logger: quiet}) }()
-	go func() {
-		_ = controllermanager.Run(ctx, controllermanager.Config{Client: c, MetricsAddr: "-", Logger: quiet,
-			Controllers: []string{"deployment", "replicaset", podautoscaler.Name},
-			Options:     controllermanager.Options{HPA: podautoscaler.Options{SyncPeriod: syncPeriod, CPUInitializationPeriod: time.Millisecond}}})
-	}()
+	_, c, ctx := startAutoscaling(t, statsInterval, syncPeriod, "r-0", "r-1")
 	one, util, zero := int32(1), int32(50), int32(0)
 	labels := map[string]string{"app": "react"}
 	d := &apps.Deployment{ObjectMeta: meta.ObjectMeta{Name: "react", Namespace: "default"}, Spec: apps.DeploymentSpec{
