@@ -19,6 +19,7 @@ type etcdCluster struct {
 	bin     string
 	spec    *etcdcluster.Spec
 	members []*member
+	extra   []string // flags every member gets besides etcdcluster's
 }
 
 type member struct {
@@ -28,7 +29,7 @@ type member struct {
 	logPath string
 }
 
-func startEtcdCluster(t *testing.T, n int) *etcdCluster {
+func startEtcdCluster(t *testing.T, n int, extra ...string) *etcdCluster {
 	t.Helper()
 	bin, err := etcdcluster.Binary()
 	if err != nil {
@@ -38,7 +39,7 @@ func startEtcdCluster(t *testing.T, n int) *etcdCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &etcdCluster{bin: bin, spec: spec}
+	c := &etcdCluster{bin: bin, spec: spec, extra: extra}
 	for i, m := range spec.Members {
 		c.members = append(c.members, &member{name: m.Name, logPath: filepath.Join(spec.Dir, m.Name+".log")})
 		c.start(t, i)
@@ -60,7 +61,7 @@ func (c *etcdCluster) clientURLs() string { return strings.Join(c.spec.ClientURL
 func (c *etcdCluster) start(t *testing.T, i int) {
 	t.Helper()
 	m := c.members[i]
-	cmd := exec.Command(c.bin, c.spec.Args(i, true)...)
+	cmd := exec.Command(c.bin, append(c.spec.Args(i, true), c.extra...)...)
 	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)

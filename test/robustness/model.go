@@ -38,6 +38,10 @@ const (
 	resConflict result = "conflict"  // update: 409 Conflict
 	resNotFound result = "not found" // update, delete, get: 404
 	resUnknown  result = "unknown"   // no answer (connection lost, timeout, 5xx): may or may not have happened
+	// resRejected: a write refused with 507 (etcd's NOSPACE alarm), which the API server
+	// promises stored nothing. The model holds it to that: the state is unchanged, so a
+	// later read of the refused value makes the history illegal.
+	resRejected result = "rejected"
 )
 
 type output struct {
@@ -52,6 +56,12 @@ func step(state string, in input, out output) []any {
 	if out.Result == resUnknown {
 		next, _ := apply(state, in)
 		return []any{state, next}
+	}
+	if out.Result == resRejected {
+		if in.Kind == opGet {
+			return nil
+		}
+		return []any{state}
 	}
 	next, res := apply(state, in)
 	if res != out.Result {

@@ -48,6 +48,14 @@ func TestModelCheck(t *testing.T) {
 			op(0, 11, 20, input{Key: "k", Kind: opDelete}, output{Result: resOK}),
 			op(1, 21, 30, get, output{Result: resOK, Value: "a"}),
 		}, false},
+		{"a write refused for a full database stored nothing", []porcupine.Operation{
+			op(0, 0, 10, create("a"), output{Result: resRejected}),
+			op(1, 20, 30, get, output{Result: resNotFound}),
+		}, true},
+		{"a write refused for a full database is read back", []porcupine.Operation{
+			op(0, 0, 10, create("a"), output{Result: resRejected}),
+			op(1, 20, 30, get, output{Result: resOK, Value: "a"}),
+		}, false},
 	}
 	for _, tc := range tests {
 		if got := porcupine.CheckOperations(model, tc.history); got != tc.ok {

@@ -34,20 +34,34 @@ var (
 const configMaps = "/api/v1/namespaces/default/configmaps"
 
 // TestFaultsKeepTheAPILinearizable runs clients creating, reading, compare-and-swapping and
-// deleting a few shared ConfigMaps through skiff-apiserver on a 3-member etcd cluster,
-// while the API server and, in turn, each etcd member are SIGKILLed and restarted. Then:
-// the recorded history must be linearizable (every acknowledged write visible to the reads
-// after it, no read of a value that was never written or was overwritten, no
-// compare-and-swap succeeding on a stale value), and a watch resumed across the API
-// server's restarts must have delivered each acknowledged write exactly once, in revision
-// order.
+// deleting a few shared ConfigMaps through skiff-apiserver on a 3-member etcd cluster, while
+// a controller manager, a scheduler and simulated nodes run a Deployment and a ReplicaSet
+// whose spec keeps changing. Faults, in turn: the API server, an etcd member, the
+// controller manager, the scheduler and the node agent are SIGKILLed and restarted, and
+// etcd's database is filled past its quota (writes refused with 507), then recovered by
+// compaction, defragmentation and disarming the alarm. Then: the recorded history must be
+// linearizable (every acknowledged write visible to the reads after it, no read of a value
+// that was never written, was overwritten or was refused, no compare-and-swap succeeding on
+// a stale value); a watch resumed across the API server's restarts must have delivered each
+// acknowledged write exactly once, in revision order; and the controllers must converge
+// exactly to the last spec (replica counts exact, no orphan or duplicate pods).
 func TestFaultsKeepTheAPILinearizable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault injection runs real etcd members and API servers")
 	}
-	etcd := startEtcdCluster(t, 3)
+	etcd := startEtcdCluster(t, 3, "--quota-backend-bytes", strconv.Itoa(etcdQuota))
 	api := harness.StartAPIServer(t, "--etcd-servers", etcd.clientURLs())
 	rec := &recorder{start: time.Now()}
+	createFillNamespace(t, api.HTTPClient(t), api.URL)
+	disk := &fullDisk{hc: api.HTTPClient(t), base: api.URL, endpoints: etcd.spec.ClientURLs()}
+	disk.hc.Timeout = 30 * time.Second
+
+	// The control loops and what they must converge to.
+	loops := startControlLoops(t, api.Kubeconfig)
+	wl := &workload{hc: api.HTTPClient(t), base: api.URL, rnd: rand.New(rand.NewPCG(7, 42))}
+	wl.hc.Timeout = 5 * time.Second
+	wl.create(t)
+	harness.Eventually(t, 2*time.Minute, "the workload running before the faults", wl.converged)
 
 	// The watch starts from the current revision and resumes from the last event it saw.
 	w := &watcher{events: map[string][]watchedEvent{}}
@@ -72,27 +86,55 @@ func TestFaultsKeepTheAPILinearizable(t *testing.T) {
 			(&worker{id: c, hc: hc, base: api.URL, rec: rec, rnd: rand.New(rand.NewPCG(uint64(c), 42))}).run(stop)
 		}()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); wl.run(stop) }()
 
-	// Faults, in turn: the API server, then each etcd member (a third of the time the
-	// leader, since members take turns), each SIGKILLed and restarted after a pause.
-	faults := 0
+	// Faults, in turn, each kind at least once however short the run: each process
+	// SIGKILLed and restarted after a pause (etcd members take turns, so a third of the
+	// etcd kills hit the leader), and the full database.
+	kinds := []string{"apiserver", "etcd member", "controller-manager", "scheduler", "node agent", "etcd full"}
+	faults := map[string]int{}
+	var fills []string
 	end := time.Now().Add(*duration)
-	for i := 0; time.Now().Before(end); i++ {
-		time.Sleep(*duration / 8)
-		if i%2 == 0 {
+	for i := 0; time.Now().Before(end) || i < len(kinds); i++ {
+		time.Sleep(*duration / 12)
+		kind := kinds[i%len(kinds)]
+		switch kind {
+		case "apiserver":
 			api.Kill()
 			time.Sleep(300 * time.Millisecond)
 			api.Start(t)
-		} else {
-			m := (i / 2) % len(etcd.members)
+		case "etcd member":
+			m := faults[kind] % len(etcd.members)
 			etcd.kill(m)
 			time.Sleep(time.Second)
 			etcd.restart(t, m)
+		case "controller-manager", "scheduler", "node agent":
+			p := map[string]*proc{"controller-manager": loops.cm, "scheduler": loops.sched, "node agent": loops.nodes}[kind]
+			p.kill()
+			time.Sleep(300 * time.Millisecond)
+			p.start(t)
+		case "etcd full":
+			fillStart := time.Now()
+			n := disk.fill(t)
+			full := time.Now()
+			// Hold it full until the history has run into it.
+			rejectedBefore := rec.rejectedCount()
+			for deadline := time.Now().Add(5 * time.Second); rec.rejectedCount()-rejectedBefore < 10 && time.Now().Before(deadline); {
+				time.Sleep(50 * time.Millisecond)
+			}
+			took := disk.recover(t)
+			fills = append(fills, fmt.Sprintf("%d×%d KiB filled in %s, %d writes refused meanwhile, writes accepted %s after recovery began",
+				n, fillSize>>10, full.Sub(fillStart).Round(100*time.Millisecond), rec.rejectedCount()-rejectedBefore, took.Round(100*time.Millisecond)))
 		}
-		faults++
+		faults[kind]++
 	}
 	close(stop)
 	wg.Wait()
+	faultsDone := time.Now()
+	for _, f := range fills {
+		t.Logf("etcd full: %s", f)
+	}
 
 	// Final reads of every key, after the faults, belong to the history too.
 	final := &worker{id: *clients, hc: api.HTTPClient(t), base: api.URL, rec: rec}
@@ -104,8 +146,18 @@ func TestFaultsKeepTheAPILinearizable(t *testing.T) {
 	for _, op := range history {
 		counts[op.Output.(output).Result]++
 	}
-	t.Logf("%d operations by %d clients on %d keys over %s, %d faults (API server and etcd member SIGKILLs): %v",
+	t.Logf("%d operations by %d clients on %d keys over %s, faults %v: %v",
 		len(history), *clients, *keys, *duration, faults, counts)
+
+	// The controllers converge to the last spec: one more rollout and scale after the
+	// faults, from state the faults left, and how long it takes is the figure.
+	if ok, _ := wl.converged(); ok {
+		t.Logf("the workload had converged %s after the last fault", time.Since(faultsDone).Round(100*time.Millisecond))
+	}
+	wl.final(t)
+	changed := time.Now()
+	harness.Eventually(t, 3*time.Minute, "the controllers converged exactly to the last spec", wl.converged)
+	t.Logf("workload: %s; the last rollout and scale converged in %s", wl, time.Since(changed).Round(100*time.Millisecond))
 
 	checkStart := time.Now()
 	res, info := porcupine.CheckOperationsVerbose(model, history, 2*time.Minute)
@@ -173,10 +225,11 @@ func keyName(k int) string { return fmt.Sprintf("k%d", k) }
 
 // recorder collects the history, timestamps from one monotonic clock.
 type recorder struct {
-	start time.Time
-	mu    sync.Mutex
-	ops   []porcupine.Operation
-	acked []ackedWrite
+	start    time.Time
+	mu       sync.Mutex
+	ops      []porcupine.Operation
+	acked    []ackedWrite
+	rejected int // writes refused with 507
 }
 
 type ackedWrite struct {
@@ -196,6 +249,24 @@ func (r *recorder) add(client int, call int64, in input, out output) {
 	r.mu.Lock()
 	r.ops = append(r.ops, porcupine.Operation{ClientId: client, Call: call, Return: ret, Input: in, Output: out})
 	r.mu.Unlock()
+}
+
+func (r *recorder) rejectedCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rejected
+}
+
+// rejected tells whether a write was refused because etcd's database is full (507 with
+// etcd's message, as Kubernetes reports it): it stored nothing, and is recorded so.
+func (r *recorder) isRejected(code int, body cmBody) bool {
+	if code != http.StatusInsufficientStorage || body.Message != noSpaceMsg {
+		return false
+	}
+	r.mu.Lock()
+	r.rejected++
+	r.mu.Unlock()
+	return true
 }
 
 func (r *recorder) ack(key, value, rv string) {
@@ -255,8 +326,9 @@ type cmBody struct {
 		Name            string `json:"name"`
 		ResourceVersion string `json:"resourceVersion,omitempty"`
 	} `json:"metadata"`
-	Data   map[string]string `json:"data,omitempty"`
-	Reason string            `json:"reason,omitempty"` // on a Status
+	Data    map[string]string `json:"data,omitempty"`
+	Reason  string            `json:"reason,omitempty"`  // on a Status
+	Message string            `json:"message,omitempty"` // on a Status
 }
 
 // errNotSent: the request never reached a server (connection refused while the API server
@@ -317,6 +389,8 @@ func (w *worker) create(key string) {
 		w.rec.ack(key, v, cm.Metadata.ResourceVersion)
 	case err == nil && code == 409 && cm.Reason == "AlreadyExists":
 		w.rec.add(w.id, call, in, output{Result: resExists})
+	case err == nil && w.rec.isRejected(code, cm):
+		w.rec.add(w.id, call, in, output{Result: resRejected})
 	default:
 		w.rec.add(w.id, call, in, output{Result: resUnknown})
 	}
@@ -336,6 +410,8 @@ func (w *worker) update(key, expect, rv string) {
 		w.rec.ack(key, v, cm.Metadata.ResourceVersion)
 	case err == nil && code == 409 && cm.Reason == "Conflict":
 		w.rec.add(w.id, call, in, output{Result: resConflict})
+	case err == nil && w.rec.isRejected(code, cm):
+		w.rec.add(w.id, call, in, output{Result: resRejected})
 	case err == nil && code == 404:
 		w.rec.add(w.id, call, in, output{Result: resNotFound})
 	default:
@@ -345,10 +421,12 @@ func (w *worker) update(key, expect, rv string) {
 
 func (w *worker) delete(key string) {
 	call := w.rec.now()
-	code, _, err := w.do("DELETE", configMaps+"/"+key, nil)
+	code, cm, err := w.do("DELETE", configMaps+"/"+key, nil)
 	in := input{Key: key, Kind: opDelete}
 	switch {
 	case errors.Is(err, errNotSent):
+	case err == nil && w.rec.isRejected(code, cm):
+		w.rec.add(w.id, call, in, output{Result: resRejected})
 	case err == nil && code == 200:
 		w.rec.add(w.id, call, in, output{Result: resOK})
 	case err == nil && code == 404:
