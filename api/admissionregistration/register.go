@@ -1,5 +1,6 @@
 // Package admissionregistration holds the kinds of the admissionregistration.k8s.io API group
-// (MutatingWebhookConfiguration, ValidatingWebhookConfiguration), field for field as
+// (MutatingWebhookConfiguration, ValidatingWebhookConfiguration, ValidatingAdmissionPolicy,
+// ValidatingAdmissionPolicyBinding), field for field as
 // k8s.io/api/admissionregistration/v1 declares them: same JSON names, omitempty, pointers and
 // patch tags.
 package admissionregistration

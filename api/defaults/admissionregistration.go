@@ -51,3 +51,40 @@ func webhook(fp **ar.FailurePolicyType, mp **ar.MatchPolicyType, nsSel, objSel *
 		cc.Service.Port = ptr(int32(443))
 	}
 }
+
+// ValidatingAdmissionPolicy applies SetDefaults_ValidatingAdmissionPolicySpec (failurePolicy
+// Fail) and SetDefaults_MatchResources / SetDefaults_Rule to its match constraints.
+func ValidatingAdmissionPolicy(p *ar.ValidatingAdmissionPolicy) {
+	if p.Spec.FailurePolicy == nil {
+		p.Spec.FailurePolicy = ptr(ar.Fail)
+	}
+	matchResources(p.Spec.MatchConstraints)
+}
+
+// ValidatingAdmissionPolicyBinding defaults its matchResources, if any.
+func ValidatingAdmissionPolicyBinding(b *ar.ValidatingAdmissionPolicyBinding) {
+	matchResources(b.Spec.MatchResources)
+}
+
+// matchResources: matchPolicy Equivalent, empty (match-all) selectors, rule scope "*".
+func matchResources(m *ar.MatchResources) {
+	if m == nil {
+		return
+	}
+	if m.MatchPolicy == nil {
+		m.MatchPolicy = ptr(ar.Equivalent)
+	}
+	if m.NamespaceSelector == nil {
+		m.NamespaceSelector = &meta.LabelSelector{}
+	}
+	if m.ObjectSelector == nil {
+		m.ObjectSelector = &meta.LabelSelector{}
+	}
+	for _, rules := range [][]ar.NamedRuleWithOperations{m.ResourceRules, m.ExcludeResourceRules} {
+		for i := range rules {
+			if rules[i].Scope == nil {
+				rules[i].Scope = ptr(ar.AllScopes)
+			}
+		}
+	}
+}

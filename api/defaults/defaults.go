@@ -109,6 +109,10 @@ func Object(obj meta.Object) {
 		ValidatingWebhookConfiguration(o)
 	case *ar.MutatingWebhookConfiguration:
 		MutatingWebhookConfiguration(o)
+	case *ar.ValidatingAdmissionPolicy:
+		ValidatingAdmissionPolicy(o)
+	case *ar.ValidatingAdmissionPolicyBinding:
+		ValidatingAdmissionPolicyBinding(o)
 	case *rbac.RoleBinding:
 		roleBinding(&o.RoleRef, o.Subjects)
 	case *rbac.ClusterRoleBinding:

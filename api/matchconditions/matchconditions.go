@@ -2,7 +2,8 @@
 // matchConditions, as Kubernetes' k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions
 // does: an expression sees `object`, `oldObject` and `request` (the AdmissionRequest) and must
 // evaluate to a bool. The same compiler decides at validation time whether a configuration's
-// expressions are acceptable, so a configuration that was stored always compiles.
+// expressions are acceptable, so a configuration that was stored always compiles. The CEL
+// environment is the one every admission expression shares (api/admissioncel).
 //
 // Kubernetes' `authorizer` variable is not offered: an expression naming it fails to compile
 // with CEL's "undeclared reference" error.
@@ -13,7 +14,8 @@ import (
 	"fmt"
 
 	"github.com/google/cel-go/cel"
-	"github.com/google/cel-go/common/types"
+
+	"github.com/skiff-sh/skiff/api/admissioncel"
 )
 
 // Vars are the values an expression is evaluated against: each is what encoding/json makes of
@@ -25,23 +27,18 @@ type Vars struct {
 // Program is one compiled expression.
 type Program struct {
 	Expression string
-	prg        cel.Program
+	prg        *admissioncel.Program
 }
 
 // Compiler compiles expressions in the matchConditions environment. It is safe for concurrent
 // use.
-type Compiler struct{ env *cel.Env }
+type Compiler struct{ env *admissioncel.Env }
 
-// NewCompiler makes the environment (the three variables, all dynamically typed, and CEL's
-// standard macros and extension-free library, as Kubernetes' base environment offers).
+// NewCompiler makes the environment (the three variables, all dynamically typed).
 func NewCompiler() (*Compiler, error) {
-	env, err := cel.NewEnv(
-		cel.Variable("object", cel.DynType),
-		cel.Variable("oldObject", cel.DynType),
-		cel.Variable("request", cel.DynType),
-	)
+	env, err := admissioncel.NewEnv(admissioncel.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("matchconditions: CEL environment: %w", err)
+		return nil, fmt.Errorf("matchconditions: %w", err)
 	}
 	return &Compiler{env: env}, nil
 }
@@ -49,31 +46,31 @@ func NewCompiler() (*Compiler, error) {
 // ErrNotBool is returned for an expression whose type cannot be a bool.
 var ErrNotBool = errors.New("must evaluate to bool")
 
-// costLimit bounds an expression's evaluation cost (Kubernetes' per-expression limit for
-// webhook match conditions is the same order: PerCallLimit 1,000,000).
-const costLimit = 1_000_000
-
 // Compile parses and type-checks expr. Its error is CEL's own message (a compilation error
 // names the position) or ErrNotBool.
 func (c *Compiler) Compile(expr string) (*Program, error) {
-	ast, iss := c.env.Compile(expr)
-	if iss.Err() != nil {
-		return nil, fmt.Errorf("compilation failed: %w", iss.Err())
+	prg, err := c.env.Compile(expr, cel.BoolType)
+	if errors.Is(err, admissioncel.ErrWrongType) {
+		return nil, fmt.Errorf("%w, got %s", ErrNotBool, exprType(c.env, expr))
 	}
-	if t := ast.OutputType(); !t.IsExactType(types.BoolType) && !t.IsExactType(types.DynType) {
-		return nil, fmt.Errorf("%w, got %s", ErrNotBool, t)
-	}
-	prg, err := c.env.Program(ast, cel.CostLimit(costLimit))
 	if err != nil {
-		return nil, fmt.Errorf("program construction failed: %w", err)
+		return nil, err
 	}
 	return &Program{Expression: expr, prg: prg}, nil
+}
+
+func exprType(env *admissioncel.Env, expr string) string {
+	t, err := env.Check(expr, nil)
+	if err != nil {
+		return "?"
+	}
+	return t.String()
 }
 
 // Eval runs the expression; an error is a runtime failure (no such key, wrong type, cost
 // exceeded) or a non-bool result.
 func (p *Program) Eval(v Vars) (bool, error) {
-	out, _, err := p.prg.Eval(map[string]any{"object": v.Object, "oldObject": v.OldObject, "request": v.Request})
+	out, err := p.prg.Eval(admissioncel.Activation{admissioncel.Object: v.Object, admissioncel.OldObject: v.OldObject, admissioncel.Request: v.Request})
 	if err != nil {
 		return false, err
 	}

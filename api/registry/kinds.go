@@ -167,6 +167,9 @@ func Default() *Registry {
 		// (apiserver/admission/webhook)
 		with(define[admissionregistration.MutatingWebhookConfiguration](admissionregistration.GroupName, "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false)),
 		with(define[admissionregistration.ValidatingWebhookConfiguration](admissionregistration.GroupName, "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false)),
+		// ... and the CEL policies it evaluates itself (apiserver/admission/policy)
+		with(define[admissionregistration.ValidatingAdmissionPolicy](admissionregistration.GroupName, "v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies", false), status, category("api-extensions")),
+		with(define[admissionregistration.ValidatingAdmissionPolicyBinding](admissionregistration.GroupName, "v1", "ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", false), category("api-extensions")),
 		// rbac.authorization.k8s.io/v1
 		with(define[rbac.ClusterRole](rbac.GroupName, "v1", "ClusterRole", "clusterroles", false)),
 		with(define[rbac.ClusterRoleBinding](rbac.GroupName, "v1", "ClusterRoleBinding", "clusterrolebindings", false)),

@@ -130,6 +130,10 @@ func Validate(obj meta.Object, namespaced bool) field.ErrorList {
 		return validateValidatingWebhookConfiguration(o)
 	case *ar.MutatingWebhookConfiguration:
 		return validateMutatingWebhookConfiguration(o)
+	case *ar.ValidatingAdmissionPolicy:
+		return validateValidatingAdmissionPolicy(o)
+	case *ar.ValidatingAdmissionPolicyBinding:
+		return validateValidatingAdmissionPolicyBinding(o)
 	case *rbac.Role:
 		return validateRole(o)
 	case *rbac.ClusterRole:

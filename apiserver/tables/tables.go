@@ -201,8 +201,10 @@ var printers = map[string]Printer{
 	"rbac.authorization.k8s.io/ClusterRoleBinding":            clusterRoleBindingPrinter,
 
 	// admissionregistration.k8s.io
-	"admissionregistration.k8s.io/MutatingWebhookConfiguration":   mutatingWebhookConfigurationPrinter,
-	"admissionregistration.k8s.io/ValidatingWebhookConfiguration": validatingWebhookConfigurationPrinter,
+	"admissionregistration.k8s.io/MutatingWebhookConfiguration":     mutatingWebhookConfigurationPrinter,
+	"admissionregistration.k8s.io/ValidatingWebhookConfiguration":   validatingWebhookConfigurationPrinter,
+	"admissionregistration.k8s.io/ValidatingAdmissionPolicy":        validatingAdmissionPolicyPrinter,
+	"admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding": validatingAdmissionPolicyBindingPrinter,
 }
 
 // age is the AGE cell of a timestamp: "<unknown>" when unset.
