@@ -19,6 +19,7 @@ import (
 	"github.com/skiff-sh/skiff/apiserver/admission/namespacelifecycle"
 	"github.com/skiff-sh/skiff/apiserver/admission/noderestriction"
 	"github.com/skiff-sh/skiff/apiserver/admission/podsecurity"
+	"github.com/skiff-sh/skiff/apiserver/admission/policy"
 	"github.com/skiff-sh/skiff/apiserver/admission/priority"
 	"github.com/skiff-sh/skiff/apiserver/admission/pvcresize"
 	"github.com/skiff-sh/skiff/apiserver/admission/resourcequota"
@@ -49,6 +50,8 @@ func (s *Server) admissionPlugins() []admission.Plugin {
 		// The webhooks run after the built-in plugins of their kind (mutating, then
 		// validating), as kube-apiserver orders them.
 		webhook.NewMutating(webhook.Config{Objects: objs, Log: s.log.With("component", "admission-webhook")}),
+		// ValidatingAdmissionPolicy runs between them, as in kube-apiserver.
+		policy.New(policy.Config{Objects: objs, KindFor: s.reg.LookupKind, Log: s.log.With("component", "admission-policy")}),
 		webhook.NewValidating(webhook.Config{Objects: objs, Log: s.log.With("component", "admission-webhook")}),
 		resourcequota.New(quotaStore{s}), // last, as in Kubernetes: it charges what the others let through
 	}

@@ -468,6 +468,14 @@ func TestCoreRows(t *testing.T) {
 			Type: "Limited", Limited: &flowcontrol.LimitedPriorityLevelConfiguration{NominalConcurrencyShares: ptr(int32(20)),
 				LimitResponse: flowcontrol.LimitResponse{Type: "Queue", Queuing: &flowcontrol.QueuingConfiguration{Queues: 128, HandSize: 6, QueueLengthLimit: 50}}}}},
 			[]any{"x", "Limited", int64(20), int64(128), int64(6), int64(50), "30s"}},
+		{"validating admission policy", validatingAdmissionPolicyPrinter, &ar.ValidatingAdmissionPolicy{ObjectMeta: created,
+			Spec: ar.ValidatingAdmissionPolicySpec{ParamKind: &ar.ParamKind{APIVersion: "v1", Kind: "ConfigMap"}, Validations: []ar.Validation{{}}}},
+			[]any{"x", int64(1), "v1/ConfigMap", "30s"}},
+		{"validating admission policy without params", validatingAdmissionPolicyPrinter, &ar.ValidatingAdmissionPolicy{ObjectMeta: created},
+			[]any{"x", int64(0), "<unset>", "30s"}},
+		{"validating admission policy binding", validatingAdmissionPolicyBindingPrinter, &ar.ValidatingAdmissionPolicyBinding{ObjectMeta: created,
+			Spec: ar.ValidatingAdmissionPolicyBindingSpec{PolicyName: "p", ParamRef: &ar.ParamRef{Name: "limits"}}},
+			[]any{"x", "p", "*/limits", "30s"}},
 		{"mutating webhook configuration", mutatingWebhookConfigurationPrinter, &ar.MutatingWebhookConfiguration{ObjectMeta: created}, []any{"x", int64(0), "30s"}},
 	}
 	for _, tt := range tests {
@@ -503,10 +511,12 @@ func TestRowsMatchColumns(t *testing.T) {
 		"rbac.authorization.k8s.io/RoleBinding": &rbac.RoleBinding{}, "rbac.authorization.k8s.io/ClusterRoleBinding": &rbac.ClusterRoleBinding{},
 		"storage.k8s.io/StorageClass": &storage.StorageClass{}, "storage.k8s.io/VolumeAttachment": &storage.VolumeAttachment{},
 		"storage.k8s.io/CSINode": &storage.CSINode{}, "storage.k8s.io/CSIDriver": &storage.CSIDriver{},
-		"storage.k8s.io/CSIStorageCapacity":                           &storage.CSIStorageCapacity{},
-		"node.k8s.io/RuntimeClass":                                    &node.RuntimeClass{},
-		"admissionregistration.k8s.io/MutatingWebhookConfiguration":   &ar.MutatingWebhookConfiguration{},
-		"admissionregistration.k8s.io/ValidatingWebhookConfiguration": &ar.ValidatingWebhookConfiguration{},
+		"storage.k8s.io/CSIStorageCapacity":                             &storage.CSIStorageCapacity{},
+		"node.k8s.io/RuntimeClass":                                      &node.RuntimeClass{},
+		"admissionregistration.k8s.io/MutatingWebhookConfiguration":     &ar.MutatingWebhookConfiguration{},
+		"admissionregistration.k8s.io/ValidatingWebhookConfiguration":   &ar.ValidatingWebhookConfiguration{},
+		"admissionregistration.k8s.io/ValidatingAdmissionPolicy":        &ar.ValidatingAdmissionPolicy{},
+		"admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding": &ar.ValidatingAdmissionPolicyBinding{},
 	}
 	if len(objs) != len(printers) {
 		t.Fatalf("test covers %d kinds, printers has %d", len(objs), len(printers))

@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
-	"strings"
 
 	ar "github.com/skiff-sh/skiff/api/admissionregistration"
-	"github.com/skiff-sh/skiff/api/core"
-	"github.com/skiff-sh/skiff/api/labels"
 	"github.com/skiff-sh/skiff/api/matchconditions"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/apiserver/admission"
+	"github.com/skiff-sh/skiff/apiserver/admission/match"
 )
 
 // exempt reports a write that no webhook sees: the webhook configurations themselves, so that
@@ -22,125 +19,19 @@ func exempt(a *admission.Attributes) bool {
 	return a.Kind != nil && a.Kind.Group == ar.GroupName
 }
 
-// matchesRules reports whether any rule names the write. Under matchPolicy Equivalent a rule
-// that names the resource's group in another version matches too: skiff serves one version
-// of each resource, which is then the equivalent one (Kubernetes would convert the object to
-// the rule's version; skiff sends the served version, as the review's kind says).
+// matchesRules reports whether any rule names the write (skiff sends the served version, as
+// the review's kind says, where Kubernetes would convert the object to the rule's version).
 func (h *hook) matchesRules(a *admission.Attributes) bool {
-	for _, r := range h.rules {
-		if ruleMatches(r, a, true) {
-			return true
-		}
-	}
-	if h.matchPolicy != ar.Equivalent {
-		return false
-	}
-	for _, r := range h.rules {
-		if ruleMatches(r, a, false) {
-			return true
-		}
-	}
-	return false
+	return match.Rules(h.rules, h.matchPolicy, a)
 }
 
-// ruleMatches is Kubernetes' rules.Matcher: operation, group, version (when exactVersion),
-// resource with subresource, and scope.
-func ruleMatches(r ar.RuleWithOperations, a *admission.Attributes, exactVersion bool) bool {
-	k := a.Kind
-	if k == nil {
-		return false
-	}
-	opOK := false
-	for _, op := range r.Operations {
-		opOK = opOK || op == ar.OperationAll || string(op) == string(a.Operation)
-	}
-	if !opOK || !oneOf(r.APIGroups, k.Group) || (exactVersion && !oneOf(r.APIVersions, k.Version)) {
-		return false
-	}
-	if !resourceMatches(r.Resources, k.Resource, a.Subresource) {
-		return false
-	}
-	switch deref(r.Scope, ar.AllScopes) {
-	case ar.ClusterScope:
-		return !k.Namespaced
-	case ar.NamespacedScope:
-		// A Namespace is cluster-scoped, yet Kubernetes counts it as namespaced here (its
-		// requests carry a namespace: the namespace itself).
-		return k.Namespaced || (k.Group == "" && k.Resource == "namespaces")
-	}
-	return true
-}
-
-func oneOf(list []string, v string) bool {
-	for _, s := range list {
-		if s == "*" || s == v {
-			return true
-		}
-	}
-	return false
-}
-
-// resourceMatches: "pods" (no subresource), "pods/status", "*" (every resource, no
-// subresource), "pods/*", "*/status", "*/*".
-func resourceMatches(list []string, resource, sub string) bool {
-	for _, e := range list {
-		res, s, hasSub := strings.Cut(e, "/")
-		switch {
-		case e == "*/*":
-			return true
-		case !hasSub:
-			if sub == "" && (res == "*" || res == resource) {
-				return true
-			}
-		default:
-			if (res == "*" || res == resource) && (s == "*" || s == sub) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// matchesNamespace applies namespaceSelector: to the labels of the object's namespace, to a
-// Namespace's own labels, and not at all to other cluster-scoped objects.
+// matchesNamespace applies namespaceSelector.
 func (h *hook) matchesNamespace(ctx context.Context, a *admission.Attributes, objs admission.Objects) (bool, error) {
-	isNamespace := a.Kind != nil && a.Kind.Group == "" && a.Kind.Resource == "namespaces"
-	if (a.Namespace == "" && !isNamespace) || h.nsSelector.Empty() {
-		return true, nil
-	}
-	var lbls map[string]string
-	switch {
-	case isNamespace:
-		obj := a.Object
-		if _, ok := obj.(*core.Namespace); !ok || !present(obj) {
-			obj = a.OldObject
-		}
-		if present(obj) {
-			lbls = obj.GetObjectMeta().Labels
-		}
-	default:
-		ns, err := objs.Get(ctx, "", "namespaces", "", a.Namespace)
-		if err != nil {
-			return false, fmt.Errorf("namespace %q: %w", a.Namespace, err)
-		}
-		lbls = ns.GetObjectMeta().Labels
-	}
-	return h.nsSelector.Matches(labels.Set(lbls)), nil
+	return match.Namespace(ctx, h.nsSelector, a, objs)
 }
 
-// matchesObject applies objectSelector to the new and the old object: either matching is
-// enough, as in Kubernetes.
-func (h *hook) matchesObject(a *admission.Attributes) bool {
-	if h.objSelector.Empty() {
-		return true
-	}
-	for _, o := range []meta.Object{a.Object, a.OldObject} {
-		if present(o) && h.objSelector.Matches(labels.Set(o.GetObjectMeta().Labels)) {
-			return true
-		}
-	}
-	return false
-}
+// matchesObject applies objectSelector.
+func (h *hook) matchesObject(a *admission.Attributes) bool { return match.Object(h.objSelector, a) }
 
 // errConditionFailed is a match condition that failed to evaluate under failurePolicy Fail.
 var errConditionFailed = errors.New("match condition failed")
@@ -186,7 +77,4 @@ func (r *reviewRequest) celVars() (matchconditions.Vars, error) {
 	return matchconditions.Vars{Object: review.Request["object"], OldObject: review.Request["oldObject"], Request: review.Request}, nil
 }
 
-// present reports a non-nil object (an interface holding a nil pointer is absent too).
-func present(o meta.Object) bool {
-	return o != nil && !reflect.ValueOf(o).IsNil()
-}
+func present(o meta.Object) bool { return match.Present(o) }
