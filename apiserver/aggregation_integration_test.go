@@ -19,6 +19,7 @@ import (
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/apiserver"
+	"github.com/skiff-sh/skiff/apiserver/openapi"
 	"github.com/skiff-sh/skiff/client"
 	"github.com/skiff-sh/skiff/pki"
 	"github.com/skiff-sh/skiff/test/harness"
@@ -30,6 +31,7 @@ import (
 // requestheader-allowed-names), and taking the user from the headers that ConfigMap names.
 type wardle struct {
 	ln       net.Listener
+	srv      *http.Server
 	caPEM    []byte
 	requests atomic.Int32 // flunder lists served
 	mu       sync.Mutex
@@ -63,6 +65,13 @@ func startWardle(t *testing.T, authCM *core.ConfigMap) *wardle {
 		}
 	}
 	w := &wardle{caPEM: ca.CertPEM}
+	// Its OpenAPI documents, built as skiff builds a custom resource's.
+	flunder := []openapi.Resource{{Group: "wardle.example.com", Version: "v1alpha1", Kind: "Flunder", Resource: "flunders",
+		Namespaced: true, Verbs: []string{"get", "list"}, Schema: json.RawMessage(`{"type":"object",` +
+			`"description":"A Flunder is what the wardle server serves.","properties":{"spec":{"type":"object",` +
+			`"description":"what the flunder should be","properties":{"reference":{"type":"string","description":"the name of another flunder"}}}}}`)}}
+	docs := map[string][]byte{"/openapi/v2": openapi.V2Document(flunder), "/openapi/v3": openapi.V3Index(flunder),
+		"/openapi/v3/apis/wardle.example.com/v1alpha1": openapi.V3Document("wardle.example.com/v1alpha1", flunder)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(rw http.ResponseWriter, r *http.Request) {
 		// requestheader authentication: only the front proxy's certificate may assert a user.
@@ -77,6 +86,10 @@ func startWardle(t *testing.T, authCM *core.ConfigMap) *wardle {
 			w.mu.Unlock()
 		}
 		rw.Header().Set("Content-Type", "application/json")
+		if doc, ok := docs[r.URL.Path]; ok {
+			rw.Write(doc)
+			return
+		}
 		switch r.URL.Path {
 		case "/apis/wardle.example.com/v1alpha1":
 			fmt.Fprint(rw, `{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"wardle.example.com/v1alpha1",`+
@@ -96,6 +109,7 @@ func startWardle(t *testing.T, authCM *core.ConfigMap) *wardle {
 	}
 	w.ln = ln
 	srv := &http.Server{Handler: mux}
+	w.srv = srv
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
 	return w
@@ -116,60 +130,10 @@ func contains(list []string, s string) bool {
 // itself; discovery lists the group; the Available condition follows the extension
 // server; bad APIServices are refused with Kubernetes' messages.
 func TestAPIAggregation(t *testing.T) {
-	const clusterIP = "10.96.0.77"
-	var target atomic.Value // the extension server's real address
-	target.Store("")
-	s := harness.StartServer(t, harness.ServerOptions{Configure: func(c *apiserver.Config) {
-		c.AvailabilityCheckPeriod = 200 * time.Millisecond
-		c.ProxyDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if addr == clusterIP+":443" {
-				addr = target.Load().(string) // the ClusterIP, as the node's proxy would route it
-			}
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		}
-	}})
+	env := setUpAggregation(t)
+	s, w, target, apisvcs, as := env.s, env.w, env.target, env.apisvcs, env.as
 	ctx := context.Background()
-	admin := s.Client(t)
-	cm, err := client.For[core.ConfigMap](admin, client.Resource{Version: "v1", Resource: "configmaps", Namespaced: true}).
-		Get(ctx, "kube-system", apiserver.ExtensionAuthConfigMap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cm.Data["client-ca-file"] == "" || cm.Data["requestheader-extra-headers-prefix"] != `["X-Remote-Extra-"]` {
-		t.Errorf("%s lacks the client CA or the extra-headers prefix: %v", apiserver.ExtensionAuthConfigMap, cm.Data)
-	}
-	w := startWardle(t, cm)
-	target.Store(w.ln.Addr().String())
-
-	svcs := client.For[core.Service](admin, client.Resource{Version: "v1", Resource: "services", Namespaced: true})
-	if _, err := svcs.Create(ctx, &core.Service{ObjectMeta: meta.ObjectMeta{Namespace: "default", Name: "wardle-api"},
-		Spec: core.ServiceSpec{ClusterIP: clusterIP, Ports: []core.ServicePort{{Name: "https", Port: 443, Protocol: core.ProtocolTCP}}}}); err != nil {
-		t.Fatal(err)
-	}
-	apisvcs := client.For[apiregistration.APIService](admin, client.Resource{Group: apiregistration.GroupName, Version: "v1", Resource: "apiservices"})
-	port := int32(443)
-	as := &apiregistration.APIService{ObjectMeta: meta.ObjectMeta{Name: "v1alpha1.wardle.example.com"},
-		Spec: apiregistration.APIServiceSpec{Group: "wardle.example.com", Version: "v1alpha1",
-			Service:  &apiregistration.ServiceReference{Namespace: "default", Name: "wardle-api", Port: &port},
-			CABundle: w.caPEM, GroupPriorityMinimum: 1000, VersionPriority: 15}}
-	if _, err := apisvcs.Create(ctx, as); err != nil {
-		t.Fatal(err)
-	}
-	available := func(want apiregistration.ConditionStatus, reason string) {
-		t.Helper()
-		harness.Eventually(t, 15*time.Second, "APIService Available="+string(want)+" ("+reason+")", func() (bool, string) {
-			got, err := apisvcs.Get(ctx, "", as.Name)
-			if err != nil {
-				return false, err.Error()
-			}
-			c := got.Status.Condition(apiregistration.Available)
-			if c == nil {
-				return false, "no condition"
-			}
-			return c.Status == want && c.Reason == reason, fmt.Sprintf("%s %s: %s", c.Status, c.Reason, c.Message)
-		})
-	}
-	available(apiregistration.ConditionTrue, "Passed")
+	available := env.available
 
 	get := func(hc *http.Client, path string, hdr map[string]string) (int, string) {
 		t.Helper()
@@ -242,10 +206,80 @@ func TestAPIAggregation(t *testing.T) {
 	}
 
 	// The extension server goes away: Available turns False, requests get 503.
-	w.ln.Close()
+	w.srv.Close() // the listener and the kept-alive connections
 	target.Store("127.0.0.1:1")
 	available(apiregistration.ConditionFalse, "FailedDiscoveryCheck")
 	if code, body := get(hc, "/apis/wardle.example.com/v1alpha1/namespaces/default/flunders", nil); code != http.StatusServiceUnavailable {
 		t.Errorf("extension down: %d %s, want 503", code, body)
 	}
+}
+
+// aggregationEnv is an API server with the wardle extension server behind the APIService
+// v1alpha1.wardle.example.com, Available.
+type aggregationEnv struct {
+	s         *harness.Server
+	w         *wardle
+	target    *atomic.Value // where the Service's ClusterIP leads
+	apisvcs   *client.Typed[apiregistration.APIService, *apiregistration.APIService]
+	as        *apiregistration.APIService
+	available func(want apiregistration.ConditionStatus, reason string)
+}
+
+func setUpAggregation(t *testing.T) *aggregationEnv {
+	t.Helper()
+	const clusterIP = "10.96.0.77"
+	var target atomic.Value // the extension server's real address
+	target.Store("")
+	s := harness.StartServer(t, harness.ServerOptions{Configure: func(c *apiserver.Config) {
+		c.AvailabilityCheckPeriod = 200 * time.Millisecond
+		c.ProxyDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr == clusterIP+":443" {
+				addr = target.Load().(string) // the ClusterIP, as the node's proxy would route it
+			}
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}
+	}})
+	ctx := context.Background()
+	admin := s.Client(t)
+	cm, err := client.For[core.ConfigMap](admin, client.Resource{Version: "v1", Resource: "configmaps", Namespaced: true}).
+		Get(ctx, "kube-system", apiserver.ExtensionAuthConfigMap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.Data["client-ca-file"] == "" || cm.Data["requestheader-extra-headers-prefix"] != `["X-Remote-Extra-"]` {
+		t.Errorf("%s lacks the client CA or the extra-headers prefix: %v", apiserver.ExtensionAuthConfigMap, cm.Data)
+	}
+	w := startWardle(t, cm)
+	target.Store(w.ln.Addr().String())
+
+	svcs := client.For[core.Service](admin, client.Resource{Version: "v1", Resource: "services", Namespaced: true})
+	if _, err := svcs.Create(ctx, &core.Service{ObjectMeta: meta.ObjectMeta{Namespace: "default", Name: "wardle-api"},
+		Spec: core.ServiceSpec{ClusterIP: clusterIP, Ports: []core.ServicePort{{Name: "https", Port: 443, Protocol: core.ProtocolTCP}}}}); err != nil {
+		t.Fatal(err)
+	}
+	apisvcs := client.For[apiregistration.APIService](admin, client.Resource{Group: apiregistration.GroupName, Version: "v1", Resource: "apiservices"})
+	port := int32(443)
+	as := &apiregistration.APIService{ObjectMeta: meta.ObjectMeta{Name: "v1alpha1.wardle.example.com"},
+		Spec: apiregistration.APIServiceSpec{Group: "wardle.example.com", Version: "v1alpha1",
+			Service:  &apiregistration.ServiceReference{Namespace: "default", Name: "wardle-api", Port: &port},
+			CABundle: w.caPEM, GroupPriorityMinimum: 1000, VersionPriority: 15}}
+	if _, err := apisvcs.Create(ctx, as); err != nil {
+		t.Fatal(err)
+	}
+	available := func(want apiregistration.ConditionStatus, reason string) {
+		t.Helper()
+		harness.Eventually(t, 15*time.Second, "APIService Available="+string(want)+" ("+reason+")", func() (bool, string) {
+			got, err := apisvcs.Get(ctx, "", as.Name)
+			if err != nil {
+				return false, err.Error()
+			}
+			c := got.Status.Condition(apiregistration.Available)
+			if c == nil {
+				return false, "no condition"
+			}
+			return c.Status == want && c.Reason == reason, fmt.Sprintf("%s %s: %s", c.Status, c.Reason, c.Message)
+		})
+	}
+	available(apiregistration.ConditionTrue, "Passed")
+	return &aggregationEnv{s: s, w: w, target: &target, apisvcs: apisvcs, as: as, available: available}
 }

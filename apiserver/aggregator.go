@@ -1,16 +1,19 @@
 package apiserver
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +22,7 @@ import (
 	"github.com/skiff-sh/skiff/api/apiregistration"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/apiserver/authn"
 	"github.com/skiff-sh/skiff/pki"
 	"github.com/skiff-sh/skiff/storage"
@@ -60,6 +64,7 @@ type aggregator struct {
 	mu sync.Mutex
 	// transports by APIService name and resourceVersion (a changed caBundle gets a new one).
 	transports map[string]*http.Transport
+	ext        extensionStore // what the extension servers told (aggregator_openapi.go)
 }
 
 // loadFrontProxy reads the configured front-proxy client certificate and CA, or — without
@@ -167,23 +172,43 @@ func (s *Server) aggregated(group, version string) *apiregistration.APIService {
 }
 
 // aggregatedGroups adds the groups and versions of aggregated APIServices to local
-// discovery (a group served here too gets the extension's version added).
+// discovery, ordered as kube-aggregator orders them: groups by their highest
+// groupPriorityMinimum (then by name), a group's versions by versionPriority (then by
+// Kubernetes' version order), the first being the preferred one. This server's own groups
+// come first in their own order — kube-apiserver gives its built-in groups priorities
+// (16000–18000) above those extensions use — and a group served here too gets the
+// extension's versions after its own.
 func (s *Server) aggregatedGroups(groups []meta.APIGroup) []meta.APIGroup {
+	var aggs []*apiregistration.APIService
+	for _, a := range s.apiServices() {
+		if a.Spec.Service != nil && a.Spec.Group != "" {
+			aggs = append(aggs, a)
+		}
+	}
+	top := map[string]int32{}
+	for _, a := range aggs {
+		top[a.Spec.Group] = max(top[a.Spec.Group], a.Spec.GroupPriorityMinimum)
+	}
+	slices.SortStableFunc(aggs, func(a, b *apiregistration.APIService) int {
+		if c := cmp.Compare(top[b.Spec.Group], top[a.Spec.Group]); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Spec.Group, b.Spec.Group); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.Spec.VersionPriority, a.Spec.VersionPriority); c != 0 {
+			return c
+		}
+		return -registry.CompareKubeVersions(a.Spec.Version, b.Spec.Version)
+	})
 	idx := map[string]int{}
 	for i, g := range groups {
 		idx[g.Name] = i
 	}
-	for _, a := range s.apiServices() {
-		if a.Spec.Service == nil || a.Spec.Group == "" {
-			continue
-		}
+	for _, a := range aggs {
 		v := meta.GroupVersionForDiscovery{GroupVersion: a.Spec.Group + "/" + a.Spec.Version, Version: a.Spec.Version}
 		if i, ok := idx[a.Spec.Group]; ok {
-			dup := false
-			for _, have := range groups[i].Versions {
-				dup = dup || have.Version == v.Version
-			}
-			if !dup {
+			if !slices.ContainsFunc(groups[i].Versions, func(have meta.GroupVersionForDiscovery) bool { return have.Version == v.Version }) {
 				groups[i].Versions = append(groups[i].Versions, v)
 			}
 			continue
@@ -309,92 +334,103 @@ func (s *Server) serveAggregated(w http.ResponseWriter, req *http.Request, a *ap
 	rp.ServeHTTP(w, req)
 }
 
-// extensionResources is the resource list a's extension server answers for its group
-// version (for aggregated discovery), asked as this server itself.
-func (s *Server) extensionResources(a *apiregistration.APIService) ([]meta.APIResource, bool) {
-	target, aerr := s.serviceTarget(a)
-	if aerr != nil {
-		return nil, false
-	}
-	tr, aerr := s.transport(a)
-	if aerr != nil {
-		return nil, false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+target+"/apis/"+a.Spec.Group+"/"+a.Spec.Version, nil)
-	if err != nil {
-		return nil, false
-	}
-	req.Header.Set(headerRemoteUser, "system:kube-aggregator")
-	req.Header.Set(headerRemoteGroup, "system:masters")
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return nil, false
-	}
-	defer resp.Body.Close()
-	var list meta.APIResourceList
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&list) != nil {
-		return nil, false
-	}
-	return list.APIResources, true
-}
-
 // runAvailability checks every aggregated APIService every period (and local ones once)
 // and keeps its Available condition, as kube-aggregator's AvailableConditionController.
 func (s *Server) runAvailability(ctx context.Context, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
+	// A new, changed or deleted APIService is checked (and its OpenAPI fetched) at once;
+	// its status updates (this loop's own writes) wake nothing.
+	wake := make(chan struct{}, 1)
+	if k, ok := s.reg.Lookup(apiregistration.GroupName, "v1", "apiservices"); ok {
+		seen := map[string]string{}
+		go follow(ctx, s.cache(k), func() { clear(seen) }, func(typ string, o meta.Object) {
+			a, ok := o.(*apiregistration.APIService)
+			if !ok {
+				return
+			}
+			key := specKey(a)
+			if typ == meta.Deleted {
+				delete(seen, a.Name)
+			} else if seen[a.Name] == key {
+				return
+			} else {
+				seen[a.Name] = key
+			}
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}, s.log)
+	}
 	for {
-		for _, a := range s.apiServices() {
-			st, reason, msg := s.checkAvailable(ctx, a)
-			s.setAvailable(ctx, a, st, reason, msg)
+		// Each APIService on its own, so one extension that does not answer delays no other.
+		all := s.apiServices()
+		var wg sync.WaitGroup
+		for _, a := range all {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st, reason, msg, body := s.checkAvailable(ctx, a)
+				now := time.Now()
+				// The resource list is kept before Available says so.
+				fetch := a.Spec.Service != nil && s.recordCheck(a, st == apiregistration.ConditionTrue, body, now) // aggregator_openapi.go
+				s.setAvailable(ctx, a, st, reason, msg)
+				if fetch {
+					s.fetchOpenAPI(ctx, a, now)
+				}
+			}()
 		}
+		wg.Wait()
+		s.forgetExtensions(all)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-wake:
 		}
 	}
 }
 
 // checkAvailable is a's Available status: local ones always; aggregated ones when their
-// Service resolves and GET /apis/GROUP/VERSION answers 2xx within 5 s.
-func (s *Server) checkAvailable(ctx context.Context, a *apiregistration.APIService) (apiregistration.ConditionStatus, string, string) {
+// Service resolves and GET /apis/GROUP/VERSION answers 2xx within 5 s — with that answer,
+// the resource list discovery serves.
+func (s *Server) checkAvailable(ctx context.Context, a *apiregistration.APIService) (st apiregistration.ConditionStatus, reason, msg string, body []byte) {
 	if a.Spec.Service == nil {
-		return apiregistration.ConditionTrue, "Local", "Local APIServices are always available"
+		return apiregistration.ConditionTrue, "Local", "Local APIServices are always available", nil
 	}
 	target, aerr := s.serviceTarget(a)
 	if aerr != nil {
-		reason := "ServiceNotFound"
+		reason = "ServiceNotFound"
 		if !strings.Contains(aerr.status.Message, "not found") {
 			reason = "ServiceAccessError"
 		}
-		return apiregistration.ConditionFalse, reason, aerr.status.Message
+		return apiregistration.ConditionFalse, reason, aerr.status.Message, nil
 	}
 	tr, aerr := s.transport(a)
 	if aerr != nil {
-		return apiregistration.ConditionFalse, "ServiceAccessError", aerr.status.Message
+		return apiregistration.ConditionFalse, "ServiceAccessError", aerr.status.Message, nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	url := "https://" + target + "/apis/" + a.Spec.Group + "/" + a.Spec.Version
 	req, err := http.NewRequestWithContext(cctx, http.MethodGet, url, nil)
 	if err != nil {
-		return apiregistration.ConditionFalse, "FailedDiscoveryCheck", err.Error()
+		return apiregistration.ConditionFalse, "FailedDiscoveryCheck", err.Error(), nil
 	}
 	// The check runs as this server itself, as kube-aggregator's does.
 	req.Header.Set(headerRemoteUser, "system:kube-aggregator")
 	req.Header.Set(headerRemoteGroup, "system:masters")
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
-		return apiregistration.ConditionFalse, "FailedDiscoveryCheck", fmt.Sprintf("failing or missing response from %s: %v", url, err)
+		return apiregistration.ConditionFalse, "FailedDiscoveryCheck", fmt.Sprintf("failing or missing response from %s: %v", url, err), nil
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return apiregistration.ConditionFalse, "FailedDiscoveryCheck", fmt.Sprintf("failing or missing response from %s: bad status from %s: %d", url, url, resp.StatusCode)
+		return apiregistration.ConditionFalse, "FailedDiscoveryCheck", fmt.Sprintf("failing or missing response from %s: bad status from %s: %d", url, url, resp.StatusCode), nil
 	}
-	return apiregistration.ConditionTrue, "Passed", "all checks passed"
+	body, _ = io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	return apiregistration.ConditionTrue, "Passed", "all checks passed", body
 }
 
 // setAvailable writes a's Available condition when it changed.

@@ -112,7 +112,7 @@ func (s *Server) versionDiscovery(group, version string) apiVersionDiscovery {
 	}
 	if a := s.aggregated(group, version); a != nil { // an extension server's (aggregator.go)
 		var ok bool
-		if resources, ok = s.extensionResources(a); !ok {
+		if resources, ok = s.cachedResources(a); !ok { // from the last availability check
 			vd.Freshness = "Stale"
 		}
 	}

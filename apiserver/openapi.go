@@ -97,24 +97,24 @@ func (s *Server) openAPIV2(w http.ResponseWriter, req *http.Request) {
 	if strings.Contains(accept, "protobuf") && !strings.Contains(accept, "json") {
 		w.Header().Set("Content-Type", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
 		w.WriteHeader(http.StatusOK)
-		w.Write(s.docs.Load().get().v2pb)
+		w.Write(s.openAPI().v2pb) // with the extensions' (aggregator_openapi.go)
 		return
 	}
-	writeRaw(w, http.StatusOK, s.docs.Load().get().v2)
+	writeRaw(w, http.StatusOK, s.openAPI().v2)
 }
 
 func (s *Server) openAPIV3Index(w http.ResponseWriter, _ *http.Request) {
-	writeRaw(w, http.StatusOK, s.docs.Load().get().index)
+	writeRaw(w, http.StatusOK, s.openAPI().index)
 }
 
 func (s *Server) openAPIV3Doc(w http.ResponseWriter, req *http.Request) {
 	path := strings.TrimPrefix(req.URL.Path, "/openapi/v3/")
-	doc, ok := s.docs.Load().get().byGV[path]
+	doc, ok := s.openAPI().byGV[path]
 	if !ok {
 		writeError(w, newStatus(http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil))
 		return
 	}
-	// The index links documents with a hash query; the content never changes while we run.
+	// The index links documents with a hash query: a changed document gets a new URL.
 	w.Header().Set("Cache-Control", "public, immutable")
 	w.Header().Set("Etag", `"`+openapi.Hash(doc)+`"`)
 	writeRaw(w, http.StatusOK, doc)

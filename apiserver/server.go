@@ -144,6 +144,9 @@ type Config struct {
 	// AvailabilityCheckPeriod is how often aggregated APIServices are checked (default
 	// AvailabilityCheckPeriod).
 	AvailabilityCheckPeriod time.Duration
+	// OpenAPIRefreshPeriod is how often an available extension server's OpenAPI is fetched
+	// again (default OpenAPIRefreshPeriod).
+	OpenAPIRefreshPeriod time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -231,7 +234,7 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 	if err != nil {
 		return nil, err
 	}
-	s.agg = &aggregator{fp: fp, transports: map[string]*http.Transport{}}
+	s.agg = &aggregator{fp: fp, transports: map[string]*http.Transport{}, ext: extensionStore{byName: map[string]*extension{}}}
 	if err := s.buildAdmission(); err != nil { // admission_plugins.go
 		return nil, err
 	}
