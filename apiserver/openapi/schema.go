@@ -28,14 +28,41 @@ type schema struct {
 	Required             []string           `json:"required,omitempty"`
 	UniqueItems          bool               `json:"uniqueItems,omitempty"`
 
+	// Value validations and the other JSON Schema keywords a custom resource's schema can
+	// hold; built-in kinds publish none of them. Nullable exists only in OpenAPI 3.0.
+	Title            string          `json:"title,omitempty"`
+	Default          json.RawMessage `json:"default,omitempty"`
+	Enum             []any           `json:"enum,omitempty"`
+	Pattern          string          `json:"pattern,omitempty"`
+	Maximum          *float64        `json:"maximum,omitempty"`
+	ExclusiveMaximum bool            `json:"exclusiveMaximum,omitempty"`
+	Minimum          *float64        `json:"minimum,omitempty"`
+	ExclusiveMinimum bool            `json:"exclusiveMinimum,omitempty"`
+	MultipleOf       *float64        `json:"multipleOf,omitempty"`
+	MaxLength        *int64          `json:"maxLength,omitempty"`
+	MinLength        *int64          `json:"minLength,omitempty"`
+	MaxItems         *int64          `json:"maxItems,omitempty"`
+	MinItems         *int64          `json:"minItems,omitempty"`
+	MaxProperties    *int64          `json:"maxProperties,omitempty"`
+	MinProperties    *int64          `json:"minProperties,omitempty"`
+	Nullable         bool            `json:"nullable,omitempty"`
+	Example          json.RawMessage `json:"example,omitempty"`
+
 	// Kubernetes' extensions. The GVK list on a top-level kind is how kubectl explain, kubectl
 	// apply (strategic merge patch) and kubectl's field validation find the schema of a kind;
 	// the patch extensions tell strategic merge patch how to merge lists.
-	GVK                   []GVK  `json:"x-kubernetes-group-version-kind,omitempty"`
-	IntOrString           bool   `json:"x-kubernetes-int-or-string,omitempty"`
-	PreserveUnknownFields bool   `json:"x-kubernetes-preserve-unknown-fields,omitempty"`
-	PatchMergeKey         string `json:"x-kubernetes-patch-merge-key,omitempty"`
-	PatchStrategy         string `json:"x-kubernetes-patch-strategy,omitempty"`
+	GVK                   []GVK    `json:"x-kubernetes-group-version-kind,omitempty"`
+	IntOrString           bool     `json:"x-kubernetes-int-or-string,omitempty"`
+	PreserveUnknownFields bool     `json:"x-kubernetes-preserve-unknown-fields,omitempty"`
+	PatchMergeKey         string   `json:"x-kubernetes-patch-merge-key,omitempty"`
+	PatchStrategy         string   `json:"x-kubernetes-patch-strategy,omitempty"`
+	EmbeddedResource      bool     `json:"x-kubernetes-embedded-resource,omitempty"`
+	ListType              string   `json:"x-kubernetes-list-type,omitempty"`
+	ListMapKeys           []string `json:"x-kubernetes-list-map-keys,omitempty"`
+	MapType               string   `json:"x-kubernetes-map-type,omitempty"`
+	Validations           []any    `json:"x-kubernetes-validations,omitempty"`
+
+	wasNullable bool // v2 only: nullable in the CRD's schema (toV2 removed it)
 }
 
 // GVK is the value of the x-kubernetes-group-version-kind extension. All three keys are always
