@@ -183,6 +183,14 @@ func TestEventsServedAtTwoGroups(t *testing.T) {
 		t.Errorf("core list by involvedObject.name: %s", mustJSON(t, l))
 	}
 	a.must(400, "GET", ev1+"?fieldSelector=involvedObject.name%3Ddb", "")
+	// core's "source" is the reporting controller when the event has no source (made through
+	// events.k8s.io), as Kubernetes' selectable fields (the conformance Events API spec).
+	for sel, want := range map[string]string{"source%3Dexample.com/sched": "e1", "source%3Dkubelet": "e2"} {
+		l = a.must(200, "GET", core+"?fieldSelector="+sel, "")
+		if items, _ := l["items"].([]any); len(items) != 1 || get(items[0].(map[string]any), "metadata", "name") != want {
+			t.Errorf("core list by %s, want only %s: %s", sel, want, mustJSON(t, l))
+		}
+	}
 
 	// Watch through events.k8s.io carries events.k8s.io objects.
 	if code, body := a.raw("GET", ev1+"?watch=true&resourceVersion=0&timeoutSeconds=1", "", nil); code != 200 ||

@@ -66,6 +66,10 @@ func Default() *Registry {
 		with(define[core.Event]("", "v1", "Event", "events", true), short("ev"),
 			fields(func(o *core.Event) map[string]string {
 				r := o.InvolvedObject
+				source := o.Source.Component
+				if source == "" { // an events.k8s.io Event has only a reporting controller
+					source = o.ReportingController
+				}
 				return map[string]string{
 					"involvedObject.kind":            r.Kind,
 					"involvedObject.namespace":       r.Namespace,
@@ -76,7 +80,7 @@ func Default() *Registry {
 					"involvedObject.fieldPath":       r.FieldPath,
 					"reason":                         o.Reason,
 					"reportingComponent":             o.ReportingController,
-					"source":                         o.Source.Component,
+					"source":                         source,
 					"type":                           o.Type,
 				}
 			})),
