@@ -126,6 +126,18 @@ func (s *Server) apiResources(group, version string) []meta.APIResource {
 				meta.APIResource{Name: k.Resource + "/" + subAttach, Namespaced: true, Kind: "PodAttachOptions", Verbs: []string{"create", "get"}},
 				meta.APIResource{Name: k.Resource + "/" + subPortForward, Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}})
 		}
+		if s.hasSubresource(k, subProxy) {
+			// Connect subresources list the verbs of the HTTP methods they proxy, as Kubernetes.
+			list.APIResources = append(list.APIResources, meta.APIResource{Name: k.Resource + "/" + subProxy, Namespaced: k.Namespaced,
+				Kind: k.Kind + "ProxyOptions", Verbs: []string{"create", "delete", "get", "patch", "update"}})
+		}
+		if s.hasSubresource(k, subToken) {
+			list.APIResources = append(list.APIResources, meta.APIResource{Name: k.Resource + "/" + subToken, Namespaced: true,
+				Group: "authentication.k8s.io", Version: "v1", Kind: "TokenRequest", Verbs: []string{"create"}})
+		}
+		if s.hasSubresource(k, subApproval) {
+			list.APIResources = append(list.APIResources, meta.APIResource{Name: k.Resource + "/" + subApproval, Kind: k.Kind, Verbs: verbsGetWrite})
+		}
 		if s.hasSubresource(k, subImages) {
 			// skiff's own: load an image archive into the node (nodeimages.go).
 			list.APIResources = append(list.APIResources, meta.APIResource{Name: k.Resource + "/" + subImages, Kind: "Node", Verbs: []string{"create"}})

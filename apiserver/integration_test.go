@@ -477,6 +477,27 @@ func TestDiscoveryAndVersion(t *testing.T) {
 	if !found {
 		t.Fatal("pods not in /api/v1")
 	}
+	// Every subresource served is listed, with Kubernetes' kinds and verbs (the conformance
+	// CSR spec looks for certificatesigningrequests/approval).
+	listed := map[string]string{}
+	for _, path := range []string{"/api/v1", "/apis/certificates.k8s.io/v1"} {
+		for _, r := range a.must(200, "GET", path, "")["resources"].([]any) {
+			r := r.(map[string]any)
+			listed[r["name"].(string)] = fmt.Sprint(r["group"], "/", r["kind"], " ", r["verbs"])
+		}
+	}
+	for name, want := range map[string]string{
+		"pods/proxy":                          "<nil>/PodProxyOptions [create delete get patch update]",
+		"services/proxy":                      "<nil>/ServiceProxyOptions [create delete get patch update]",
+		"nodes/proxy":                         "<nil>/NodeProxyOptions [create delete get patch update]",
+		"serviceaccounts/token":               "authentication.k8s.io/TokenRequest [create]",
+		"certificatesigningrequests/approval": "<nil>/CertificateSigningRequest [get patch update]",
+		"certificatesigningrequests/status":   "<nil>/CertificateSigningRequest [get patch update]",
+	} {
+		if listed[name] != want {
+			t.Errorf("discovery of %s = %q, want %q", name, listed[name], want)
+		}
+	}
 	groups := a.must(200, "GET", "/apis", "")
 	if !strings.Contains(fmt.Sprint(groups), "apps/v1") {
 		t.Fatalf("/apis: %v", groups)
