@@ -78,6 +78,10 @@ func (s *Server) serveProxy(w http.ResponseWriter, req *http.Request, r *request
 		writeError(w, errBadRequest(fmt.Sprintf("invalid %s request %q", strings.TrimSuffix(r.kind.Resource, "s"), r.name)))
 		return
 	}
+	subpath := proxySubpath(req, r)
+	if !s.admitConnect(w, req, r, subpath) { // connect.go
+		return
+	}
 	var (
 		loc  *url.URL
 		tr   http.RoundTripper
@@ -98,7 +102,7 @@ func (s *Server) serveProxy(w http.ResponseWriter, req *http.Request, r *request
 	if tr == nil {
 		tr = s.proxyTransport()
 	}
-	loc.Path = joinPreservingTrailingSlash(loc.Path, proxySubpath(req, r))
+	loc.Path = joinPreservingTrailingSlash(loc.Path, subpath)
 	s.proxyTo(w, req, loc, tr)
 }
 

@@ -61,6 +61,9 @@ func (s *Server) serveNodeSubresource(w http.ResponseWriter, req *http.Request, 
 		writeError(w, errMethodNotAllowed(r.verb+" is not supported on pods/"+r.subresource))
 		return
 	}
+	if r.subresource != subLog && !s.admitConnect(w, req, r, "") { // connect.go
+		return
+	}
 	pod := &core.Pod{}
 	if err := s.store.Get(req.Context(), r.kind.Key(r.namespace, r.name), pod); err != nil {
 		writeError(w, toAPIError(r.kind, r.name, err))

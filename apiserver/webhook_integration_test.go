@@ -185,3 +185,64 @@ func TestAdmissionWebhooks(t *testing.T) {
 		t.Errorf("delete: %d %v", code, st["message"])
 	}
 }
+
+// Exec, attach, port-forward and proxy requests are admitted as CONNECT with their options as
+// the object, before anything is opened (the conformance spec "should be able to deny
+// attaching pod" expects the webhook's message, not the node's).
+func TestAdmissionWebhookConnect(t *testing.T) {
+	s := harness.StartServer(t, harness.ServerOptions{})
+	c := &webhookClient{t: t, base: s.URL, hc: s.HTTPClient(t)}
+	deny := webhooktest.NewServer(t, func(r *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+		return &admissionv1.AdmissionResponse{Allowed: false, Result: &meta.Status{Message: fmt.Sprintf("%s to pod '%s' is not allowed", r.SubResource, r.Name)}}
+	})
+	fp, timeout := ar.Fail, int32(10)
+	hook := ar.ValidatingWebhook{Name: "deny-connect.example.com", ClientConfig: ar.WebhookClientConfig{URL: ptrTo(deny.URL), CABundle: deny.CABundle},
+		Rules: []ar.RuleWithOperations{{Operations: []ar.OperationType{ar.Connect},
+			Rule: ar.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods/attach", "services/proxy"}}}},
+		FailurePolicy: &fp, TimeoutSeconds: &timeout, SideEffects: ptrTo(ar.SideEffectClassNone), AdmissionReviewVersions: []string{"v1"}}
+	if code, st, _ := c.do("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+		ar.ValidatingWebhookConfiguration{ObjectMeta: meta.ObjectMeta{Name: "deny-connect"}, Webhooks: []ar.ValidatingWebhook{hook}}); code != 201 {
+		t.Fatalf("configuration: %d %v", code, st)
+	}
+	pod := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}`
+	if code, st, _ := c.do("POST", "/api/v1/namespaces/default/pods", pod); code != 201 {
+		t.Fatalf("pod: %d %v", code, st)
+	}
+
+	const attach = "/api/v1/namespaces/default/pods/p/attach?stdin=true&stdout=true&container=c"
+	harness.Eventually(t, 10*time.Second, "the webhook to refuse an attach", func() (bool, string) {
+		code, st, _ := c.do("POST", attach, nil)
+		return code == 400 && st["message"] == `admission webhook "deny-connect.example.com" denied the request: attach to pod 'p' is not allowed`,
+			fmt.Sprint(code, st["message"])
+	})
+	reqs := deny.Requests()
+	last := reqs[len(reqs)-1]
+	var opts map[string]any
+	json.Unmarshal(last.Object, &opts)
+	if last.Operation != "CONNECT" || last.SubResource != "attach" || last.Kind.Kind != "PodAttachOptions" || last.Kind.Version != "v1" ||
+		last.Resource.Resource != "pods" || opts["kind"] != "PodAttachOptions" || opts["stdin"] != true || opts["container"] != "c" || last.OldObject != nil {
+		t.Errorf("AdmissionRequest for an attach: %+v, object %s", last, last.Object)
+	}
+	// A service proxy request is admitted with the proxied path.
+	code, st, _ := c.do("GET", "/api/v1/namespaces/default/services/web/proxy/some/path", nil)
+	if code != 400 || !strings.Contains(fmt.Sprint(st["message"]), "proxy to pod 'web' is not allowed") {
+		t.Errorf("service proxy: %d %v", code, st["message"])
+	}
+	reqs = deny.Requests()
+	if last = reqs[len(reqs)-1]; last.Kind.Kind != "ServiceProxyOptions" || !strings.Contains(string(last.Object), `"path":"/some/path"`) {
+		t.Errorf("AdmissionRequest for a service proxy: %+v, object %s", last, last.Object)
+	}
+	// What the rules do not name is not refused by it: an exec of the unscheduled pod fails
+	// on the pod, and writes are not sent to a CONNECT rule.
+	n := len(deny.Requests())
+	if code, st, _ := c.do("POST", "/api/v1/namespaces/default/pods/p/exec?command=true&stdout=true", nil); code == 201 ||
+		strings.Contains(fmt.Sprint(st["message"]), "admission webhook") {
+		t.Errorf("exec: %d %v", code, st["message"])
+	}
+	if code, _, _ := c.do("POST", "/api/v1/namespaces/default/configmaps", configMap("plain", "none")); code != 201 {
+		t.Errorf("configmap create: %d", code)
+	}
+	if got := len(deny.Requests()); got != n {
+		t.Errorf("the webhook got %d more requests for an exec and a write it does not match", got-n)
+	}
+}

@@ -83,6 +83,22 @@ type Validator interface {
 	Validate(ctx context.Context, a *Attributes) error
 }
 
+// ConnectAdmitter marks a plugin that admits CONNECT requests (exec, attach, port-forward and
+// proxy) as well as writes, as Kubernetes' admission webhooks and policies do. A connect's
+// Object is its options (PodExecOptions, ...). The chain shows connects to no other plugin:
+// none of the built-in ones handles them in Kubernetes either.
+type ConnectAdmitter interface {
+	AdmitsConnect()
+}
+
+func sees(p Plugin, a *Attributes) bool {
+	if a.Operation != Connect {
+		return true
+	}
+	_, ok := p.(ConnectAdmitter)
+	return ok
+}
+
 // Chain runs plugins in order. The zero Chain admits everything.
 type Chain struct {
 	plugins []Plugin
@@ -107,7 +123,7 @@ func (c *Chain) Admit(ctx context.Context, a *Attributes) error {
 		return nil
 	}
 	for _, p := range c.plugins {
-		if m, ok := p.(Mutator); ok {
+		if m, ok := p.(Mutator); ok && sees(p, a) {
 			if err := m.Admit(ctx, a); err != nil {
 				return err
 			}
@@ -122,7 +138,7 @@ func (c *Chain) Validate(ctx context.Context, a *Attributes) error {
 		return nil
 	}
 	for _, p := range c.plugins {
-		if v, ok := p.(Validator); ok {
+		if v, ok := p.(Validator); ok && sees(p, a) {
 			if err := v.Validate(ctx, a); err != nil {
 				return err
 			}

@@ -22,6 +22,10 @@ func NewValidating(cfg Config) *Validating { return &Validating{newDispatcher(cf
 
 func (*Validating) Name() string { return ValidatingPluginName }
 
+// AdmitsConnect: validating webhooks see exec, attach, port-forward and proxy requests
+// (operation CONNECT), as in Kubernetes.
+func (*Validating) AdmitsConnect() {}
+
 func (p *Validating) hooks() []*hook {
 	configs := p.d.objs.List(ar.GroupName, "validatingwebhookconfigurations", "")
 	return p.d.index.get(configs, func(o meta.Object) []*hook {
