@@ -65,6 +65,10 @@ func New(cfg Config) *Plugin {
 
 func (*Plugin) Name() string { return PluginName }
 
+// AdmitsConnect: policies see exec, attach, port-forward and proxy requests (operation
+// CONNECT, the options as the object), as in Kubernetes.
+func (*Plugin) AdmitsConnect() {}
+
 // decision is a failed validation (or an error under failurePolicy Fail) of one binding.
 type decision struct {
 	policy, binding string
