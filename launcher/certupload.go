@@ -34,9 +34,12 @@ const (
 
 // bundleFiles are pki/ files a control-plane machine shares with the first: the cluster CA
 // and the ServiceAccount key (every API server must verify every other's tokens), and the
-// external etcd's CA and client certificate when there is one. Each machine issues its own
-// serving certificate.
+// external etcd's CA and client certificate when there is one, and the front-proxy CA (every
+// API server publishes it in extension-apiserver-authentication: one CA, or they would
+// overwrite each other's). Each machine issues its own serving and front-proxy client
+// certificates.
 var bundleFiles = []string{pki.CACert, pki.CAKey, pki.SAKey, pki.SAPub,
+	filepath.Join(pki.FrontProxyDir, pki.CACert), filepath.Join(pki.FrontProxyDir, pki.CAKey),
 	filepath.Join(etcdCADir, pki.CACert), etcdClientName + ".crt", etcdClientName + ".key"}
 
 type certBundle struct {

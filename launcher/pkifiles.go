@@ -55,6 +55,9 @@ func WritePKIFiles(f PKIFiles) ([]string, error) {
 	if _, _, err := p.dir.Ensure(pki.APIServerKubeletClientName, pki.APIServerKubeletClient); err != nil {
 		return nil, err
 	}
+	if _, err := pki.OpenFrontProxy(p.dir.Path); err != nil {
+		return nil, err
+	}
 	written := []string{p.dir.Path}
 	ids := []struct {
 		name string

@@ -33,7 +33,8 @@ func openClusterPKI(dataDir string) (*clusterPKI, error) {
 
 // apiServerArgs issues (or reuses) the API server's serving certificate for its listen
 // addresses and every address of this machine (so nodes on other machines can reach it),
-// and returns the flags that point the API server at the PKI.
+// and returns the flags that point the API server at the PKI — the front-proxy CA and
+// client certificate included (DIR/pki/front-proxy), kept across restarts like the rest.
 func (p *clusterPKI) apiServerArgs(extraIPs ...net.IP) ([]string, error) {
 	ips := append(machineIPs(), extraIPs...)
 	if _, _, err := p.dir.Ensure(pki.APIServerName, pki.APIServerServing(kubernetesServiceIP, ips...)); err != nil {
@@ -42,15 +43,19 @@ func (p *clusterPKI) apiServerArgs(extraIPs ...net.IP) ([]string, error) {
 	if _, _, err := p.dir.Ensure(pki.APIServerKubeletClientName, pki.APIServerKubeletClient); err != nil {
 		return nil, err
 	}
+	fp, err := pki.OpenFrontProxy(p.dir.Path)
+	if err != nil {
+		return nil, fmt.Errorf("front-proxy PKI: %w", err)
+	}
 	d := p.dir
-	return []string{
+	return append([]string{
 		"--tls-cert-file", d.CertFile(pki.APIServerName), "--tls-private-key-file", d.KeyFile(pki.APIServerName),
 		"--client-ca-file", d.File(pki.CACert),
 		"--service-account-signing-key-file", d.File(pki.SAKey),
 		"--kubelet-client-certificate", d.CertFile(pki.APIServerKubeletClientName),
 		"--kubelet-client-key", d.KeyFile(pki.APIServerKubeletClientName),
 		"--kubelet-certificate-authority", d.File(pki.CACert),
-	}, nil
+	}, fp.APIServerArgs()...), nil
 }
 
 // controllerManagerArgs give the controller manager the CA to sign approved

@@ -157,3 +157,28 @@ func APIServerNames(serviceIP net.IP, extraIPs ...net.IP) ([]string, []net.IP) {
 	}
 	return dns, append(ips, extraIPs...)
 }
+
+// FrontProxy is the front-proxy CA's folder (PATH/front-proxy) with its client certificate.
+type FrontProxy struct{ *Dir }
+
+// OpenFrontProxy loads (the first time creates) the front-proxy CA of the cluster PKI in
+// path and makes sure its client certificate is there and current. Kept like the cluster
+// CA, it stays the same across restarts, and so does what the API server publishes in
+// kube-system/extension-apiserver-authentication for extension servers to trust.
+func OpenFrontProxy(path string) (*FrontProxy, error) {
+	d, err := OpenCADir(filepath.Join(path, FrontProxyDir), "skiff-front-proxy-ca")
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := d.Ensure(FrontProxyClientName, FrontProxyClient); err != nil {
+		return nil, err
+	}
+	return &FrontProxy{d}, nil
+}
+
+// APIServerArgs are skiff-apiserver's (and kube-apiserver's) flags naming the front-proxy
+// CA and client certificate.
+func (f *FrontProxy) APIServerArgs() []string {
+	return []string{"--requestheader-client-ca-file", f.File(CACert),
+		"--proxy-client-cert-file", f.CertFile(FrontProxyClientName), "--proxy-client-key-file", f.KeyFile(FrontProxyClientName)}
+}

@@ -17,6 +17,10 @@ var (
 	// APIServerKubeletClient is who the API server is to node agents (logs, exec,
 	// port-forward); node agents accept it and no one else.
 	APIServerKubeletClient = CertRequest{CommonName: "kube-apiserver-kubelet-client", Usage: ClientAuth}
+	// FrontProxyClient is who the API server is to extension API servers of aggregated
+	// APIServices (kubeadm's front-proxy-client), issued by the front-proxy CA, which those
+	// servers trust for requestheader authentication.
+	FrontProxyClient = CertRequest{CommonName: "front-proxy-client", Usage: ClientAuth}
 )
 
 // Leaf certificate file names in a Dir.
@@ -28,6 +32,10 @@ const (
 	ProxyName                  = "proxy"
 	IngressName                = "ingress"
 	APIServerKubeletClientName = "apiserver-kubelet-client"
+	// FrontProxyDir is the front-proxy CA's own folder under a Dir (front-proxy/ca.crt,
+	// ca.key), with FrontProxyClientName's certificate in it (front-proxy/front-proxy-client.crt).
+	FrontProxyDir        = "front-proxy"
+	FrontProxyClientName = "front-proxy-client"
 )
 
 // NodeUser is the user name of node name: system:node:NAME, in group system:nodes, which
