@@ -2,8 +2,8 @@
 // ResourceQuota's status.hard equal to its spec.hard and its status.used equal to what the
 // namespace's stored objects count for. The API server's ResourceQuota admission plugin
 // charges a quota before an object is stored; this controller is what gives usage back when
-// objects go away (deleted pods, services, claims; pods that finish), and it recalculates
-// every quota periodically, which also releases object counts of other kinds.
+// objects go away (deleted objects of every kind a quota counts; pods that finish), and it
+// recalculates every quota periodically.
 //
 // Usage is recalculated from live lists (consistent reads), not from informer caches: a
 // cache that lags a create would undercount, and an undercount lets a later create exceed
@@ -57,6 +57,13 @@ type Controller struct {
 	mu         sync.Mutex
 	versions   map[string]string // API group -> preferred version, from discovery
 	discovered time.Time
+
+	// monitors watch the other kinds a quota counts (configmaps, secrets, count/...), started
+	// when a quota first names them, so that a delete gives its count back at once, as
+	// Kubernetes' quota monitors replenish; pods, services and claims have informers above.
+	monitorsMu sync.Mutex
+	monitors   map[groupResource]*informer.Informer[meta.PartialObjectMetadata, *meta.PartialObjectMetadata]
+	runCtx     context.Context
 }
 
 // New makes the controller.
@@ -76,6 +83,7 @@ func New(cc *controller.Context, o Options) *Controller {
 		log:      cc.Logger(Name),
 		now:      time.Now,
 		versions: map[string]string{},
+		monitors: map[groupResource]*informer.Informer[meta.PartialObjectMetadata, *meta.PartialObjectMetadata]{},
 	}
 	c.quotas.AddEventHandler(informer.Handler[*core.ResourceQuota]{
 		AddFunc: func(q *core.ResourceQuota) { c.queue.Enqueue(q) },
@@ -87,6 +95,8 @@ func New(cc *controller.Context, o Options) *Controller {
 				c.queue.Enqueue(q)
 			}
 		},
+		// Quotas count quotas (the "resourcequotas" resource): the others recount.
+		DeleteFunc: func(q *core.ResourceQuota) { c.enqueueNamespace(q.Namespace) },
 	})
 	c.pods.AddEventHandler(informer.Handler[*core.Pod]{
 		UpdateFunc: func(old, p *core.Pod) {
@@ -124,6 +134,9 @@ func (c *Controller) Run(ctx context.Context) {
 	if !controller.WaitForSync(ctx, c.log, c.quotas.HasSynced, c.pods.HasSynced, c.services.HasSynced, c.pvcs.HasSynced) {
 		return
 	}
+	c.monitorsMu.Lock()
+	c.runCtx = ctx
+	c.monitorsMu.Unlock()
 	go func() {
 		t := time.NewTicker(c.opts.ResyncPeriod)
 		defer t.Stop()
@@ -258,7 +271,34 @@ func (c *Controller) list(ctx context.Context, gr groupResource, ns string) ([]m
 		return nil, nil // a kind the server does not serve counts nothing
 	}
 	r := client.Resource{Group: gr.group, Version: version, Resource: gr.resource, Namespaced: true}
+	if err := c.monitor(ctx, gr, r); err != nil {
+		return nil, err
+	}
 	return listAll(ctx, client.For[meta.PartialObjectMetadata](c.cc.Client, r), ns)
+}
+
+// monitor makes sure deletes of gr's objects enqueue their namespace's quotas, starting a
+// metadata informer the first time and waiting for its first list, so that no delete after
+// the count that follows is missed.
+func (c *Controller) monitor(ctx context.Context, gr groupResource, r client.Resource) error {
+	c.monitorsMu.Lock()
+	inf, ok := c.monitors[gr]
+	if !ok && c.runCtx != nil {
+		inf = informer.NewInformer(client.For[meta.PartialObjectMetadata](c.cc.Client, r), "", client.ListOptions{}, 0)
+		inf.AddEventHandler(informer.Handler[*meta.PartialObjectMetadata]{
+			DeleteFunc: func(o *meta.PartialObjectMetadata) { c.enqueueNamespace(o.Namespace) },
+		})
+		c.monitors[gr] = inf
+		go inf.Run(c.runCtx)
+	}
+	c.monitorsMu.Unlock()
+	if inf == nil {
+		return nil // not running (a test calling sync directly): the periodic recount only
+	}
+	if !informer.WaitForCacheSync(ctx, inf.HasSynced) {
+		return fmt.Errorf("watching %s: %w", gr.resource, ctx.Err())
+	}
+	return nil
 }
 
 func listAll[T any, PT interface {

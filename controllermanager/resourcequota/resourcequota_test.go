@@ -154,3 +154,45 @@ func TestComputeResourcesAndScopes(t *testing.T) {
 		t.Fatalf("after the first finished: %v", err)
 	}
 }
+
+// Object counts of every kind are given back as soon as an object is deleted, not at the
+// next periodic recount (5 minutes): the conformance "capture the life of a configMap /
+// secret / replica set / replication controller" specs wait a minute.
+func TestDeletesReleaseObjectCounts(t *testing.T) {
+	e := testenv.New(t)
+	e.Start(t, resourcequota.New(e.CC, resourcequota.Options{}))
+	testenv.Create(t, e, resourcequota.ResourceQuotas, &core.ResourceQuota{
+		ObjectMeta: meta.ObjectMeta{Namespace: "default", Name: "counts"},
+		Spec: core.ResourceQuotaSpec{Hard: rl("configmaps", "10", "secrets", "10", "replicationcontrollers", "10",
+			"count/replicasets.apps", "10", "resourcequotas", "10")}})
+	waitUsed(t, e, "counts", "resourcequotas", "1")
+	before := used(t, e, "counts", "configmaps") // kube-root-ca.crt may be there or not
+
+	cms := client.Resource{Version: "v1", Resource: "configmaps", Namespaced: true}
+	secrets := client.Resource{Version: "v1", Resource: "secrets", Namespaced: true}
+	rcs := client.Resource{Version: "v1", Resource: "replicationcontrollers", Namespaced: true}
+	om := meta.ObjectMeta{Namespace: "default", Name: "x"}
+	testenv.Create(t, e, cms, &core.ConfigMap{ObjectMeta: om})
+	testenv.Create(t, e, secrets, &core.Secret{ObjectMeta: om})
+	testenv.Create(t, e, rcs, &core.ReplicationController{ObjectMeta: om, Spec: core.ReplicationControllerSpec{
+		Selector: map[string]string{"a": "b"}, Template: &core.PodTemplateSpec{ObjectMeta: meta.ObjectMeta{Labels: map[string]string{"a": "b"}},
+			Spec: core.PodSpec{Containers: []core.Container{{Name: "c", Image: "busybox"}}}}}})
+	testenv.Create(t, e, resourcequota.ResourceQuotas, &core.ResourceQuota{ObjectMeta: meta.ObjectMeta{Namespace: "default", Name: "other"},
+		Spec: core.ResourceQuotaSpec{Hard: rl("count/replicasets.apps", "5")}})
+	waitUsed(t, e, "counts", "secrets", "1")
+	waitUsed(t, e, "counts", "replicationcontrollers", "1")
+	waitUsed(t, e, "counts", "resourcequotas", "2")
+
+	for _, r := range []client.Resource{cms, secrets, rcs} {
+		if err := client.For[meta.PartialObjectMetadata](e.Client, r).Delete(e.Ctx, "default", "x", nil); err != nil {
+			t.Fatalf("delete %s: %v", r.Resource, err)
+		}
+	}
+	if err := client.For[core.ResourceQuota](e.Client, resourcequota.ResourceQuotas).Delete(e.Ctx, "default", "other", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUsed(t, e, "counts", "configmaps", before)
+	waitUsed(t, e, "counts", "secrets", "0")
+	waitUsed(t, e, "counts", "replicationcontrollers", "0")
+	waitUsed(t, e, "counts", "resourcequotas", "1")
+}
