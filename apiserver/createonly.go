@@ -46,6 +46,10 @@ func (s *Server) serveCreateOnly(w http.ResponseWriter, req *http.Request, r *re
 		writeError(w, errMethodNotAllowed("the server does not allow this method on the requested resource"))
 		return
 	}
+	if acceptsOnlyTable(req) { // a question has no table form
+		writeError(w, errNotAcceptable())
+		return
+	}
 	h, ok := s.createOnlyHandlers()[k.Group+"/"+k.Resource]
 	if !ok {
 		writeError(w, newStatus(http.StatusNotFound, meta.ReasonNotFound, "the server could not find the requested resource", nil))

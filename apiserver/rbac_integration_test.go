@@ -1,7 +1,9 @@
 package apiserver_test
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -184,6 +186,27 @@ func TestAccessReviews(t *testing.T) {
 		`{"spec":{"resourceAttributes":{"verb":"get","resource":"pods"},"nonResourceAttributes":{"verb":"get","path":"/api"}}}`)
 	if !strings.Contains(fmt.Sprint(bad["message"]), "cannot be specified in combination with resourceAttributes") {
 		t.Errorf("SSAR with both: %v", bad["message"])
+	}
+	// A question has no table form: asking only for a Table is 406, as Kubernetes answers
+	// (conformance: "should return a 406 for a backend which does not implement metadata").
+	ssarBody := []byte(`{"spec":{"nonResourceAttributes":{"verb":"get","path":"/"}}}`)
+	req, _ := http.NewRequest("POST", admin.base+authzV1+"/selfsubjectaccessreviews", bytes.NewReader(ssarBody))
+	req.Header.Set("Content-Type", "application/json")
+	for accept, want := range map[string]int{
+		"application/json;as=Table;v=v1;g=meta.k8s.io":                   406,
+		"application/json;as=Table;v=v1;g=meta.k8s.io, application/json": 201,
+	} {
+		req.Body = io.NopCloser(bytes.NewReader(ssarBody))
+		req.Header.Set("Accept", accept)
+		resp, err := admin.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == 406 && !strings.Contains(string(b), `"reason":"NotAcceptable"`)) {
+			t.Errorf("Accept %s: %d %s, want %d", accept, resp.StatusCode, b, want)
+		}
 	}
 	// A group alone is a subject; system:masters may do anything.
 	sar := admin.must(201, "POST", authzV1+"/subjectaccessreviews",
