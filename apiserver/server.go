@@ -283,6 +283,7 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 		return nil, err
 	}
 	s.followFlowControl(ctx)
+	s.followAdmissionPolicies(ctx) // admissionpolicy_status.go
 	period := cfg.AvailabilityCheckPeriod
 	if period <= 0 {
 		period = AvailabilityCheckPeriod

@@ -11,6 +11,8 @@
 package admissioncel
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -197,4 +199,38 @@ func (p *Program) EvalBool(act Activation) (bool, error) {
 		return false, fmt.Errorf("%w bool, got %s", ErrWrongType, out.Type())
 	}
 	return b, nil
+}
+
+// DecodeJSON decodes a JSON document into the values expressions see: objects as
+// map[string]any, arrays as []any, and numbers as int64 when integral (as Kubernetes'
+// unstructured decoding gives them, so that `object.spec.replicas % 2` is integer
+// arithmetic), else float64.
+func DecodeJSON(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return numbers(v), nil
+}
+
+func numbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	}
+	return v
 }

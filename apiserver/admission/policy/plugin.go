@@ -400,9 +400,7 @@ func toJSONValue(o any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	err = json.Unmarshal(b, &v)
-	return v, err
+	return admissioncel.DecodeJSON(b)
 }
 
 // result is what one (policy, binding, param) evaluation found.

@@ -2,10 +2,10 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/skiff-sh/skiff/api/admissioncel"
 	ar "github.com/skiff-sh/skiff/api/admissionregistration"
 	"github.com/skiff-sh/skiff/api/matchconditions"
 	"github.com/skiff-sh/skiff/api/meta"
@@ -68,13 +68,13 @@ func (h *hook) matchesConditions(req *reviewRequest) (bool, error) {
 
 // celVars is what the expressions see: the review's request, and its objects, as JSON values.
 func (r *reviewRequest) celVars() (matchconditions.Vars, error) {
-	var review struct {
-		Request map[string]any `json:"request"`
-	}
-	if err := json.Unmarshal(r.body, &review); err != nil {
+	v, err := admissioncel.DecodeJSON(r.body)
+	if err != nil {
 		return matchconditions.Vars{}, err
 	}
-	return matchconditions.Vars{Object: review.Request["object"], OldObject: review.Request["oldObject"], Request: review.Request}, nil
+	review, _ := v.(map[string]any)
+	req, _ := review["request"].(map[string]any)
+	return matchconditions.Vars{Object: req["object"], OldObject: req["oldObject"], Request: req}, nil
 }
 
 func present(o meta.Object) bool { return match.Present(o) }
