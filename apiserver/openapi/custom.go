@@ -28,6 +28,12 @@ func (b *builder) defineCustomKind(r Resource) string {
 	}
 	var raw map[string]any
 	json.Unmarshal(r.Schema, &raw)
+	if keep, _ := raw["x-kubernetes-preserve-unknown-fields"].(bool); keep && !b.v3 {
+		// As kube-apiserver's buildKubeNative: a bare object for v2, not even apiVersion,
+		// kind and metadata, or kubectl's v2 validation would refuse every other field.
+		b.defs[name] = &schema{Type: "object", GVK: []GVK{{Group: r.Group, Version: r.Version, Kind: r.Kind}}}
+		return name
+	}
 	s := fromJSONSchema(raw, b.v3)
 	if s.Type == "" {
 		s.Type = "object"

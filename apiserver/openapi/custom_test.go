@@ -99,3 +99,19 @@ func TestCustomSchemaV2Conversion(t *testing.T) {
 		t.Errorf("v3 preserve-unknown-fields object = %v", free3)
 	}
 }
+
+// TestCustomSchemaPreservingUnknownFields: a definition without a schema (or one preserving
+// unknown fields at its root) is a bare object in v2, as kube-apiserver publishes it, and
+// its schema with apiVersion, kind and metadata in v3.
+func TestCustomSchemaPreservingUnknownFields(t *testing.T) {
+	r := Resource{Group: "crd-publish-openapi-test-empty.example.com", Version: "v1", Kind: "E", Resource: "es",
+		Namespaced: true, Schema: json.RawMessage(`{"type":"object","x-kubernetes-preserve-unknown-fields":true}`)}
+	v2 := obj(decode(t, V2Document([]Resource{r})), "definitions", "com.example.crd-publish-openapi-test-empty.v1.E")
+	if len(v2) != 2 || v2["type"] != "object" || v2["x-kubernetes-group-version-kind"] == nil {
+		t.Errorf("v2 = %v, want only type object and the GVK", v2)
+	}
+	v3 := obj(decode(t, V3Document(r.Group+"/v1", []Resource{r})), "components", "schemas", "com.example.crd-publish-openapi-test-empty.v1.E")
+	if v3["x-kubernetes-preserve-unknown-fields"] != true || obj(v3, "properties", "metadata") == nil {
+		t.Errorf("v3 = %v", v3)
+	}
+}
