@@ -11,6 +11,7 @@ import (
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/registry"
+	"github.com/skiff-sh/skiff/api/unstructured"
 	"github.com/skiff-sh/skiff/apiserver/admission"
 	"github.com/skiff-sh/skiff/apiserver/admission/defaultingressclass"
 	"github.com/skiff-sh/skiff/apiserver/admission/defaultstorageclass"
@@ -89,10 +90,18 @@ func admissionAttributes(ctx context.Context, op admission.Operation, k *registr
 }
 
 // admitMutating runs the chain's mutating plugins; their warnings go to the client.
+// A custom resource is pruned and defaulted again afterwards, as kube-apiserver's schema
+// coercion does: a webhook cannot add fields its schema does not know.
 func (s *Server) admitMutating(ctx context.Context, a *admission.Attributes) *apiError {
 	err := s.admission.Admit(ctx, a)
 	addWarnings(ctx, a.Warnings()...)
 	auditAdmission(ctx, a)
+	if err == nil && a.Kind != nil && a.Kind.Custom != nil && a.Kind.Custom.Schema != nil {
+		if u, ok := a.Object.(*unstructured.Unstructured); ok && u != nil {
+			a.Kind.Custom.Schema.PruneFields(u)
+			a.Kind.Custom.Schema.DefaultFields(u)
+		}
+	}
 	return admissionError(a, err)
 }
 

@@ -246,3 +246,30 @@ func TestAdmissionWebhookConnect(t *testing.T) {
 		t.Errorf("the webhook got %d more requests for an exec and a write it does not match", got-n)
 	}
 }
+
+// A mutating webhook cannot add fields a custom resource's schema does not know: the object
+// is pruned (and defaulted) again after mutation, as Kubernetes does (conformance: "should
+// mutate custom resource with pruning").
+func TestMutatingWebhookOutputIsPruned(t *testing.T) {
+	a, s := newAPI(t, harness.ServerOptions{})
+	createCRD(t, a, widgetCRD)
+	patch := webhooktest.NewServer(t, webhooktest.Patch(`[{"op":"add","path":"/spec/unknown","value":"yes"},{"op":"add","path":"/spec/size","value":"3cm"},{"op":"remove","path":"/spec/replicas"}]`))
+	c := &webhookClient{t: t, base: s.URL, hc: s.HTTPClient(t)}
+	hook := ar.MutatingWebhook{Name: "widgets.example.com", ClientConfig: ar.WebhookClientConfig{URL: ptrTo(patch.URL), CABundle: patch.CABundle},
+		Rules: []ar.RuleWithOperations{{Operations: []ar.OperationType{ar.Create},
+			Rule: ar.Rule{APIGroups: []string{"example.com"}, APIVersions: []string{"v1"}, Resources: []string{"widgets"}}}},
+		SideEffects: ptrTo(ar.SideEffectClassNone), AdmissionReviewVersions: []string{"v1"}}
+	if code, st, _ := c.do("POST", "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+		ar.MutatingWebhookConfiguration{ObjectMeta: meta.ObjectMeta{Name: "widgets"}, Webhooks: []ar.MutatingWebhook{hook}}); code != 201 {
+		t.Fatalf("configuration: %d %v", code, st)
+	}
+	const base = "/apis/example.com/v1/namespaces/default/widgets"
+	var m map[string]any
+	harness.Eventually(t, 10*time.Second, "the webhook to mutate a widget", func() (bool, string) {
+		m = a.must(201, "POST", base+"?dryRun=All", `{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"spec":{"color":"red","replicas":3}}`)
+		return get(m, "spec", "size") == "3cm", fmt.Sprint(m["spec"])
+	})
+	if spec := m["spec"].(map[string]any); spec["unknown"] != nil || spec["replicas"] != float64(1) {
+		t.Errorf("spec after the webhook = %v, want unknown pruned and replicas defaulted to 1 again", spec)
+	}
+}
