@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/google/cel-go/cel"
+	celtypes "github.com/google/cel-go/common/types"
 
 	"github.com/skiff-sh/skiff/api/admissioncel"
 	ar "github.com/skiff-sh/skiff/api/admissionregistration"
@@ -133,7 +134,11 @@ func Compile(spec *ar.ValidatingAdmissionPolicySpec, types *admissioncel.Types) 
 		if expr == "" {
 			continue // validation reports it
 		}
-		prg, err := env.Compile(expr, cel.StringType)
+		// A string, or null for no annotation.
+		prg, err := env.Compile(expr, nil)
+		if err == nil && !prg.Type.IsExactType(celtypes.StringType) && !prg.Type.IsExactType(celtypes.NullType) && !prg.Type.IsExactType(celtypes.DynType) {
+			err = fmt.Errorf("must evaluate to one of [string null_type]")
+		}
 		if err != nil {
 			errs = append(errs, field.Invalid(p.Child("auditAnnotations").Index(i).Child("valueExpression"), a.ValueExpression, err.Error()))
 			continue

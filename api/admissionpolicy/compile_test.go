@@ -31,7 +31,7 @@ func TestCompileErrors(t *testing.T) {
 			MatchConditions:  []ar.MatchCondition{{Name: "m", Expression: "'x'"}},
 			AuditAnnotations: []ar.AuditAnnotation{{Key: "k", ValueExpression: "1"}}},
 			[]string{"spec.matchConditions[0].expression: must evaluate to bool", "spec.validations[0].expression: must evaluate to bool",
-				"spec.validations[0].messageExpression: must evaluate to string", "spec.auditAnnotations[0].valueExpression: must evaluate to string"}},
+				"spec.validations[0].messageExpression: must evaluate to string", "spec.auditAnnotations[0].valueExpression: must evaluate to one of [string null_type]"}},
 		{"bad variable name", ar.ValidatingAdmissionPolicySpec{Variables: []ar.Variable{{Name: "a-b", Expression: "1"}}},
 			[]string{"spec.variables[0].name: name is not a valid CEL identifier"}},
 	}
