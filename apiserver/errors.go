@@ -99,6 +99,7 @@ func errInvalid(k *registry.Kind, name string, errs field.ErrorList) *apiError {
 // toAPIError maps storage errors to their Status; anything unknown is a 500.
 func toAPIError(k *registry.Kind, name string, err error) *apiError {
 	var ae *apiError
+	var continueExpired *storage.ContinueExpiredError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -114,6 +115,11 @@ func toAPIError(k *registry.Kind, name string, err error) *apiError {
 		return errAlreadyExists(k, name)
 	case errors.Is(err, storage.ErrConflict):
 		return errConflict(k, name, errModified)
+	case errors.As(err, &continueExpired):
+		// Kubernetes' messages; the token reads the rest of the list at the newest revision.
+		e := errGone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
+		e.status.ListMeta.Continue = continueExpired.Continue
+		return e
 	case errors.Is(err, storage.ErrExpired):
 		return errGone("The resourceVersion for the provided list is too old.")
 	case errors.Is(err, storage.ErrInvalidContinue):

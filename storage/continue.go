@@ -18,6 +18,22 @@ type continueToken struct {
 
 const continueAPIVersion = "meta.k8s.io/v1"
 
+// latestRevision in a token means "the rest of the list at the newest revision": the token
+// a list whose revision was compacted away offers (Kubernetes uses -1 too, so that a token
+// without a revision stays invalid).
+const latestRevision = -1
+
+// ContinueExpiredError: a paginated list's revision was compacted away. Continue reads the
+// rest of the list from the same key at the newest revision, an inconsistent list the client
+// may accept (Kubernetes returns it in the 410's metadata).
+type ContinueExpiredError struct {
+	Continue string
+	err      error
+}
+
+func (e *ContinueExpiredError) Error() string { return e.err.Error() }
+func (e *ContinueExpiredError) Unwrap() error { return e.err }
+
 func encodeContinue(key, prefix string, rev int64) (string, error) {
 	rel, ok := strings.CutPrefix(key, prefix)
 	if !ok || rel == "" {
@@ -44,8 +60,11 @@ func decodeContinue(token, prefix string) (int64, string, error) {
 	if c.APIVersion != continueAPIVersion {
 		return 0, "", fmt.Errorf("%w: unsupported version %q", ErrInvalidContinue, c.APIVersion)
 	}
-	if c.ResourceVersion <= 0 || c.StartKey == "" {
+	if (c.ResourceVersion <= 0 && c.ResourceVersion != latestRevision) || c.StartKey == "" {
 		return 0, "", fmt.Errorf("%w: missing revision or start key", ErrInvalidContinue)
+	}
+	if c.ResourceVersion == latestRevision {
+		return 0, prefix + c.StartKey, nil // read the rest at the newest revision
 	}
 	abs := "/" + c.StartKey
 	if path.Clean(abs) != abs {

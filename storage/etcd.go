@@ -247,7 +247,13 @@ func (s *etcdStore) List(ctx context.Context, prefix string, newFunc NewFunc, op
 		}
 		resp, err := s.client.Get(ctx, start, getOpts...)
 		if err != nil {
-			return nil, etcdError("list", prefix, err)
+			err = etcdError("list", prefix, err)
+			if opts.Continue != "" && errors.Is(err, ErrExpired) {
+				if token, terr := encodeContinue(start, prefix, latestRevision); terr == nil {
+					return nil, &ContinueExpiredError{Continue: token, err: err}
+				}
+			}
+			return nil, err
 		}
 		// Every later page is read at the first page's revision: one consistent snapshot.
 		// (A read at an explicit revision answers with the current one in its header.)

@@ -353,6 +353,24 @@ func TestListAtRevisionAndCompaction(t *testing.T) {
 	if !errors.Is(err, storage.ErrExpired) {
 		t.Fatalf("continue at a compacted revision: %v, want ErrExpired", err)
 	}
+	// The error offers the rest of the list at the newest revision (Kubernetes' inconsistent
+	// continue): from the same key on, with what was written since.
+	var ce *storage.ContinueExpiredError
+	if !errors.As(err, &ce) || ce.Continue == "" {
+		t.Fatalf("continue at a compacted revision: %v, want a ContinueExpiredError with a token", err)
+	}
+	rest, err := s.List(ctx, prefix, storagetest.New, storage.ListOptions{Continue: ce.Continue, Limit: 2})
+	if err != nil {
+		t.Fatalf("list with the inconsistent token: %v", err)
+	}
+	if len(rest.Items) != 2 || rest.Items[0].GetObjectMeta().Name != "b" || rest.Items[1].GetObjectMeta().Name != "c" ||
+		rest.ResourceVersion < storagetest.RV(t, d) || rest.RemainingItemCount == nil || *rest.RemainingItemCount != 1 {
+		t.Fatalf("inconsistent continue: %d items %v at rv %d (d at %d), remaining %v", len(rest.Items), rest.Items, rest.ResourceVersion, storagetest.RV(t, d), rest.RemainingItemCount)
+	}
+	last, err := s.List(ctx, prefix, storagetest.New, storage.ListOptions{Continue: rest.Continue, Limit: 2})
+	if err != nil || len(last.Items) != 1 || last.Items[0].GetObjectMeta().Name != "d" || last.ResourceVersion != rest.ResourceVersion {
+		t.Fatalf("next page: %v %v", last, err)
+	}
 	if n, err := s.Count(ctx, prefix); err != nil || n != 4 {
 		t.Fatalf("count = %d, %v; want 4", n, err)
 	}
