@@ -37,6 +37,7 @@ var (
 	watchEvents = flag.Int("watch-creates", 1000, "creates in the fan-out phase")
 	crdOnly     = flag.Bool("crd-only", false, "run only the custom resource phase (crd.go)")
 	webhookOnly = flag.Bool("webhook-only", false, "run only the admission webhook phase")
+	policyOnly  = flag.Bool("policy-only", false, "run only the ValidatingAdmissionPolicy phase (policy.go)")
 	ssaOnly     = flag.Bool("ssa-only", false, "run only the server-side apply phase (ssa.go)")
 	versOnly    = flag.Bool("versions-only", false, "run only the converted-version phase (versions.go)")
 )
@@ -75,6 +76,11 @@ func main() {
 
 	if *webhookOnly {
 		webhookCost(hc, base)
+		srv.Close()
+		return
+	}
+	if *policyOnly {
+		policyCost(hc, base)
 		srv.Close()
 		return
 	}
@@ -135,6 +141,7 @@ func main() {
 		creates.rate()/raw.rate(), gets.rate()/raw.rate(), updates.rate()/raw.rate())
 	crdCost(hc, base, string(value), *n)
 	webhookCost(hc, base)
+	policyCost(hc, base)
 	securityCost(ctx, cli, logger, base, hc, dir)
 	srv.Close()
 }
