@@ -17,6 +17,7 @@ import (
 	"github.com/skiff-sh/skiff/api/matchconditions"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/apiserver/admission"
+	"github.com/skiff-sh/skiff/apiserver/webhookclient"
 	"github.com/skiff-sh/skiff/storage"
 )
 
@@ -25,6 +26,9 @@ const (
 	MutatingPluginName   = "MutatingAdmissionWebhook"
 	ValidatingPluginName = "ValidatingAdmissionWebhook"
 )
+
+// ServiceResolver reaches a webhook's service reference (webhookclient.ServiceResolver).
+type ServiceResolver = webhookclient.ServiceResolver
 
 // Config is what both plugins need.
 type Config struct {
@@ -41,22 +45,22 @@ type Config struct {
 // HTTP clients.
 type dispatcher struct {
 	objs     admission.Objects
-	resolver ServiceResolver
 	log      *slog.Logger
 	compiler *matchconditions.Compiler
 	// compilerErr: the CEL environment failed to build; every hook with match conditions
 	// then fails under its failurePolicy.
 	compilerErr error
-	clients     clients
+	client      *webhookclient.Client
 	index       index
 }
 
 func newDispatcher(cfg Config) *dispatcher {
 	comp, err := matchconditions.NewCompiler()
-	d := &dispatcher{objs: cfg.Objects, resolver: cfg.Resolver, log: cfg.Log, compiler: comp, compilerErr: err}
-	if d.resolver == nil {
-		d.resolver = endpointResolver{cfg.Objects}
+	resolver := cfg.Resolver
+	if resolver == nil {
+		resolver = webhookclient.EndpointResolver(cfg.Objects)
 	}
+	d := &dispatcher{objs: cfg.Objects, client: webhookclient.New(resolver), log: cfg.Log, compiler: comp, compilerErr: err}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}

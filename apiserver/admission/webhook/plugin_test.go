@@ -305,7 +305,7 @@ func TestServiceReference(t *testing.T) {
 	objs := admissiontest.NewObjects(
 		&core.Service{ObjectMeta: meta.ObjectMeta{Name: "hooks", Namespace: "system"},
 			Spec: core.ServiceSpec{Ports: []core.ServicePort{{Name: "https", Port: 443}}}},
-		&discovery.EndpointSlice{ObjectMeta: meta.ObjectMeta{Name: "hooks-x", Namespace: "system", Labels: map[string]string{labelServiceName: "hooks"}},
+		&discovery.EndpointSlice{ObjectMeta: meta.ObjectMeta{Name: "hooks-x", Namespace: "system", Labels: map[string]string{"kubernetes.io/service-name": "hooks"}},
 			Endpoints: []discovery.Endpoint{
 				{Addresses: []string{"10.0.0.9"}, Conditions: discovery.EndpointConditions{Ready: ptr(false)}},
 				{Addresses: []string{host}},

@@ -1,4 +1,4 @@
-package webhook
+package webhookclient
 
 import (
 	"context"
@@ -8,17 +8,26 @@ import (
 
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/discovery"
-	"github.com/skiff-sh/skiff/apiserver/admission"
+	"github.com/skiff-sh/skiff/api/meta"
 )
 
-// endpointResolver reaches a Service through its ready endpoints, as kube-apiserver does with
-// --enable-aggregator-routing: the API server need not run beside a proxy that programs
-// cluster IPs (under `skiff up` it runs on the host, which reaches pod IPs through the nodes'
-// routes). The certificate is still verified for NAME.NAMESPACE.svc.
+// Objects reads Services and EndpointSlices from the API server's caches (the admission
+// plugins' admission.Objects is one).
+type Objects interface {
+	Get(ctx context.Context, group, resource, namespace, name string) (meta.Object, error)
+	List(group, resource, namespace string) []meta.Object
+}
+
 // labelServiceName ties an EndpointSlice to its Service.
 const labelServiceName = "kubernetes.io/service-name"
 
-type endpointResolver struct{ objs admission.Objects }
+// EndpointResolver reaches a Service through its ready endpoints, as kube-apiserver does with
+// --enable-aggregator-routing: the API server need not run beside a proxy that programs
+// cluster IPs (under `skiff up` it runs on the host, which reaches pod IPs through the nodes'
+// routes). The certificate is still verified for NAME.NAMESPACE.svc.
+func EndpointResolver(objs Objects) ServiceResolver { return endpointResolver{objs} }
+
+type endpointResolver struct{ objs Objects }
 
 func (r endpointResolver) ResolveEndpoint(ctx context.Context, namespace, name string, port int32) (string, error) {
 	o, err := r.objs.Get(ctx, "", "services", namespace, name)
@@ -48,7 +57,7 @@ func (r endpointResolver) ResolveEndpoint(ctx context.Context, namespace, name s
 		}
 		var target int32
 		for _, p := range s.Ports {
-			if p.Port != nil && deref(p.Name, "") == sp.Name {
+			if p.Port != nil && (p.Name == nil && sp.Name == "" || p.Name != nil && *p.Name == sp.Name) {
 				target = *p.Port
 			}
 		}
