@@ -100,7 +100,7 @@ func (s *Server) createObject(w http.ResponseWriter, req *http.Request, r *reque
 				return
 			}
 		}
-		stored, aerr := toStorageVersion(k, obj)
+		stored, aerr := s.toStorageVersion(ctx, k, obj)
 		if aerr != nil {
 			writeError(w, aerr)
 			return

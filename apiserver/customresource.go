@@ -9,19 +9,24 @@ package apiserver
 // writing a response or a watch event (toVersion).
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/skiff-sh/skiff/api/apiextensions"
+	"github.com/skiff-sh/skiff/api/apiextensions/schema"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/api/unstructured"
 	"github.com/skiff-sh/skiff/api/validation/field"
+	"github.com/skiff-sh/skiff/apiserver/crconversion"
 )
 
 // decodeCustom decodes a custom resource and prunes what its schema does not know, reporting
@@ -74,14 +79,15 @@ func validateCustom(k *registry.Kind, obj, old meta.Object) field.ErrorList {
 	return k.Custom.Schema.Validate(obj.(*unstructured.Unstructured).Object(), oldObj)
 }
 
-// toStorageVersion is obj as it is stored: for a custom resource, obj relabelled with its
-// storage version (None conversion); for a served-only version of a built-in kind, a new
-// object of the storage kind (registry.Conversion); obj itself otherwise. An object that
-// cannot be converted (a malformed annotation the conversion reads) is a bad request.
-func toStorageVersion(k *registry.Kind, obj meta.Object) (meta.Object, *apiError) {
+// toStorageVersion is obj as it is stored: for a custom resource, obj in its storage version
+// (relabelled for None conversion, converted by the definition's webhook for Webhook); for a
+// served-only version of a built-in kind, a new object of the storage kind
+// (registry.Conversion); obj itself otherwise. An object that cannot be converted (a
+// malformed annotation the conversion reads) is a bad request; a failed webhook is a 500.
+func (s *Server) toStorageVersion(ctx context.Context, k *registry.Kind, obj meta.Object) (meta.Object, *apiError) {
 	switch {
 	case k.Custom != nil:
-		obj.GetTypeMeta().APIVersion = k.Custom.StorageVersion
+		return s.convertCustom(ctx, k, obj, k.Custom.StorageVersion)
 	case k.Conversion != nil:
 		st, err := k.Conversion.ToStorage(obj)
 		if err != nil {
@@ -94,10 +100,10 @@ func toStorageVersion(k *registry.Kind, obj meta.Object) (meta.Object, *apiError
 
 // fromStorageVersion is a stored object (a copy of the handler's own) in the request's
 // version, for a read-modify-write: the inverse of toStorageVersion.
-func fromStorageVersion(k *registry.Kind, cur meta.Object) (meta.Object, *apiError) {
+func (s *Server) fromStorageVersion(ctx context.Context, k *registry.Kind, cur meta.Object) (meta.Object, *apiError) {
 	switch {
 	case k.Custom != nil:
-		cur.GetTypeMeta().APIVersion = k.APIVersion() // None conversion
+		return s.convertCustom(ctx, k, cur, k.APIVersion())
 	case k.Conversion != nil:
 		o, err := k.Conversion.FromStorage(cur)
 		if err != nil {
@@ -108,10 +114,115 @@ func fromStorageVersion(k *registry.Kind, cur meta.Object) (meta.Object, *apiErr
 	return cur, nil
 }
 
+// convertCustom is a custom resource in apiVersion to: obj itself relabelled (None
+// conversion), or the webhook's answer.
+func (s *Server) convertCustom(ctx context.Context, k *registry.Kind, obj meta.Object, to string) (meta.Object, *apiError) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok || u.APIVersion == to {
+		return obj, nil
+	}
+	if k.Custom.Webhook == nil {
+		u.APIVersion = to
+		return u, nil
+	}
+	out, aerr := s.convertWebhook(ctx, k, []*unstructured.Unstructured{u}, to)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return out[0], nil
+}
+
+// convertWebhook converts objects through the definition's webhook, in one review, and
+// applies the target version's defaults to the converted ones (Kubernetes defaults after
+// conversion too). Objects in version to already are returned as they are. A failure is a
+// 500, as in Kubernetes, worded "conversion webhook for ... failed: ...".
+func (s *Server) convertWebhook(ctx context.Context, k *registry.Kind, objs []*unstructured.Unstructured, to string) ([]*unstructured.Unstructured, *apiError) {
+	c := crconversion.Converter{Client: s.webhooks, Webhook: k.Custom.Webhook}
+	start := time.Now()
+	out, err := c.Convert(ctx, objs, to)
+	from := ""
+	for _, o := range objs {
+		if o.APIVersion != to {
+			from = o.APIVersion
+			break
+		}
+	}
+	if from != "" {
+		s.metrics.crConversion.WithLabelValues(k.Custom.CRD, from, to, strconv.FormatBool(err == nil)).Observe(time.Since(start).Seconds())
+	}
+	if err != nil {
+		return nil, errInternal(err)
+	}
+	if sc := s.customSchema(k, to); sc != nil {
+		for i := range out {
+			if out[i] != objs[i] {
+				sc.DefaultFields(out[i])
+			}
+		}
+	}
+	return out, nil
+}
+
+// customSchema is the compiled schema of the version apiVersion of k's definition (nil if
+// not served or without one).
+func (s *Server) customSchema(k *registry.Kind, apiVersion string) *schema.Schema {
+	if k.APIVersion() == apiVersion {
+		return k.Custom.Schema
+	}
+	for _, o := range s.reg.Kinds() {
+		if o.Custom != nil && o.Custom.CRD == k.Custom.CRD && o.APIVersion() == apiVersion {
+			return o.Custom.Schema
+		}
+	}
+	return nil
+}
+
 // toVersion is obj as the request's version serves it: for a custom resource stored under
-// another version, a shallow copy with the apiVersion rewritten (None conversion); for a
-// served-only version of a built-in kind, the converted object; obj itself otherwise. obj
-// may be a watch cache's and is never modified.
+// another version, a shallow copy with the apiVersion rewritten (None conversion) or the
+// webhook's conversion; for a served-only version of a built-in kind, the converted object;
+// obj itself otherwise. obj may be a watch cache's and is never modified.
+func (s *Server) toVersion(ctx context.Context, k *registry.Kind, obj meta.Object) (meta.Object, *apiError) {
+	if k.Custom != nil && k.Custom.Webhook != nil {
+		out, aerr := s.toVersions(ctx, k, []meta.Object{obj})
+		if aerr != nil {
+			return nil, aerr
+		}
+		return out[0], nil
+	}
+	return toVersion(k, obj), nil
+}
+
+// toVersions is toVersion for a list: the objects a webhook must convert go to it in one
+// review. The slice is converted in place and returned.
+func (s *Server) toVersions(ctx context.Context, k *registry.Kind, items []meta.Object) ([]meta.Object, *apiError) {
+	if k.Custom == nil || k.Custom.Webhook == nil {
+		for i := range items {
+			items[i] = toVersion(k, items[i])
+		}
+		return items, nil
+	}
+	var us []*unstructured.Unstructured
+	var at []int
+	for i, it := range items {
+		if u, ok := it.(*unstructured.Unstructured); ok && u.APIVersion != k.APIVersion() {
+			us = append(us, u)
+			at = append(at, i)
+		}
+	}
+	if len(us) == 0 {
+		return items, nil
+	}
+	out, aerr := s.convertWebhook(ctx, k, us, k.APIVersion())
+	if aerr != nil {
+		return nil, aerr
+	}
+	for j, i := range at {
+		items[i] = out[j]
+	}
+	return items, nil
+}
+
+// toVersion is the conversion that needs no webhook (None conversion, built-in kinds).
 func toVersion(k *registry.Kind, obj meta.Object) meta.Object {
 	if k.Conversion != nil {
 		if obj.GetTypeMeta().APIVersion == k.APIVersion() && obj.GetTypeMeta().Kind == k.Kind {

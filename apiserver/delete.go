@@ -264,6 +264,11 @@ func (s *Server) deleteCollection(w http.ResponseWriter, req *http.Request, r *r
 		}
 		gone = append(gone, obj)
 	}
+	gone, aerr = s.toVersions(req.Context(), k, gone)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	writeList(w, k, gone, meta.ListMeta{ResourceVersion: strconv.FormatInt(res.ResourceVersion, 10)})
 }
 

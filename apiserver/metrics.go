@@ -26,6 +26,9 @@ type metrics struct {
 	// authnFailures counts requests refused with 401; authzDenied those refused with 403.
 	authnFailures prometheus.Counter
 	authzDenied   prometheus.Counter
+	// crConversion times calls to custom resources' conversion webhooks, as Kubernetes'
+	// apiserver_crd_conversion_webhook_duration_seconds does.
+	crConversion *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -51,8 +54,12 @@ func newMetrics() *metrics {
 		authzDenied: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "apiserver_authorization_denied_total", Help: "Requests refused with 403 by authorization.",
 		}),
+		crConversion: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "apiserver_crd_conversion_webhook_duration_seconds", Help: "Latency of custom resource conversion webhook calls.",
+			Buckets: []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30},
+		}, []string{"crd_name", "from_version", "to_version", "succeeded"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.watchers, m.etcd, m.authnFailures, m.authzDenied,
+	m.reg.MustRegister(m.requests, m.latency, m.watchers, m.etcd, m.authnFailures, m.authzDenied, m.crConversion,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -167,10 +167,14 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
 		sortByKey(items)
 		lm.ResourceVersion = strconv.FormatInt(rv, 10)
 	}
+	// One conversion for the whole list: a webhook gets every object stored in another
+	// version in one review.
+	items, aerr = s.toVersions(ctx, k, items)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	if wantsTable(req) {
-		for i := range items {
-			items[i] = toVersion(k, items[i])
-		}
 		s.writeTable(w, req, k, items, lm)
 		return
 	}
@@ -188,6 +192,7 @@ func sortByKey(items []meta.Object) {
 }
 
 // writeList streams a list without building a typed list value: each item is encoded once.
+// The items are in k's version already (Server.toVersions).
 func writeList(w http.ResponseWriter, k *registry.Kind, items []meta.Object, lm meta.ListMeta) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
@@ -198,7 +203,7 @@ func writeList(w http.ResponseWriter, k *registry.Kind, items []meta.Object, lm 
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		b, err := json.Marshal(toVersion(k, it))
+		b, err := json.Marshal(it)
 		if err != nil {
 			b = []byte("null")
 		}

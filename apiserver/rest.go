@@ -73,7 +73,11 @@ func (s *Server) serveResource(w http.ResponseWriter, req *http.Request, r *requ
 }
 
 func (s *Server) writeObject(w http.ResponseWriter, req *http.Request, code int, k *registry.Kind, obj meta.Object) {
-	obj = toVersion(k, obj)
+	obj, aerr := s.toVersion(req.Context(), k, obj)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	if wantsTable(req) {
 		s.writeTable(w, req, k, []meta.Object{obj}, meta.ListMeta{ResourceVersion: obj.GetObjectMeta().ResourceVersion})
 		return

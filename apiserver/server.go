@@ -27,6 +27,7 @@ import (
 	"github.com/skiff-sh/skiff/apiserver/authn"
 	"github.com/skiff-sh/skiff/apiserver/authz"
 	"github.com/skiff-sh/skiff/apiserver/flowcontrol"
+	"github.com/skiff-sh/skiff/apiserver/webhookclient"
 	"github.com/skiff-sh/skiff/storage"
 	"github.com/skiff-sh/skiff/storage/watchcache"
 )
@@ -224,6 +225,7 @@ type Server struct {
 	apf                 *flowcontrol.Controller // nil when disabled (priorityfairness.go)
 	fieldTypes          sync.Map                // field-management types by Go type or *registry.Custom (managedfields.go)
 	agg                 *aggregator             // aggregator.go
+	webhooks            *webhookclient.Client   // conversion webhooks of custom resources (customresource.go)
 }
 
 // New builds a server over store (already connected) and starts its watch caches.
@@ -235,6 +237,7 @@ func New(ctx context.Context, cfg Config, store storage.Interface) (*Server, err
 		return nil, err
 	}
 	s.agg = &aggregator{fp: fp, transports: map[string]*http.Transport{}, ext: extensionStore{byName: map[string]*extension{}}}
+	s.webhooks = webhookclient.New(webhookclient.EndpointResolver(admissionObjects{s}))
 	if err := s.buildAdmission(); err != nil { // admission_plugins.go
 		return nil, err
 	}

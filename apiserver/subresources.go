@@ -59,6 +59,12 @@ func (s *Server) serveScale(w http.ResponseWriter, req *http.Request, r *request
 			writeError(w, toAPIError(k, r.name, err))
 			return
 		}
+		// The scale paths are the request version's: read them from the object in it.
+		obj, aerr := s.toVersion(req.Context(), k, obj)
+		if aerr != nil {
+			writeError(w, aerr)
+			return
+		}
 		writeJSON(w, http.StatusOK, toScale(k, obj))
 	case "update", "patch":
 		body, aerr := s.readBody(w, req)
@@ -100,6 +106,9 @@ func (s *Server) serveScale(w http.ResponseWriter, req *http.Request, r *request
 			s.trackUpdate(req, r, before, cur, nil) // the manager "with subresource scale" owns spec.replicas
 			return cur, nil
 		})
+		if aerr == nil {
+			out, aerr = s.toVersion(req.Context(), k, out)
+		}
 		if aerr != nil {
 			writeError(w, aerr)
 			return

@@ -26,7 +26,7 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 	key := k.Key(r.namespace, r.name)
 	var old meta.Object // the state the successful attempt started from
 	try := func(cur meta.Object) (meta.Object, error) {
-		cur, aerr := fromStorageVersion(k, cur) // on the way in; toStorageVersion below on the way out
+		cur, aerr := s.fromStorageVersion(ctx, k, cur) // on the way in; toStorageVersion below on the way out
 		if aerr != nil {
 			return nil, aerr
 		}
@@ -53,7 +53,7 @@ func (s *Server) applyUpdate(ctx context.Context, req *http.Request, r *request,
 				return nil, errInvalid(k, r.name, errs)
 			}
 		}
-		stored, aerr := toStorageVersion(k, n) // n is new or cur, a copy of its own
+		stored, aerr := s.toStorageVersion(ctx, k, n) // n is new or cur, a copy of its own
 		if aerr != nil {
 			return nil, aerr
 		}

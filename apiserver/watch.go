@@ -123,20 +123,29 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 			return
 		}
 		var obj []byte
+		var conv meta.Object
+		if ev.Type != meta.Bookmark {
+			var aerr *apiError
+			if conv, aerr = s.toVersion(ctx, k, ev.Object); aerr != nil {
+				// The event cannot be shown in this version (a failing conversion webhook):
+				// say so in an ERROR event and end the watch, so the client relists.
+				b, _ := json.Marshal(&aerr.status)
+				w.Write(watchLine(meta.Error, b))
+				return
+			}
+		}
 		switch {
 		case ev.Type == meta.Bookmark:
 			obj = bookmarkJSON(k, ev)
 		case table:
-			obj = s.tableJSON(req, k, []meta.Object{toVersion(k, ev.Object)}, meta.ListMeta{ResourceVersion: strconv.FormatInt(ev.ResourceVersion, 10)}, !first)
+			obj = s.tableJSON(req, k, []meta.Object{conv}, meta.ListMeta{ResourceVersion: strconv.FormatInt(ev.ResourceVersion, 10)}, !first)
 			first = false
 		default:
-			obj = ev.ObjectJSON()
-			if conv := toVersion(k, ev.Object); conv != ev.Object {
-				obj = nil
-				ev.Object = conv
+			if conv == ev.Object {
+				obj = ev.ObjectJSON()
 			}
 			if obj == nil {
-				obj, _ = json.Marshal(ev.Object)
+				obj, _ = json.Marshal(conv)
 			}
 		}
 		if _, err := w.Write(watchLine(ev.Type, obj)); err != nil {

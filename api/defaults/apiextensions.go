@@ -7,7 +7,7 @@ import (
 )
 
 // CustomResourceDefinition applies SetDefaults_CustomResourceDefinitionSpec: singular and
-// listKind from kind, None conversion.
+// listKind from kind, None conversion, port 443 for a conversion webhook's service.
 func CustomResourceDefinition(crd *apiextensions.CustomResourceDefinition) {
 	n := &crd.Spec.Names
 	if n.Singular == "" {
@@ -18,5 +18,9 @@ func CustomResourceDefinition(crd *apiextensions.CustomResourceDefinition) {
 	}
 	if crd.Spec.Conversion == nil {
 		crd.Spec.Conversion = &apiextensions.CustomResourceConversion{Strategy: apiextensions.NoneConverter}
+	}
+	if w := crd.Spec.Conversion.Webhook; w != nil && w.ClientConfig != nil && w.ClientConfig.Service != nil && w.ClientConfig.Service.Port == nil {
+		port := int32(443)
+		w.ClientConfig.Service.Port = &port
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/skiff-sh/skiff/api/apiextensions"
 	"github.com/skiff-sh/skiff/api/apiextensions/schema"
+	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/unstructured"
 )
 
@@ -20,6 +22,9 @@ type Custom struct {
 	// StorageVersion is the apiVersion objects are stored under; with None conversion an
 	// object is served in another version by rewriting its apiVersion only.
 	StorageVersion string
+	// Webhook is the definition's conversion webhook (strategy Webhook); nil for None
+	// conversion. The API server calls it wherever an object changes version.
+	Webhook *apiextensions.WebhookConversion
 	// Schema is the version's compiled structural schema.
 	Schema *schema.Schema
 	// Scale is the version's scale subresource (nil: none).
@@ -54,6 +59,12 @@ func CustomKinds(crd *apiextensions.CustomResourceDefinition, names apiextension
 			Custom: &Custom{CRD: crd.Name, StorageVersion: crd.Spec.Group + "/" + storage,
 				PrinterColumns: v.AdditionalPrinterColumns, Terminating: terminating},
 		}
+		if c := crd.Spec.Conversion; c != nil && c.Strategy == apiextensions.WebhookConverter && c.Webhook != nil {
+			k.Custom.Webhook = c.Webhook
+		}
+		if len(v.SelectableFields) > 0 {
+			k.Fields = selectableFields(v.SelectableFields)
+		}
 		if v.Schema != nil && v.Schema.OpenAPIV3Schema != nil {
 			s, err := schema.Compile(v.Schema.OpenAPIV3Schema)
 			if err != nil {
@@ -70,6 +81,43 @@ func CustomKinds(crd *apiextensions.CustomResourceDefinition, names apiextension
 	}
 	sort.SliceStable(kinds, func(i, j int) bool { return CompareKubeVersions(kinds[i].Version, kinds[j].Version) > 0 })
 	return kinds, nil
+}
+
+// selectableFields reads a version's selectableFields from an object: a field selector names
+// each by its jsonPath without the leading dot (".spec.color" is "spec.color"). A string is
+// its value, an integer or boolean its JSON text, and an absent field the empty string, as in
+// Kubernetes.
+func selectableFields(sf []apiextensions.SelectableField) func(meta.Object) map[string]string {
+	type path struct {
+		name  string
+		steps []string
+	}
+	paths := make([]path, len(sf))
+	for i, f := range sf {
+		name := strings.TrimPrefix(f.JSONPath, ".")
+		paths[i] = path{name, unstructured.ParsePath(f.JSONPath)}
+	}
+	return func(obj meta.Object) map[string]string {
+		out := make(map[string]string, len(paths)+2)
+		u, _ := obj.(*unstructured.Unstructured)
+		for _, p := range paths {
+			out[p.name] = ""
+			if u == nil {
+				continue
+			}
+			switch v, _ := unstructured.NestedField(u.Fields, p.steps...); v := v.(type) {
+			case string:
+				out[p.name] = v
+			case bool:
+				out[p.name] = strconv.FormatBool(v)
+			case int64:
+				out[p.name] = strconv.FormatInt(v, 10)
+			case float64:
+				out[p.name] = strconv.FormatFloat(v, 'f', -1, 64)
+			}
+		}
+		return out
+	}
 }
 
 var kubeVersionRE = regexp.MustCompile(`^v(\d+)(?:(alpha|beta)(\d+))?$`)

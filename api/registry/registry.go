@@ -56,7 +56,10 @@ type Kind struct {
 func (k *Kind) New() meta.Object {
 	if k.Custom != nil {
 		u := unstructured.New(k.APIVersion(), k.Kind)
-		if s := k.Custom.Schema; s != nil && s.HasDefaults() {
+		// A webhook-converted version other than the storage one gets its defaults after
+		// conversion (the API server applies them), not on an object still in storage form.
+		converted := k.Custom.Webhook != nil && k.APIVersion() != k.Custom.StorageVersion
+		if s := k.Custom.Schema; s != nil && s.HasDefaults() && !converted {
 			// Defaults apply on every read from storage too, as in Kubernetes: a default
 			// added to the schema shows on objects stored before it.
 			u.OnDecode = func(u *unstructured.Unstructured) { s.DefaultFields(u) }

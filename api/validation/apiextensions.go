@@ -1,10 +1,13 @@
 package validation
 
 import (
+	"bytes"
+	"crypto/x509"
 	"fmt"
 	"slices"
 	"strings"
 
+	ar "github.com/skiff-sh/skiff/api/admissionregistration"
 	"github.com/skiff-sh/skiff/api/apiextensions"
 	"github.com/skiff-sh/skiff/api/apiextensions/schema"
 	"github.com/skiff-sh/skiff/api/validation/field"
@@ -12,8 +15,8 @@ import (
 
 // CustomResourceDefinition rules, after k8s.io/apiextensions-apiserver's validation.go: the
 // name is plural.group, names are DNS labels, exactly one storage version, a structural
-// schema for every version, printer columns of known types, and None conversion (webhook
-// conversion is not served).
+// schema for every version, printer columns of known types, selectable fields of scalar type,
+// and a conversion webhook configured when (and only when) the strategy is Webhook.
 
 var printerColumnTypes = []string{"boolean", "date", "integer", "number", "string"}
 var printerColumnFormats = []string{"byte", "date", "date-time", "double", "float", "int32", "int64", "password"}
@@ -27,7 +30,14 @@ func validateCustomResourceDefinition(crd *apiextensions.CustomResourceDefinitio
 		return ret
 	}
 	errs := ValidateObjectMeta(&crd.ObjectMeta, false, nameFn, field.NewPath("metadata"))
-	errs = append(errs, validateCRDSpec(&crd.Spec, field.NewPath("spec"))...)
+	errs = append(errs, validateCRD(crd)...)
+	errs = append(errs, validateCRDConversion(crd.Spec.Conversion, nil, field.NewPath("spec", "conversion"))...)
+	return errs
+}
+
+// validateCRD is what creates and updates share, metadata and conversion aside.
+func validateCRD(crd *apiextensions.CustomResourceDefinition) field.ErrorList {
+	errs := validateCRDSpec(&crd.Spec, field.NewPath("spec"))
 	errs = append(errs, validateCRDNames(&crd.Status.AcceptedNames, field.NewPath("status", "acceptedNames"))...)
 	errs = append(errs, validateStoredVersions(crd.Status.StoredVersions, crd.Spec.Versions, field.NewPath("status", "storedVersions"))...)
 	return errs
@@ -35,7 +45,8 @@ func validateCustomResourceDefinition(crd *apiextensions.CustomResourceDefinitio
 
 func validateCustomResourceDefinitionUpdate(crd, old *apiextensions.CustomResourceDefinition) field.ErrorList {
 	errs := ValidateObjectMetaUpdate(&crd.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
-	errs = append(errs, validateCustomResourceDefinition(crd)...)
+	errs = append(errs, validateCRD(crd)...)
+	errs = append(errs, validateCRDConversion(crd.Spec.Conversion, old.Spec.Conversion, field.NewPath("spec", "conversion"))...)
 	p := field.NewPath("spec")
 	if crd.Spec.Group != old.Spec.Group {
 		errs = append(errs, field.Invalid(p.Child("group"), crd.Spec.Group, "field is immutable"))
@@ -110,22 +121,151 @@ func validateCRDSpec(spec *apiextensions.CustomResourceDefinitionSpec, p *field.
 		errs = append(errs, field.Required(p.Child("names", "listKind"), ""))
 	}
 	errs = append(errs, validateCRDNames(&spec.Names, p.Child("names"))...)
-	if c := spec.Conversion; c != nil {
-		switch c.Strategy {
-		case apiextensions.NoneConverter:
-			if c.Webhook != nil {
-				errs = append(errs, field.Forbidden(p.Child("conversion", "webhookClientConfig"), "should not be set when strategy is not set to Webhook"))
-			}
-		case apiextensions.WebhookConverter:
-			errs = append(errs, field.NotSupported(p.Child("conversion", "strategy"), c.Strategy, []string{"None"}))
-		default:
-			errs = append(errs, field.NotSupported(p.Child("conversion", "strategy"), c.Strategy, []string{"None", "Webhook"}))
-		}
-	}
 	if spec.PreserveUnknownFields {
 		errs = append(errs, field.Invalid(p.Child("preserveUnknownFields"), true, "cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema instead"))
 	}
 	return errs
+}
+
+// acceptedConversionReviewVersions are the ConversionReview versions the API server speaks.
+var acceptedConversionReviewVersions = []string{"v1", "v1beta1"}
+
+// validateCRDConversion checks spec.conversion as Kubernetes' validateCustomResourceConversion
+// does (its messages name the fields as the internal type does: webhookClientConfig,
+// conversionReviewVersions). old is the stored definition's, on update: a caBundle that does
+// not parse is refused only when it is new (Kubernetes ratchets this check).
+func validateCRDConversion(c, old *apiextensions.CustomResourceConversion, p *field.Path) field.ErrorList {
+	if c == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	var cc *apiextensions.WebhookClientConfig
+	var reviewVersions []string
+	if c.Webhook != nil {
+		cc, reviewVersions = c.Webhook.ClientConfig, c.Webhook.ConversionReviewVersions
+	}
+	ccPath := p.Child("webhookClientConfig")
+	switch c.Strategy {
+	case apiextensions.WebhookConverter:
+		if cc == nil {
+			errs = append(errs, field.Required(ccPath, "required when strategy is set to Webhook"))
+		} else {
+			arc := ar.WebhookClientConfig{URL: cc.URL, CABundle: cc.CABundle}
+			if sr := cc.Service; sr != nil {
+				arc.Service = &ar.ServiceReference{Namespace: sr.Namespace, Name: sr.Name, Path: sr.Path, Port: sr.Port}
+			}
+			errs = append(errs, validateClientConfig(arc, ccPath)...)
+			if len(cc.CABundle) > 0 && !x509.NewCertPool().AppendCertsFromPEM(cc.CABundle) && !sameCABundle(old, cc.CABundle) {
+				errs = append(errs, field.Invalid(ccPath.Child("caBundle"), cc.CABundle, "unable to load root certificates: unable to parse bytes as PEM block"))
+			}
+		}
+		errs = append(errs, validateConversionReviewVersions(reviewVersions, p.Child("conversionReviewVersions"))...)
+	case apiextensions.NoneConverter:
+		if cc != nil {
+			errs = append(errs, field.Forbidden(ccPath, "should not be set when strategy is not set to Webhook"))
+		}
+		if len(reviewVersions) > 0 {
+			errs = append(errs, field.Forbidden(p.Child("conversionReviewVersions"), "should not be set when strategy is not set to Webhook"))
+		}
+	case "":
+		errs = append(errs, field.Required(p.Child("strategy"), ""))
+	default:
+		errs = append(errs, field.NotSupported(p.Child("strategy"), c.Strategy, []string{"None", "Webhook"}))
+	}
+	return errs
+}
+
+func sameCABundle(old *apiextensions.CustomResourceConversion, b []byte) bool {
+	return old != nil && old.Webhook != nil && old.Webhook.ClientConfig != nil && bytes.Equal(old.Webhook.ClientConfig.CABundle, b)
+}
+
+func validateConversionReviewVersions(versions []string, p *field.Path) field.ErrorList {
+	if len(versions) == 0 {
+		return field.ErrorList{field.Required(p, "")}
+	}
+	var errs field.ErrorList
+	seen := map[string]bool{}
+	accepted := false
+	for i, v := range versions {
+		if seen[v] {
+			errs = append(errs, field.Invalid(p.Index(i), v, "duplicate version"))
+			continue
+		}
+		seen[v] = true
+		for _, msg := range IsDNS1035Label(v) {
+			errs = append(errs, field.Invalid(p.Index(i), v, msg))
+		}
+		accepted = accepted || slices.Contains(acceptedConversionReviewVersions, v)
+	}
+	if !accepted {
+		errs = append(errs, field.Invalid(p, versions, "must include at least one of "+strings.Join(acceptedConversionReviewVersions, ", ")))
+	}
+	return errs
+}
+
+// maxSelectableFields is how many selectableFields a version may have.
+const maxSelectableFields = 8
+
+// validateSelectableFields checks a version's selectableFields as Kubernetes'
+// ValidateSelectableFields does: each a simple path (no arrays) to a string, boolean or
+// integer field of the schema outside metadata, no duplicates, at most 8.
+func validateSelectableFields(sf []apiextensions.SelectableField, s *apiextensions.JSONSchemaProps, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := map[string]bool{}
+	for i, f := range sf {
+		fp := p.Index(i).Child("jsonPath")
+		if f.JSONPath == "" {
+			errs = append(errs, field.Required(fp, ""))
+			continue
+		}
+		if strings.HasPrefix(f.JSONPath, ".metadata.") || f.JSONPath == ".metadata" {
+			errs = append(errs, field.Invalid(fp, f.JSONPath, "must not point to fields in metadata"))
+			continue
+		}
+		leaf, err := schemaAt(s, f.JSONPath)
+		if err != nil {
+			errs = append(errs, field.Invalid(fp, f.JSONPath, "is an invalid path: "+err.Error()))
+			continue
+		}
+		if !slices.Contains([]string{"string", "boolean", "integer"}, leaf.Type) {
+			errs = append(errs, field.Invalid(fp, f.JSONPath, "must point to a field of type string, boolean or integer. Enum string fields and strings with formats are allowed."))
+		}
+		if seen[f.JSONPath] {
+			errs = append(errs, field.Duplicate(fp, f.JSONPath))
+		}
+		seen[f.JSONPath] = true
+	}
+	if len(seen) > maxSelectableFields {
+		errs = append(errs, field.TooMany(p, len(seen), maxSelectableFields))
+	}
+	return errs
+}
+
+// schemaAt follows a simple JSON path (".spec.color") through a schema's properties (and
+// additionalProperties, for maps).
+func schemaAt(s *apiextensions.JSONSchemaProps, path string) (*apiextensions.JSONSchemaProps, error) {
+	if !strings.HasPrefix(path, ".") || path == "." {
+		return nil, fmt.Errorf("must be a simple json path starting with .")
+	}
+	if strings.ContainsAny(path, "[]*") {
+		return nil, fmt.Errorf("array notation is not allowed")
+	}
+	cur := s
+	for _, step := range strings.Split(path[1:], ".") {
+		if step == "" {
+			return nil, fmt.Errorf("must be a simple json path in the dot notation")
+		}
+		if next, ok := cur.Properties[step]; ok {
+			cur = &next
+			continue
+		}
+		if ap := cur.AdditionalProperties; ap != nil && ap.Schema != nil {
+			cur = ap.Schema
+			continue
+		}
+		return nil, fmt.Errorf("does not refer to a valid field")
+	}
+	return cur, nil
 }
 
 func validateCRDVersion(v *apiextensions.CustomResourceDefinitionVersion, spec *apiextensions.CustomResourceDefinitionSpec, p *field.Path) field.ErrorList {
@@ -139,6 +279,13 @@ func validateCRDVersion(v *apiextensions.CustomResourceDefinitionVersion, spec *
 			errs = append(errs, field.Forbidden(sp.Child("nullable"), "nullable cannot be true at the root"))
 		}
 		errs = append(errs, schema.ValidateStructural(s, sp)...)
+	}
+	if len(v.SelectableFields) > 0 {
+		if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+			errs = append(errs, field.Invalid(p.Child("selectableFields"), "", "selectableFields may only be set when version.schema.openAPIV3Schema is not included"))
+		} else {
+			errs = append(errs, validateSelectableFields(v.SelectableFields, v.Schema.OpenAPIV3Schema, p.Child("selectableFields"))...)
+		}
 	}
 	if sc := v.Subresources; sc != nil && sc.Scale != nil {
 		sp := p.Child("subresources", "scale")
