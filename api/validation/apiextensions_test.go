@@ -48,7 +48,9 @@ func validCRD() *apiextensions.CustomResourceDefinition {
 }
 
 func TestCRDConversion(t *testing.T) {
-	hook := func(c *apiextensions.CustomResourceDefinition) *apiextensions.WebhookConversion { return c.Spec.Conversion.Webhook }
+	hook := func(c *apiextensions.CustomResourceDefinition) *apiextensions.WebhookConversion {
+		return c.Spec.Conversion.Webhook
+	}
 	runCreateCases(t, validCRD, false, []objectCase[apiextensions.CustomResourceDefinition]{
 		{name: "valid"},
 		{name: "url instead of service", mutate: func(c *apiextensions.CustomResourceDefinition) {
@@ -59,9 +61,13 @@ func TestCRDConversion(t *testing.T) {
 			want: []string{"spec.conversion.webhookClientConfig" + required, "spec.conversion.conversionReviewVersions" + required}},
 		{name: "conversionReviewVersions required", mutate: func(c *apiextensions.CustomResourceDefinition) { hook(c).ConversionReviewVersions = nil },
 			want: []string{"spec.conversion.conversionReviewVersions" + required}},
-		{name: "no known review version", mutate: func(c *apiextensions.CustomResourceDefinition) { hook(c).ConversionReviewVersions = []string{"v2", "v2"} },
+		{name: "no known review version", mutate: func(c *apiextensions.CustomResourceDefinition) {
+			hook(c).ConversionReviewVersions = []string{"v2", "v2"}
+		},
 			want: []string{"spec.conversion.conversionReviewVersions" + invalid, "spec.conversion.conversionReviewVersions[1]" + invalid}},
-		{name: "url and service", mutate: func(c *apiextensions.CustomResourceDefinition) { hook(c).ClientConfig.URL = ptr("https://x.example.com") },
+		{name: "url and service", mutate: func(c *apiextensions.CustomResourceDefinition) {
+			hook(c).ClientConfig.URL = ptr("https://x.example.com")
+		},
 			want: []string{"spec.conversion.webhookClientConfig" + required}},
 		{name: "http url", mutate: func(c *apiextensions.CustomResourceDefinition) {
 			hook(c).ClientConfig.Service = nil
@@ -73,7 +79,9 @@ func TestCRDConversion(t *testing.T) {
 		}, want: []string{"spec.conversion.webhookClientConfig.service.name" + required, "spec.conversion.webhookClientConfig.service.port" + invalid}},
 		{name: "caBundle not PEM", mutate: func(c *apiextensions.CustomResourceDefinition) { hook(c).ClientConfig.CABundle = []byte("\n") },
 			want: []string{"spec.conversion.webhookClientConfig.caBundle" + invalid}},
-		{name: "None with a webhook", mutate: func(c *apiextensions.CustomResourceDefinition) { c.Spec.Conversion.Strategy = apiextensions.NoneConverter },
+		{name: "None with a webhook", mutate: func(c *apiextensions.CustomResourceDefinition) {
+			c.Spec.Conversion.Strategy = apiextensions.NoneConverter
+		},
 			want: []string{"spec.conversion.webhookClientConfig" + forbidden, "spec.conversion.conversionReviewVersions" + forbidden}},
 		{name: "None alone", mutate: func(c *apiextensions.CustomResourceDefinition) {
 			c.Spec.Conversion = &apiextensions.CustomResourceConversion{Strategy: apiextensions.NoneConverter}
@@ -90,7 +98,11 @@ func TestCRDConversion(t *testing.T) {
 	if !hasMessage(errs, "unable to load root certificates: unable to parse bytes as PEM block") {
 		t.Errorf("caBundle error: %v", errs)
 	}
-	if errs := Validate(func() *apiextensions.CustomResourceDefinition { c := validCRD(); c.Spec.Conversion.Webhook = nil; return c }(), false); !hasMessage(errs, "required when strategy is set to Webhook") {
+	if errs := Validate(func() *apiextensions.CustomResourceDefinition {
+		c := validCRD()
+		c.Spec.Conversion.Webhook = nil
+		return c
+	}(), false); !hasMessage(errs, "required when strategy is set to Webhook") {
 		t.Errorf("webhook required: %v", errs)
 	}
 
