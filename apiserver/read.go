@@ -105,7 +105,8 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
 			field.ErrorList{field.Forbidden(field.NewPath("sendInitialEvents"), "sendInitialEvents is forbidden for list")}))
 		return
 	}
-	match := func(o meta.Object) bool { return sel.matches(k, o) }
+	stored, conv := sel.splitConverted(k) // selection_converted.go
+	match := func(o meta.Object) bool { return stored.matches(k, o) }
 	rvParam, limit := q.Get("resourceVersion"), int64(0)
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -132,12 +133,20 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
 			// say how many items remain (remainingItemCount), as Kubernetes' does.
 			opts.Predicate = match
 		}
+		var convErr *apiError
+		if conv != nil {
+			opts.Predicate = s.convertedPredicate(ctx, k, stored, conv, &convErr)
+		}
 		if rvParam != "" && rvParam != "0" && exact {
 			opts.ResourceVersion = parsedRV
 		}
 		res, err := s.store.List(ctx, k.Prefix(r.namespace), k.NewStored, opts)
 		if err != nil {
 			writeError(w, toAPIError(k, "", err))
+			return
+		}
+		if convErr != nil {
+			writeError(w, convErr)
 			return
 		}
 		items, lm.Continue, lm.RemainingItemCount = res.Items, res.Continue, res.RemainingItemCount
@@ -174,6 +183,7 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
 		writeError(w, aerr)
 		return
 	}
+	items = filterConverted(k, items, conv)
 	if wantsTable(req) {
 		s.writeTable(w, req, k, items, lm)
 		return

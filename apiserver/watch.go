@@ -80,7 +80,8 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 			return
 		}
 	}
-	match := func(o meta.Object) bool { return sel.matches(k, o) }
+	stored, conv := sel.splitConverted(k) // selection_converted.go
+	match := func(o meta.Object) bool { return stored.matches(k, o) }
 	var src watchSource
 	watcher, err := c.Watch(ctx, fromRV, match, opts)
 	if err == nil {
@@ -123,29 +124,33 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 			return
 		}
 		var obj []byte
-		var conv meta.Object
+		var out meta.Object
 		if ev.Type != meta.Bookmark {
-			var aerr *apiError
-			if conv, aerr = s.toVersion(ctx, k, ev.Object); aerr != nil {
+			typ, ok, aerr := ev.Type, true, (*apiError)(nil)
+			if out, typ, ok, aerr = s.convertEvent(ctx, k, ev, conv); aerr != nil {
 				// The event cannot be shown in this version (a failing conversion webhook):
 				// say so in an ERROR event and end the watch, so the client relists.
 				b, _ := json.Marshal(&aerr.status)
 				w.Write(watchLine(meta.Error, b))
 				return
 			}
+			if !ok {
+				continue
+			}
+			ev.Type = typ
 		}
 		switch {
 		case ev.Type == meta.Bookmark:
 			obj = bookmarkJSON(k, ev)
 		case table:
-			obj = s.tableJSON(req, k, []meta.Object{conv}, meta.ListMeta{ResourceVersion: strconv.FormatInt(ev.ResourceVersion, 10)}, !first)
+			obj = s.tableJSON(req, k, []meta.Object{out}, meta.ListMeta{ResourceVersion: strconv.FormatInt(ev.ResourceVersion, 10)}, !first)
 			first = false
 		default:
-			if conv == ev.Object {
+			if out == ev.Object {
 				obj = ev.ObjectJSON()
 			}
 			if obj == nil {
-				obj, _ = json.Marshal(conv)
+				obj, _ = json.Marshal(out)
 			}
 		}
 		if _, err := w.Write(watchLine(ev.Type, obj)); err != nil {
