@@ -92,3 +92,38 @@ func TestCustomResourceWithKubectl(t *testing.T) {
 		return code == 404, fmt.Sprint(code, m)
 	})
 }
+
+// TestCustomResourceFieldSelectorWithKubectl: the real kubectl lists custom resources by a
+// selectableField of the version it asks for, on a definition converted by a webhook: the
+// preferred version (v2, spec.paint) and the storage version (v1, spec.color).
+func TestCustomResourceFieldSelectorWithKubectl(t *testing.T) {
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		t.Skip("kubectl not installed")
+	}
+	s := harness.StartServer(t, harness.ServerOptions{})
+	h := startConversionWebhook(t)
+	k := &harness.Kubectl{Kubeconfig: s.Kubeconfig}
+	cache := "--cache-dir=" + t.TempDir()
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		return k.RunStdin(t, stdin, append([]string{cache}, args...)...)
+	}
+	run(paintCRD(h), "apply", "-f", "-")
+	run("", "wait", "--for=condition=Established", "crd/paints.example.com", "--timeout=30s")
+	run("apiVersion: example.com/v1\nkind: Paint\nmetadata: {name: sky}\nspec: {color: blue}\n---\n"+
+		"apiVersion: example.com/v2\nkind: Paint\nmetadata: {name: grass}\nspec: {paint: green}\n", "apply", "-f", "-")
+
+	if out := run("", "get", "paints", "--field-selector", "spec.paint=blue", "-o", "name"); strings.TrimSpace(out) != "paint.example.com/sky" {
+		t.Errorf("kubectl get paints --field-selector spec.paint=blue:\n%s", out)
+	}
+	if out := run("", "get", "paints.v1.example.com", "--field-selector", "spec.color=green", "-o", "jsonpath={.items[*].metadata.name} {.items[*].spec.color}"); out != "grass green" {
+		t.Errorf("kubectl get paints.v1.example.com --field-selector spec.color=green: %q", out)
+	}
+	if out := run("", "get", "paints", "sky", "-o", "jsonpath={.apiVersion} {.spec.paint}"); out != "example.com/v2 blue" {
+		t.Errorf("kubectl get paints sky (v2, converted): %q", out)
+	}
+	_, errOut, err := k.Exec([]string{cache, "get", "paints", "--field-selector", "spec.color=blue"}, "")
+	if err == nil || !strings.Contains(errOut, "field label not supported: spec.color") {
+		t.Errorf("kubectl get paints --field-selector spec.color=blue (a v1 field, asked of v2): err %v\n%s", err, errOut)
+	}
+}
