@@ -47,6 +47,17 @@ func (s *Server) serverSideApply(w http.ResponseWriter, req *http.Request, r *re
 		writeError(w, aerr)
 		return
 	}
+	// Keys given twice in the YAML: refused under Strict, a warning under Warn (the
+	// default), as kube-apiserver's apply patcher (its message, from sigs.k8s.io/yaml).
+	if mode := q.Get("fieldValidation"); mode != "Ignore" {
+		if err := yaml.UnmarshalStrict(body, &map[string]any{}); err != nil {
+			if mode == "Strict" {
+				writeError(w, errBadRequest("error strict decoding YAML: "+err.Error()))
+				return
+			}
+			addWarnings(req.Context(), err.Error())
+		}
+	}
 	if v, _ := config["apiVersion"].(string); v != k.APIVersion() {
 		writeError(w, errBadRequest(fmt.Sprintf("Incorrect version specified in apply patch. Specified patch version: %s, expected: %s", v, k.APIVersion())))
 		return

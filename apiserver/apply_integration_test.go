@@ -240,6 +240,17 @@ func TestServerSideApplyCustomResource(t *testing.T) {
 	if code != 200 || get(m, "status", "ready") != true || fieldsOf(t, m, "ctrl", "Apply") != `{"f:status":{"f:ready":{}}}` {
 		t.Fatalf("status apply: %d %v %v", code, get(m, "status"), managers(m))
 	}
+	// Keys given twice in the YAML: refused under Strict with sigs.k8s.io/yaml's line, as
+	// Kubernetes (conformance: "should detect duplicates in a CR when preserving unknown
+	// fields"); applied with a warning otherwise.
+	dup := []byte("apiVersion: example.com/v1\nkind: Gateway\nmetadata:\n  name: gw\nspec:\n  args: [x]\n  args: [x]\n")
+	code, m = a.do("PATCH", path+"?fieldManager=one&fieldValidation=Strict", "application/apply-patch+yaml", dup)
+	if msg, _ := m["message"].(string); code != 400 || !strings.Contains(msg, `error strict decoding YAML`) || !strings.Contains(msg, `line 7: key "args" already set in map`) {
+		t.Errorf("duplicate key under Strict: %d %v", code, m["message"])
+	}
+	if code, m = a.do("PATCH", path+"?fieldManager=one", "application/apply-patch+yaml", dup); code != 200 {
+		t.Errorf("duplicate key under Warn: %d %v", code, m["message"])
+	}
 	// The atomic list is one field: two applying another value conflicts with one.
 	code, m = a.do("PATCH", path+"?fieldManager=two", applyCT, []byte(`{"apiVersion":"example.com/v1","kind":"Gateway","metadata":{"name":"gw"},"spec":{"args":["y"]}}`))
 	if code != 409 || m["message"] != `Apply failed with 1 conflict: conflict with "one": .spec.args` {
