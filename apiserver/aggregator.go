@@ -81,9 +81,8 @@ func loadFrontProxy(cfg Config) (*frontProxy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("front-proxy CA (--requestheader-client-ca-file): %w", err)
 		}
-		if len(names) == 0 {
-			names = []string{FrontProxyClientName}
-		}
+		// As kube-apiserver: the allowed names published are the flag's (none: any name
+		// of the CA; kubeadm and skiff up pass front-proxy-client).
 		return &frontProxy{cert: cert, caPEM: caPEM, allowedNames: names}, nil
 	}
 	ca, err := pki.NewCA("skiff-front-proxy-ca")
@@ -104,12 +103,18 @@ func loadFrontProxy(cfg Config) (*frontProxy, error) {
 // bootstrapExtensionAuth publishes kube-system/extension-apiserver-authentication.
 func (s *Server) bootstrapExtensionAuth(ctx context.Context) error {
 	fp := s.agg.fp
-	list := func(v ...string) string { b, _ := json.Marshal(v); return string(b) }
+	list := func(v ...string) string {
+		if v == nil {
+			v = []string{}
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
 	data := map[string]string{
 		"requestheader-client-ca-file":       string(fp.caPEM),
-		"requestheader-username-headers":     list(headerRemoteUser),
-		"requestheader-group-headers":        list(headerRemoteGroup),
-		"requestheader-extra-headers-prefix": list(headerRemoteExtra),
+		"requestheader-username-headers":     list(s.cfg.RequestHeaderUsernameHeaders...),
+		"requestheader-group-headers":        list(s.cfg.RequestHeaderGroupHeaders...),
+		"requestheader-extra-headers-prefix": list(s.cfg.RequestHeaderExtraHeadersPrefix...),
 		"requestheader-allowed-names":        list(fp.allowedNames...),
 	}
 	if s.cfg.ClientCAFile != "" {

@@ -32,7 +32,10 @@ func (c *Config) AddFlags(fs *flag.FlagSet) (finish func() error) {
 	fs.StringVar(&c.ProxyClientCertFile, "proxy-client-cert-file", "", "client certificate presented to extension API servers of aggregated APIServices (default: one made for the run)")
 	fs.StringVar(&c.ProxyClientKeyFile, "proxy-client-key-file", "", "its key")
 	fs.StringVar(&c.RequestHeaderClientCAFile, "requestheader-client-ca-file", "", "the CA of --proxy-client-cert-file, published for extension servers in kube-system/extension-apiserver-authentication")
-	allowedNames := fs.String("requestheader-allowed-names", "", "comma-separated common names extension servers accept as the front proxy (default front-proxy-client)")
+	allowedNames := fs.String("requestheader-allowed-names", "", "comma-separated common names of --requestheader-client-ca-file's certificates allowed to assert a user in request headers (empty: any); published for extension servers")
+	userHeaders := fs.String("requestheader-username-headers", headerRemoteUser, "comma-separated request headers a front proxy names the user in (the first set wins)")
+	groupHeaders := fs.String("requestheader-group-headers", headerRemoteGroup, "comma-separated request headers a front proxy names the groups in")
+	extraPrefixes := fs.String("requestheader-extra-headers-prefix", headerRemoteExtra, "comma-separated request header prefixes a front proxy gives the user's extra values in")
 	fs.StringVar(&c.TokenAuthFile, "token-auth-file", "", "static bearer tokens, one CSV line each: token,user,uid[,\"group1,group2\"]")
 	fs.StringVar(&c.Authorization, "authorization-mode", "Node,RBAC", "authorizers asked in turn: Node, RBAC, AlwaysAllow (system:masters is always allowed)")
 	anonymous := fs.Bool("anonymous-auth", true, "treat requests without credentials as system:anonymous (else 401)")
@@ -66,6 +69,17 @@ func (c *Config) AddFlags(fs *flag.FlagSet) (finish func() error) {
 		if *allowedNames != "" {
 			c.RequestHeaderAllowedNames = strings.Split(*allowedNames, ",")
 		}
+		split := func(v string) []string {
+			out := []string{} // set, even empty: no default then
+			for _, x := range strings.Split(v, ",") {
+				if x = strings.TrimSpace(x); x != "" {
+					out = append(out, x)
+				}
+			}
+			return out
+		}
+		c.RequestHeaderUsernameHeaders, c.RequestHeaderGroupHeaders = split(*userHeaders), split(*groupHeaders)
+		c.RequestHeaderExtraHeadersPrefix = split(*extraPrefixes)
 		if (c.ProxyClientCertFile == "") != (c.RequestHeaderClientCAFile == "") || (c.ProxyClientCertFile == "") != (c.ProxyClientKeyFile == "") {
 			return errors.New("--proxy-client-cert-file, --proxy-client-key-file and --requestheader-client-ca-file go together")
 		}

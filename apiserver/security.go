@@ -30,6 +30,21 @@ func (s *Server) setUpSecurity() error {
 		return nil
 	}
 	var reqAuth []authn.Authenticator
+	// A front proxy's word first (as kube-apiserver orders them): its certificate is of a CA
+	// of its own, which the x509 authenticator below would refuse.
+	if s.cfg.RequestHeaderClientCAFile != "" {
+		pem, err := os.ReadFile(s.cfg.RequestHeaderClientCAFile)
+		if err != nil {
+			return fmt.Errorf("--requestheader-client-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("--requestheader-client-ca-file %s: no certificate found", s.cfg.RequestHeaderClientCAFile)
+		}
+		rh := s.requestHeaderConfig()
+		rh.Roots = pool
+		reqAuth = append(reqAuth, authn.RequestHeader(rh))
+	}
 	if s.cfg.ClientCAFile != "" {
 		pem, err := os.ReadFile(s.cfg.ClientCAFile)
 		if err != nil {
@@ -122,8 +137,20 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			u = authn.AnonymousUser()
 		}
 		// The credentials were used; they are not passed on (a proxied request to a node
-		// agent carries the API server's own identity).
+		// agent carries the API server's own identity). Nor are the requestheader headers:
+		// they were a front proxy's to set, read above if it did.
 		req.Header.Del("Authorization")
+		names, prefixes := s.requestHeaderConfig().Headers()
+		for _, h := range names {
+			req.Header.Del(h)
+		}
+		for h := range req.Header {
+			for _, p := range prefixes {
+				if len(h) >= len(p) && strings.EqualFold(h[:len(p)], p) {
+					req.Header.Del(h)
+				}
+			}
+		}
 		next.ServeHTTP(w, req.WithContext(authn.WithUser(req.Context(), u)))
 	})
 }
@@ -234,4 +261,12 @@ func checkInsecure(listen string) error {
 		}
 	}
 	return nil
+}
+
+// requestHeaderConfig is the requestheader authentication's headers and allowed names
+// (without the CA), from the --requestheader-* flags.
+func (s *Server) requestHeaderConfig() authn.RequestHeaderConfig {
+	return authn.RequestHeaderConfig{AllowedNames: s.cfg.RequestHeaderAllowedNames,
+		UsernameHeaders: s.cfg.RequestHeaderUsernameHeaders, GroupHeaders: s.cfg.RequestHeaderGroupHeaders,
+		ExtraHeaderPrefixes: s.cfg.RequestHeaderExtraHeadersPrefix}
 }

@@ -136,12 +136,21 @@ type Config struct {
 	// (nil: a plain net.Dialer). Tests point it at local servers.
 	ProxyDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// API aggregation (aggregator.go): the client certificate presented to extension API
-	// servers (--proxy-client-cert-file/--proxy-client-key-file), the CA that issued it
-	// (--requestheader-client-ca-file) and the names extension servers accept
-	// (--requestheader-allowed-names, default front-proxy-client). Without them the server
-	// makes an ephemeral front-proxy CA and certificate for the run.
+	// servers (--proxy-client-cert-file/--proxy-client-key-file) and the CA that issued it
+	// (--requestheader-client-ca-file). Without them the server makes an ephemeral
+	// front-proxy CA and certificate for the run.
+	//
+	// Requestheader authentication (authn.RequestHeader), as kube-apiserver's: with
+	// --requestheader-client-ca-file, a client certificate of that CA whose CommonName is in
+	// --requestheader-allowed-names (empty: any) names the user in the headers
+	// --requestheader-username-headers, --requestheader-group-headers and
+	// --requestheader-extra-headers-prefix (default X-Remote-User, X-Remote-Group,
+	// X-Remote-Extra-, what kubeadm sets). The same values are published for extension
+	// servers in kube-system/extension-apiserver-authentication.
 	ProxyClientCertFile, ProxyClientKeyFile, RequestHeaderClientCAFile string
 	RequestHeaderAllowedNames                                          []string
+	RequestHeaderUsernameHeaders, RequestHeaderGroupHeaders            []string
+	RequestHeaderExtraHeadersPrefix                                    []string
 	// AvailabilityCheckPeriod is how often aggregated APIServices are checked (default
 	// AvailabilityCheckPeriod).
 	AvailabilityCheckPeriod time.Duration
@@ -151,6 +160,15 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.RequestHeaderUsernameHeaders == nil {
+		c.RequestHeaderUsernameHeaders = []string{headerRemoteUser}
+	}
+	if c.RequestHeaderGroupHeaders == nil {
+		c.RequestHeaderGroupHeaders = []string{headerRemoteGroup}
+	}
+	if c.RequestHeaderExtraHeadersPrefix == nil {
+		c.RequestHeaderExtraHeadersPrefix = []string{headerRemoteExtra}
+	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:6443"
 	}

@@ -53,6 +53,9 @@ func TestFrontProxyPKIKeptAcrossStarts(t *testing.T) {
 	}
 	cfg1, ca1, cert1 := start()
 	cfg2, ca2, cert2 := start()
+	if !slices.Equal(cfg1.RequestHeaderAllowedNames, []string{apiserver.FrontProxyClientName}) {
+		t.Errorf("--requestheader-allowed-names %v, want only %s (as kubeadm)", cfg1.RequestHeaderAllowedNames, apiserver.FrontProxyClientName)
+	}
 	if !bytes.Equal(ca1, ca2) || !bytes.Equal(cert1, cert2) || cfg1.ProxyClientCertFile != cfg2.ProxyClientCertFile {
 		t.Error("a second start made a new front-proxy CA or client certificate")
 	}

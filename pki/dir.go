@@ -177,8 +177,9 @@ func OpenFrontProxy(path string) (*FrontProxy, error) {
 }
 
 // APIServerArgs are skiff-apiserver's (and kube-apiserver's) flags naming the front-proxy
-// CA and client certificate.
+// CA and client certificate, and — as kubeadm does — allowing only that certificate's name
+// to assert a user.
 func (f *FrontProxy) APIServerArgs() []string {
-	return []string{"--requestheader-client-ca-file", f.File(CACert),
+	return []string{"--requestheader-client-ca-file", f.File(CACert), "--requestheader-allowed-names", FrontProxyClient.CommonName,
 		"--proxy-client-cert-file", f.CertFile(FrontProxyClientName), "--proxy-client-key-file", f.KeyFile(FrontProxyClientName)}
 }
