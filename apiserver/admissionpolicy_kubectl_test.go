@@ -57,6 +57,9 @@ func TestValidatingAdmissionPolicyWithKubectl(t *testing.T) {
 	if !strings.Contains(out, "POLICYNAME") || !strings.Contains(out, "PARAMREF") || !strings.Contains(out, "*/replica-limit") {
 		t.Errorf("kubectl get validatingadmissionpolicybindings:\n%s", out)
 	}
+	if out := k.Run(t, cache, "explain", "validatingadmissionpolicy.spec.validations"); !strings.Contains(out, "messageExpression") {
+		t.Errorf("kubectl explain validatingadmissionpolicy.spec.validations:\n%s", out)
+	}
 	harness.Eventually(t, 10*time.Second, "the policy's type check", func() (bool, string) {
 		out := k.Run(t, cache, "get", "validatingadmissionpolicy", "replica-limit", "-o", "jsonpath={.status.observedGeneration}/{.status.typeChecking}")
 		return out == "1/{}", out

@@ -64,6 +64,9 @@ func (s *Server) writePolicyStatus(ctx context.Context, k *registry.Kind, p *ar.
 		if o.UID != p.UID || o.Generation != p.Generation {
 			return nil, errPolicyChanged
 		}
+		if o.Status.TypeChecking != nil && o.Status.ObservedGeneration == p.Generation {
+			return nil, errPolicyChanged // written already (by another API server)
+		}
 		o.Status.ObservedGeneration = p.Generation
 		o.Status.TypeChecking = &ar.TypeChecking{ExpressionWarnings: warnings}
 		return o, nil
