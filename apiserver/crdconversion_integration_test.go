@@ -28,19 +28,22 @@ type conversionWebhook struct {
 	URL      string
 	CABundle []byte
 
+	// convert turns one object into version to ("group/version"); paint conversion if nil.
+	convert func(o map[string]any, to string)
+
 	mu      sync.Mutex
 	mode    string  // "", "fail", "wronguid", "count", "http500", "apiversion"
 	reviews [][]any // the objects of each review received
 }
 
-func startConversionWebhook(t *testing.T) *conversionWebhook {
+func startConversionWebhook(t *testing.T, dnsNames ...string) *conversionWebhook {
 	t.Helper()
 	ca, err := pki.NewCA("conversion-webhook-ca")
 	if err != nil {
 		t.Fatal(err)
 	}
 	certPEM, keyPEM, err := ca.Issue(pki.CertRequest{CommonName: "webhook", Usage: pki.ServerAuth,
-		DNSNames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+		DNSNames: append([]string{"localhost"}, dnsNames...), IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +101,12 @@ func (h *conversionWebhook) serve(w http.ResponseWriter, r *http.Request) {
 	resp := map[string]any{"uid": review.Request.UID, "result": map[string]any{"status": "Success"}}
 	var out []any
 	for _, o := range review.Request.Objects {
+		if h.convert != nil {
+			h.convert(o, review.Request.DesiredAPIVersion)
+			o["apiVersion"] = review.Request.DesiredAPIVersion
+			out = append(out, o)
+			continue
+		}
 		spec, _ := o["spec"].(map[string]any)
 		switch review.Request.DesiredAPIVersion {
 		case "example.com/v2":
@@ -367,6 +376,132 @@ func TestCustomResourceWebhookConversion(t *testing.T) {
 		}
 		if fmt.Sprint(got) != "map[blue:blue mauve:mauve red:red]" {
 			t.Errorf("mixed list through %s: %v", v, got)
+		}
+	}
+}
+
+// TestCustomResourceConversionConformance follows the two conformance specs of
+// test/e2e/apimachinery/crd_conversion_webhook.go (v1.33) with the conversion agnhost's
+// crd-conversion-webhook does (v1 hostPort "host:port" is v2 host and port, top-level
+// fields), reached as they reach it: through a Service (port 9443 to the webhook's own port,
+// path /crdconvert) whose EndpointSlice names the webhook, with the certificate for
+// SERVICE.NAMESPACE.svc. "should be able to convert from CR v1 to CR v2": a v1 object read
+// through v2. "should be able to convert a non homogeneous list of CRs": after the storage
+// version moves from v1 to v2, a list through either version holds both objects in it.
+func TestCustomResourceConversionConformance(t *testing.T) {
+	a, s := newAPI(t, harness.ServerOptions{})
+	const svc = "e2e-test-crd-conversion-webhook"
+	h := startConversionWebhook(t, svc+".default.svc")
+	h.convert = func(o map[string]any, to string) {
+		switch to {
+		case "stable.example.com/v2":
+			if hp, ok := o["hostPort"].(string); ok {
+				delete(o, "hostPort")
+				host, port, _ := strings.Cut(hp, ":")
+				o["host"], o["port"] = host, port
+			}
+		case "stable.example.com/v1":
+			host, hasHost := o["host"].(string)
+			port, hasPort := o["port"].(string)
+			if hasHost || hasPort {
+				delete(o, "host")
+				delete(o, "port")
+				o["hostPort"] = host + ":" + port
+			}
+		}
+	}
+	_, portStr, _ := net.SplitHostPort(strings.TrimPrefix(strings.TrimSuffix(h.URL, "/convert"), "https://"))
+	a.must(201, "POST", "/api/v1/namespaces/default/services", `{"metadata":{"name":"`+svc+`"},
+		"spec":{"ports":[{"protocol":"TCP","port":9443,"targetPort":`+portStr+`}]}}`)
+	a.must(201, "POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", `{"metadata":{"name":"`+svc+`-1",
+		"labels":{"kubernetes.io/service-name":"`+svc+`"}},"addressType":"IPv4",
+		"endpoints":[{"addresses":["127.0.0.1"],"conditions":{"ready":true}}],"ports":[{"port":`+portStr+`,"protocol":"TCP"}]}`)
+
+	schema := func(fields ...string) map[string]any {
+		props := map[string]any{}
+		for _, f := range fields {
+			props[f] = map[string]any{"type": "string"}
+		}
+		return map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "properties": props}}
+	}
+	crd := map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "e2e-test-crds.stable.example.com"},
+		"spec": map[string]any{
+			"group": "stable.example.com", "scope": "Namespaced",
+			"names": map[string]any{"plural": "e2e-test-crds", "singular": "e2e-test-crd", "kind": "E2eTestCrd", "listKind": "E2eTestCrdList"},
+			"versions": []any{
+				map[string]any{"name": "v1", "served": true, "storage": true, "schema": schema("hostPort")},
+				map[string]any{"name": "v2", "served": true, "storage": false, "schema": schema("host", "port")},
+			},
+			"conversion": map[string]any{"strategy": "Webhook", "webhook": map[string]any{
+				"clientConfig": map[string]any{"caBundle": h.CABundle,
+					"service": map[string]any{"namespace": "default", "name": svc, "path": "/crdconvert", "port": 9443}},
+				"conversionReviewVersions": []string{"v1", "v1beta1"},
+			}},
+			"preserveUnknownFields": false,
+		},
+	}
+	b, _ := json.Marshal(crd)
+	createCRD(t, a, string(b))
+	base := func(v string) string { return "/apis/stable.example.com/" + v + "/namespaces/default/e2e-test-crds" }
+
+	// waitWebhookConversionReady: a stub created through v2 (converted to v1 to be stored),
+	// then deleted through v2.
+	a.must(201, "POST", base("v2"), `{"apiVersion":"stable.example.com/v2","kind":"E2eTestCrd","metadata":{"name":"stub"}}`)
+	a.must(200, "DELETE", base("v2")+"/stub", "")
+
+	// should be able to convert from CR v1 to CR v2
+	a.must(201, "POST", base("v1"), `{"apiVersion":"stable.example.com/v1","kind":"E2eTestCrd","metadata":{"name":"cr-instance-1"},"hostPort":"localhost:8080"}`)
+	v2 := a.must(200, "GET", base("v2")+"/cr-instance-1", "")
+	if v2["apiVersion"] != "stable.example.com/v2" || v2["host"] != "localhost" || v2["port"] != "8080" || v2["hostPort"] != nil {
+		t.Errorf("v1 object read through v2: %v", v2)
+	}
+
+	// should be able to convert a non homogeneous list of CRs
+	cur := a.must(200, "GET", crdsPath+"/e2e-test-crds.stable.example.com", "")
+	vs := get(cur, "spec", "versions").([]any)
+	vs[0].(map[string]any)["storage"], vs[1].(map[string]any)["storage"] = false, true
+	b, _ = json.Marshal(cur)
+	a.must(200, "PUT", crdsPath+"/e2e-test-crds.stable.example.com", string(b))
+	harness.Eventually(t, 20*time.Second, "a v1 object stored as v2", func() (bool, string) {
+		code, m := a.do("POST", base("v1"), "", []byte(`{"apiVersion":"stable.example.com/v1","kind":"E2eTestCrd","metadata":{"name":"cr-instance-2"},"hostPort":"localhost:8080"}`))
+		if code != 201 {
+			return false, fmt.Sprint(code, m)
+		}
+		resp, err := s.Etcd.Get(context.Background(), "/registry/stable.example.com/e2e-test-crds/default/cr-instance-2")
+		if err != nil || len(resp.Kvs) == 0 {
+			return false, fmt.Sprint("etcd: ", err)
+		}
+		if raw := string(resp.Kvs[0].Value); !strings.Contains(raw, `"apiVersion":"stable.example.com/v2"`) {
+			a.do("DELETE", base("v1")+"/cr-instance-2", "", nil)
+			return false, "stored as " + raw
+		}
+		return true, ""
+	})
+	if resp, err := s.Etcd.Get(context.Background(), "/registry/stable.example.com/e2e-test-crds/default/cr-instance-1"); err != nil || len(resp.Kvs) == 0 ||
+		!strings.Contains(string(resp.Kvs[0].Value), `"apiVersion":"stable.example.com/v1"`) {
+		t.Fatalf("cr-instance-1 should still be stored as v1: %v %v", err, resp)
+	}
+	for _, v := range []string{"v1", "v2"} {
+		list := a.must(200, "GET", base(v), "")
+		items := list["items"].([]any)
+		var names []string
+		for _, it := range items {
+			it := it.(map[string]any)
+			names = append(names, get(it, "metadata", "name").(string))
+			ok := it["apiVersion"] == "stable.example.com/"+v
+			if v == "v1" {
+				ok = ok && it["hostPort"] == "localhost:8080" && it["host"] == nil && it["port"] == nil
+			} else {
+				ok = ok && it["host"] == "localhost" && it["port"] == "8080" && it["hostPort"] == nil
+			}
+			if !ok {
+				t.Errorf("list through %s: item %v", v, it)
+			}
+		}
+		if strings.Join(names, ",") != "cr-instance-1,cr-instance-2" {
+			t.Errorf("list through %s: %v", v, names)
 		}
 	}
 }
