@@ -17,6 +17,7 @@ import (
 
 	"github.com/skiff-sh/skiff/api/apiregistration"
 	"github.com/skiff-sh/skiff/api/core"
+	"github.com/skiff-sh/skiff/api/discovery"
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/apiserver"
 	"github.com/skiff-sh/skiff/apiserver/openapi"
@@ -225,16 +226,32 @@ type aggregationEnv struct {
 	available func(want apiregistration.ConditionStatus, reason string)
 }
 
-func setUpAggregation(t *testing.T) *aggregationEnv {
+func setUpAggregation(t *testing.T) *aggregationEnv { return setUpAggregationWith(t, false) }
+
+// The Service's endpoint (an EndpointSlice of it, port "https" 8443): where requests go
+// with --enable-aggregator-routing.
+const wardleEndpoint = "10.244.1.5:8443"
+
+// setUpAggregationWith routing dials the Service's ready endpoint (routing) and leaves its
+// cluster IP unreachable, or the other way round.
+func setUpAggregationWith(t *testing.T, routing bool) *aggregationEnv {
 	t.Helper()
 	const clusterIP = "10.96.0.77"
 	var target atomic.Value // the extension server's real address
 	target.Store("")
+	via := clusterIP + ":443" // as the node's proxy would route it
+	if routing {
+		via = wardleEndpoint
+	}
 	s := harness.StartServer(t, harness.ServerOptions{Configure: func(c *apiserver.Config) {
 		c.AvailabilityCheckPeriod = 200 * time.Millisecond
+		c.EnableAggregatorRouting = routing
 		c.ProxyDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if addr == clusterIP+":443" {
-				addr = target.Load().(string) // the ClusterIP, as the node's proxy would route it
+			switch addr {
+			case via:
+				addr = target.Load().(string)
+			case clusterIP + ":443", wardleEndpoint:
+				return nil, fmt.Errorf("dial %s: the test's network does not lead there", addr)
 			}
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
 		}
@@ -256,6 +273,17 @@ func setUpAggregation(t *testing.T) *aggregationEnv {
 	if _, err := svcs.Create(ctx, &core.Service{ObjectMeta: meta.ObjectMeta{Namespace: "default", Name: "wardle-api"},
 		Spec: core.ServiceSpec{ClusterIP: clusterIP, Ports: []core.ServicePort{{Name: "https", Port: 443, Protocol: core.ProtocolTCP}}}}); err != nil {
 		t.Fatal(err)
+	}
+	if routing {
+		ready, port, name := true, int32(8443), "https"
+		host, _, _ := net.SplitHostPort(wardleEndpoint)
+		slices := client.For[discovery.EndpointSlice](admin, client.Resource{Group: discovery.GroupName, Version: "v1", Resource: "endpointslices", Namespaced: true})
+		if _, err := slices.Create(ctx, &discovery.EndpointSlice{ObjectMeta: meta.ObjectMeta{Namespace: "default", Name: "wardle-api-x1",
+			Labels: map[string]string{"kubernetes.io/service-name": "wardle-api"}}, AddressType: discovery.AddressTypeIPv4,
+			Endpoints: []discovery.Endpoint{{Addresses: []string{host}, Conditions: discovery.EndpointConditions{Ready: &ready}}},
+			Ports:     []discovery.EndpointPort{{Name: &name, Port: &port}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	apisvcs := client.For[apiregistration.APIService](admin, client.Resource{Group: apiregistration.GroupName, Version: "v1", Resource: "apiservices"})
 	port := int32(443)
@@ -282,4 +310,32 @@ func setUpAggregation(t *testing.T) *aggregationEnv {
 	}
 	available(apiregistration.ConditionTrue, "Passed")
 	return &aggregationEnv{s: s, w: w, target: &target, apisvcs: apisvcs, as: as, available: available}
+}
+
+// With --enable-aggregator-routing the requests go to a ready endpoint of the Service (its
+// EndpointSlice's address and the port of the Service port's name), not its cluster IP.
+func TestAPIAggregationEndpointRouting(t *testing.T) {
+	env := setUpAggregationWith(t, true) // Available: reached through the endpoint
+	hc := env.s.HTTPClient(t)
+	code, body := httpGet(t, hc, env.s.URL+"/apis/wardle.example.com/v1alpha1/namespaces/default/flunders", nil)
+	if code != 200 || !strings.Contains(string(body), "seen-by-") {
+		t.Errorf("proxied list through the endpoint: %d %s", code, body)
+	}
+	// The endpoint turns not ready: nothing to route to.
+	ctx := context.Background()
+	slices := client.For[discovery.EndpointSlice](env.s.Client(t), client.Resource{Group: discovery.GroupName, Version: "v1", Resource: "endpointslices", Namespaced: true})
+	es, err := slices.Get(ctx, "default", "wardle-api-x1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notReady := false
+	es.Endpoints[0].Conditions.Ready = &notReady
+	if _, err := slices.Update(ctx, es); err != nil {
+		t.Fatal(err)
+	}
+	env.available(apiregistration.ConditionFalse, "ServiceAccessError")
+	if code, body := httpGet(t, hc, env.s.URL+"/apis/wardle.example.com/v1alpha1/namespaces/default/flunders", nil); code != http.StatusServiceUnavailable ||
+		!strings.Contains(string(body), "no ready endpoint") {
+		t.Errorf("no ready endpoint: %d %s, want 503", code, body)
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/skiff-sh/skiff/api/meta"
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/apiserver/authn"
+	"github.com/skiff-sh/skiff/apiserver/webhookclient"
 	"github.com/skiff-sh/skiff/pki"
 	"github.com/skiff-sh/skiff/storage"
 )
@@ -225,9 +226,25 @@ func (s *Server) aggregatedGroups(groups []meta.APIGroup) []meta.APIGroup {
 }
 
 // serviceTarget is the address an APIService's requests go to: its Service's ClusterIP
-// and port, as kube-apiserver resolves it by default.
+// and port, as kube-apiserver resolves it by default, or with --enable-aggregator-routing
+// a ready endpoint of the Service's EndpointSlices (the port of the same name), as the
+// admission webhooks are reached.
 func (s *Server) serviceTarget(a *apiregistration.APIService) (string, *apiError) {
 	ref := a.Spec.Service
+	if s.cfg.EnableAggregatorRouting {
+		port := int32(443)
+		if ref.Port != nil {
+			port = *ref.Port
+		}
+		addr, err := webhookclient.EndpointResolver(admissionObjects{s}).ResolveEndpoint(context.Background(), ref.Namespace, ref.Name, port)
+		if err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return "", errServiceUnavailable(fmt.Sprintf("service \"%s/%s\" not found", ref.Namespace, ref.Name))
+			}
+			return "", errServiceUnavailable(err.Error())
+		}
+		return addr, nil
+	}
 	svcKind, _ := s.reg.Lookup("", "v1", "services")
 	o, ok := s.cache(svcKind).Get(svcKind.Key(ref.Namespace, ref.Name))
 	if !ok {

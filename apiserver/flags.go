@@ -33,6 +33,7 @@ func (c *Config) AddFlags(fs *flag.FlagSet) (finish func() error) {
 	fs.StringVar(&c.ProxyClientKeyFile, "proxy-client-key-file", "", "its key")
 	fs.StringVar(&c.RequestHeaderClientCAFile, "requestheader-client-ca-file", "", "the CA of --proxy-client-cert-file, published for extension servers in kube-system/extension-apiserver-authentication")
 	allowedNames := fs.String("requestheader-allowed-names", "", "comma-separated common names of --requestheader-client-ca-file's certificates allowed to assert a user in request headers (empty: any); published for extension servers")
+	fs.BoolVar(&c.EnableAggregatorRouting, "enable-aggregator-routing", false, "send aggregated APIServices' requests to a ready endpoint of their Service (from its EndpointSlices) rather than its cluster IP")
 	userHeaders := fs.String("requestheader-username-headers", headerRemoteUser, "comma-separated request headers a front proxy names the user in (the first set wins)")
 	groupHeaders := fs.String("requestheader-group-headers", headerRemoteGroup, "comma-separated request headers a front proxy names the groups in")
 	extraPrefixes := fs.String("requestheader-extra-headers-prefix", headerRemoteExtra, "comma-separated request header prefixes a front proxy gives the user's extra values in")

@@ -154,6 +154,9 @@ type Config struct {
 	// AvailabilityCheckPeriod is how often aggregated APIServices are checked (default
 	// AvailabilityCheckPeriod).
 	AvailabilityCheckPeriod time.Duration
+	// EnableAggregatorRouting sends aggregated APIServices' requests to a ready endpoint of
+	// their Service rather than its cluster IP (kube-apiserver's --enable-aggregator-routing).
+	EnableAggregatorRouting bool
 	// OpenAPIRefreshPeriod is how often an available extension server's OpenAPI is fetched
 	// again (default OpenAPIRefreshPeriod).
 	OpenAPIRefreshPeriod time.Duration
