@@ -332,9 +332,17 @@ func TestCustomResourceWebhookConversion(t *testing.T) {
 		if code != 500 {
 			t.Errorf("%s: patch through v2: %d, want 500", tc.mode, code)
 		}
+		code, _ = a.do("DELETE", v2+"/red", "", nil)
+		if code != 500 {
+			t.Errorf("%s: delete through v2: %d, want 500", tc.mode, code)
+		}
+		code, _ = a.do("DELETE", v2, "", nil)
+		if code != 500 {
+			t.Errorf("%s: deletecollection through v2: %d, want 500", tc.mode, code)
+		}
 		// The storage version needs no webhook.
 		if m := a.must(200, "GET", v1+"/red", ""); get(m, "spec", "color") != "red" {
-			t.Errorf("%s: stored object after failed writes: %v", tc.mode, m)
+			t.Errorf("%s: stored object after failed writes and deletes: %v", tc.mode, m)
 		}
 	}
 	h.setMode("")

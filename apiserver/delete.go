@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,10 @@ func (s *Server) delete(w http.ResponseWriter, req *http.Request, r *request) {
 		writeError(w, aerr)
 		return
 	}
+	if aerr := s.checkConvertible(req.Context(), k, r.namespace, r.name); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	obj, deleted, aerr := s.deleteObject(req.Context(), k, r.namespace, r.name, opts, dryRun(req))
 	if aerr != nil {
 		writeError(w, aerr)
@@ -54,6 +59,22 @@ func (s *Server) delete(w http.ResponseWriter, req *http.Request, r *request) {
 		code = http.StatusAccepted
 	}
 	s.writeObject(w, req, code, k, obj)
+}
+
+// checkConvertible reads a custom resource of a webhook-converted kind in the request's
+// version before it is deleted, as Kubernetes does: a webhook that cannot convert it refuses
+// the delete (500), rather than the object going and the answer failing. A missing object is
+// left for the delete to report.
+func (s *Server) checkConvertible(ctx context.Context, k *registry.Kind, namespace, name string) *apiError {
+	if k.Custom == nil || k.Custom.Webhook == nil {
+		return nil
+	}
+	cur := k.NewStored()
+	if err := s.store.Get(ctx, k.Key(namespace, name), cur); err != nil {
+		return nil
+	}
+	_, aerr := s.toVersion(ctx, k, cur)
+	return aerr
 }
 
 func (s *Server) deleteOptions(w http.ResponseWriter, req *http.Request) (*meta.DeleteOptions, *apiError) {
@@ -249,6 +270,11 @@ func (s *Server) deleteCollection(w http.ResponseWriter, req *http.Request, r *r
 	res, err := s.store.List(req.Context(), k.Prefix(r.namespace), k.NewStored, storage.ListOptions{Predicate: func(o meta.Object) bool { return sel.matches(k, o) }})
 	if err != nil {
 		writeError(w, toAPIError(k, "", err))
+		return
+	}
+	// As for one object: every object is read in the request's version before any is deleted.
+	if _, aerr := s.toVersions(req.Context(), k, slices.Clone(res.Items)); aerr != nil {
+		writeError(w, aerr)
 		return
 	}
 	var gone []meta.Object

@@ -2,12 +2,15 @@ package registry
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
 
+	"github.com/skiff-sh/skiff/api/apiextensions"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/meta"
+	"github.com/skiff-sh/skiff/api/unstructured"
 )
 
 func TestKindKeysAndNames(t *testing.T) {
@@ -129,4 +132,53 @@ func TestDuplicateResourcePanics(t *testing.T) {
 		}
 	}()
 	New(define[core.Pod]("", "v1", "Pod", "pods", true), define[core.Pod]("", "v1", "Pod", "pods", true))
+}
+
+// TestCustomSelectableFields: a custom kind's selectableFields are named by their path
+// without the leading dot; strings are themselves, integers and booleans their JSON text, an
+// absent field the empty string; each version has its own, and only a Webhook strategy sets
+// Custom.Webhook.
+func TestCustomSelectableFields(t *testing.T) {
+	crd := &apiextensions.CustomResourceDefinition{
+		ObjectMeta: meta.ObjectMeta{Name: "paints.example.com"},
+		Spec: apiextensions.CustomResourceDefinitionSpec{Group: "example.com", Scope: apiextensions.NamespaceScoped,
+			Versions: []apiextensions.CustomResourceDefinitionVersion{
+				{Name: "v1", Served: true, Storage: true, SelectableFields: []apiextensions.SelectableField{
+					{JSONPath: ".spec.color"}, {JSONPath: ".spec.size"}, {JSONPath: ".spec.dry"}, {JSONPath: ".spec.missing"}}},
+				{Name: "v2", Served: true, SelectableFields: []apiextensions.SelectableField{{JSONPath: ".spec.paint"}}},
+			},
+			Conversion: &apiextensions.CustomResourceConversion{Strategy: apiextensions.WebhookConverter,
+				Webhook: &apiextensions.WebhookConversion{ConversionReviewVersions: []string{"v1"}}},
+		},
+	}
+	names := apiextensions.CustomResourceDefinitionNames{Plural: "paints", Singular: "paint", Kind: "Paint", ListKind: "PaintList"}
+	kinds, err := CustomKinds(crd, names, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byVersion := map[string]*Kind{}
+	for i := range kinds {
+		byVersion[kinds[i].Version] = &kinds[i]
+		if kinds[i].Custom.Webhook == nil {
+			t.Errorf("%s: Custom.Webhook not set for strategy Webhook", kinds[i].Version)
+		}
+	}
+	u := unstructured.New("example.com/v1", "Paint")
+	u.Name, u.Namespace = "sky", "default"
+	u.Fields = map[string]any{"spec": map[string]any{"color": "blue", "size": int64(3), "dry": true}}
+	got := byVersion["v1"].SelectableFields(u)
+	want := map[string]string{"spec.color": "blue", "spec.size": "3", "spec.dry": "true", "spec.missing": "",
+		"metadata.name": "sky", "metadata.namespace": "default"}
+	if !maps.Equal(got, want) {
+		t.Errorf("v1 fields = %v, want %v", got, want)
+	}
+	if !byVersion["v1"].SupportsField("spec.color") || byVersion["v1"].SupportsField("spec.paint") ||
+		!byVersion["v2"].SupportsField("spec.paint") || byVersion["v2"].SupportsField("spec.color") {
+		t.Error("each version supports its own selectable fields only")
+	}
+	crd.Spec.Conversion = &apiextensions.CustomResourceConversion{Strategy: apiextensions.NoneConverter}
+	kinds, _ = CustomKinds(crd, names, false)
+	if kinds[0].Custom.Webhook != nil {
+		t.Error("None conversion set Custom.Webhook")
+	}
 }
