@@ -28,6 +28,7 @@ import (
 	"github.com/skiff-sh/skiff/apiserver/admission/storageprotection"
 	"github.com/skiff-sh/skiff/apiserver/admission/webhook"
 	"github.com/skiff-sh/skiff/apiserver/authn"
+	"github.com/skiff-sh/skiff/apiserver/authz"
 )
 
 // admissionPlugins are every admission plugin skiff has, in the order they run: Kubernetes'
@@ -52,7 +53,8 @@ func (s *Server) admissionPlugins() []admission.Plugin {
 		// validating), as kube-apiserver orders them.
 		webhook.NewMutating(webhook.Config{Objects: objs, Log: s.log.With("component", "admission-webhook")}),
 		// ValidatingAdmissionPolicy runs between them, as in kube-apiserver.
-		policy.New(policy.Config{Objects: objs, KindFor: s.reg.LookupKind, Log: s.log.With("component", "admission-policy")}),
+		policy.New(policy.Config{Objects: objs, KindFor: s.reg.LookupKind,
+			Authorizer: func() authz.Authorizer { return s.authorizer }, Log: s.log.With("component", "admission-policy")}),
 		webhook.NewValidating(webhook.Config{Objects: objs, Log: s.log.With("component", "admission-webhook")}),
 		resourcequota.New(quotaStore{s}), // last, as in Kubernetes: it charges what the others let through
 	}

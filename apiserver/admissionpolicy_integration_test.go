@@ -180,4 +180,16 @@ func TestValidatingAdmissionPolicy(t *testing.T) {
 			t.Errorf("default namespace (not selected): %d %v", code, st["message"])
 		}
 	})
+
+	t.Run("authorizer, with the server's RBAC", func(t *testing.T) {
+		create(vapPath, scenarioPolicy("authz", ar.Fail,
+			ar.Validation{Expression: "authorizer.requestResource.check('create').allowed()", Message: "the requester may not create"},
+			ar.Validation{Expression: "authorizer.serviceAccount('default', 'nobody').group('').resource('secrets').check('list').allowed()",
+				Message: "default/nobody may not list secrets"}))
+		create(vapbPath, scenarioBinding("authz", ar.Deny))
+		st := waitDenied(cms, configMapData("a", "authz", "{}"), 422)
+		if want := `configmaps "a" is forbidden: ValidatingAdmissionPolicy 'authz' with binding 'authz' denied request: default/nobody may not list secrets`; st["message"] != want {
+			t.Errorf("got %v, want %s", st["message"], want)
+		}
+	})
 }

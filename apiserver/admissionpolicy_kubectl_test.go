@@ -30,6 +30,9 @@ func TestValidatingAdmissionPolicyWithKubectl(t *testing.T) {
 		t.Fatal(err)
 	}
 	k.RunStdin(t, string(policy), cache, "apply", "-f", "-")
+	// Server-side apply takes the kinds too (the conformance spec that type-checks a CRD
+	// applies an auditAnnotation to a policy).
+	k.RunStdin(t, string(policy), cache, "apply", "--server-side", "--force-conflicts", "-f", "-")
 
 	// kubectl renders a 422 by its causes: Kubernetes' denial carries one without a field,
 	// hence the ": :" that kubectl prints for Kubernetes too.

@@ -6,8 +6,9 @@
 // policy's expressions also see `params` (when the policy has a paramKind), `namespaceObject`
 // and `variables.<name>` (each variable declared before the expression's own).
 //
-// Kubernetes' `authorizer` variable is not offered: an expression naming it fails to compile
-// with CEL's "undeclared reference" error.
+// Policy expressions also see `authorizer` (Kubernetes' authorizer library, authorizer.go);
+// webhook matchConditions do not: there an expression naming it fails to compile with CEL's
+// "undeclared reference" error.
 package admissioncel
 
 import (
@@ -41,6 +42,9 @@ const PerCallCostLimit = 1_000_000
 type Options struct {
 	Params          bool // params (a policy with a paramKind; matchConditions of such a policy too)
 	NamespaceObject bool // namespaceObject (policy expressions)
+	// Authorizer declares `authorizer` and `authorizer.requestResource` (Kubernetes'
+	// authorizer library, authorizer.go).
+	Authorizer bool
 	// Types, when set, declares object and oldObject (and params) with the types of the
 	// resource instead of dyn, so that type errors show at compile time (a policy's type
 	// checking). Evaluation always uses dyn environments.
@@ -89,6 +93,9 @@ func NewEnv(o Options) (*Env, error) {
 	}
 	if o.NamespaceObject {
 		opts = append(opts, cel.Variable(NamespaceObject, cel.DynType))
+	}
+	if o.Authorizer {
+		opts = append(opts, authorizerLibrary()...)
 	}
 	env, err := cel.NewEnv(opts...)
 	if err != nil {

@@ -64,7 +64,7 @@ var celReserved = map[string]bool{"true": true, "false": true, "null": true, "in
 func Compile(spec *ar.ValidatingAdmissionPolicySpec, types *admissioncel.Types) (*Compiled, field.ErrorList) {
 	p := field.NewPath("spec")
 	c := &Compiled{HasParams: spec.ParamKind != nil}
-	env, err := admissioncel.NewEnv(admissioncel.Options{Params: c.HasParams, NamespaceObject: true, Types: types})
+	env, err := admissioncel.NewEnv(admissioncel.Options{Params: c.HasParams, NamespaceObject: true, Authorizer: true, Types: types})
 	if err != nil {
 		return c, field.ErrorList{field.InternalError(p, err)}
 	}

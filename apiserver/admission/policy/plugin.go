@@ -33,6 +33,8 @@ import (
 	"github.com/skiff-sh/skiff/apiserver/admission"
 	"github.com/skiff-sh/skiff/apiserver/admission/match"
 	"github.com/skiff-sh/skiff/apiserver/admission/review"
+	"github.com/skiff-sh/skiff/apiserver/authn"
+	"github.com/skiff-sh/skiff/apiserver/authz"
 	"github.com/skiff-sh/skiff/storage"
 )
 
@@ -45,6 +47,10 @@ type Config struct {
 	Objects admission.Objects
 	// KindFor resolves a policy's paramKind to the kind serving it.
 	KindFor func(group, version, kind string) (*registry.Kind, bool)
+	// Authorizer answers the expressions' `authorizer` checks; it is called at evaluation (the
+	// server sets its authorizer up after the admission chain). Nil, or returning nil: every
+	// check is an error.
+	Authorizer func() authz.Authorizer
 	// Log records configuration errors ignored under failurePolicy Ignore; nil discards.
 	Log *slog.Logger
 }
@@ -140,6 +146,8 @@ func (p *Plugin) Validate(ctx context.Context, a *admission.Attributes) error {
 				if in, err = newInput(ctx, a, p.cfg.Objects); err != nil {
 					return err
 				}
+				in.authorizer, in.requestResource = admissioncel.AuthorizerValues(p.authorize(ctx, a.User), admissioncel.AuthzCheck{
+					Group: a.Kind.Group, Resource: a.Kind.Resource, Subresource: a.Subresource, Namespace: a.Namespace, Name: a.Name})
 			}
 			for _, param := range params {
 				r := evaluate(e, in, param)
@@ -350,6 +358,7 @@ func (p *Plugin) params(ctx context.Context, e *entry, b *binding, a *admission.
 // input is what every expression of one write sees, built once per write.
 type input struct {
 	object, oldObject, request, namespace any
+	authorizer, requestResource           any
 }
 
 func newInput(ctx context.Context, a *admission.Attributes, objs admission.Objects) (*input, error) {
@@ -417,6 +426,7 @@ func evaluate(e *entry, in *input, param any) result {
 	act := admissioncel.Activation{
 		admissioncel.Object: in.object, admissioncel.OldObject: in.oldObject, admissioncel.Request: in.request,
 		admissioncel.NamespaceObject: in.namespace,
+		admissioncel.Authorizer:      in.authorizer, admissioncel.AuthorizerRequestResource: in.requestResource,
 	}
 	if c.HasParams {
 		act[admissioncel.Params] = param
@@ -505,4 +515,29 @@ func message(v admissionpolicy.Validation, act admissioncel.Activation) string {
 		return m
 	}
 	return "failed expression: " + strings.TrimSpace(v.Expression.Expression)
+}
+
+// authorize answers the authorizer library's checks for the request's user (or the service
+// account an expression names) with the server's authorizer, as a SubjectAccessReview would.
+func (p *Plugin) authorize(ctx context.Context, user *authn.User) admissioncel.AuthorizeFunc {
+	return func(c admissioncel.AuthzCheck) (bool, string, error) {
+		var z authz.Authorizer
+		if p.cfg.Authorizer != nil {
+			z = p.cfg.Authorizer()
+		}
+		if z == nil {
+			return false, "", errors.New("no authorizer")
+		}
+		u := user
+		if c.ServiceAccountName != "" {
+			u = &authn.User{Name: authn.ServiceAccountUserPrefix + c.ServiceAccountNamespace + ":" + c.ServiceAccountName,
+				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + c.ServiceAccountNamespace, "system:authenticated"}}
+		}
+		if u == nil {
+			u = &authn.User{}
+		}
+		d, reason, err := z.Authorize(ctx, authz.Attributes{User: u, Verb: c.Verb, ResourceRequest: c.ResourceRequest,
+			Namespace: c.Namespace, APIGroup: c.Group, Resource: c.Resource, Subresource: c.Subresource, Name: c.Name, Path: c.Path})
+		return d == authz.Allow, reason, err
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/skiff-sh/skiff/api/registry"
 	"github.com/skiff-sh/skiff/apiserver/admission"
 	"github.com/skiff-sh/skiff/apiserver/admission/admissiontest"
+	"github.com/skiff-sh/skiff/apiserver/authn"
+	"github.com/skiff-sh/skiff/apiserver/authz"
 )
 
 var reg = registry.Default()
@@ -239,5 +241,43 @@ func TestAuditAnnotations(t *testing.T) {
 	}
 	if want := `[{"message":"audited","policy":"p","binding":"p","expressionIndex":0,"validationActions":["Audit"]}]`; got["validation.policy.admission.k8s.io/validation_failure"] != want {
 		t.Errorf("validation_failure = %s, want %s", got["validation.policy.admission.k8s.io/validation_failure"], want)
+	}
+}
+
+// The authorizer library asks the server's authorizer about the request's user or a service
+// account, for a resource (the request's own included) or a path.
+func TestAuthorizer(t *testing.T) {
+	var asked []string
+	z := authz.Func(func(_ context.Context, a authz.Attributes) (authz.Decision, string, error) {
+		q := a.User.Name + " " + a.Verb + " " + a.APIGroup + "/" + a.Resource + "/" + a.Subresource + " " + a.Namespace + "/" + a.Name + " " + a.Path
+		asked = append(asked, q)
+		if a.User.Name == "alice" && a.Verb == "create" || a.Path == "/healthz" {
+			return authz.Allow, "rbac says yes", nil
+		}
+		return authz.NoOpinion, "no rule", nil
+	})
+	tests := []struct {
+		expr  string
+		ok    bool
+		asked string
+	}{
+		{"authorizer.requestResource.check('create').allowed()", true, "alice create apps/deployments/ prod/web "},
+		{"authorizer.group('').resource('pods').subresource('exec').namespace('prod').name('p').check('get').allowed()", false, "alice get /pods/exec prod/p "},
+		{"authorizer.serviceAccount('prod', 'ci').group('apps').resource('deployments').check('create').allowed()", false,
+			"system:serviceaccount:prod:ci create apps/deployments/ / "},
+		{"authorizer.path('/healthz').check('get').reason() == 'rbac says yes'", true, "alice get // / /healthz"},
+		{"!authorizer.path('/x').check('get').errored() && authorizer.path('/x').check('get').error() == ''", true, "alice get // / /x"},
+	}
+	for _, tt := range tests {
+		asked = nil
+		objs := policy("p", nil, ar.Validation{Expression: tt.expr})
+		o := admissiontest.NewObjects(append([]meta.Object{&core.Namespace{ObjectMeta: meta.ObjectMeta{Name: "prod"}}}, objs...)...)
+		p := New(Config{Objects: o, KindFor: reg.LookupKind, Authorizer: func() authz.Authorizer { return z }})
+		a := createAttrs(deployment("prod", "web", 1, nil))
+		a.User = &authn.User{Name: "alice"}
+		code, msg := status(t, p.Validate(context.Background(), a))
+		if (code == 0) != tt.ok || len(asked) == 0 || asked[0] != tt.asked {
+			t.Errorf("%s: %d %q, asked %q, want allowed=%v asking %q", tt.expr, code, msg, asked, tt.ok, tt.asked)
+		}
 	}
 }
