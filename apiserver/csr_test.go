@@ -77,6 +77,13 @@ func TestCSRRequesterAndApproval(t *testing.T) {
 	if c := get(approved, "status", "certificate"); c != nil {
 		t.Errorf("approval wrote the certificate: %v", c)
 	}
+	// A patch of /approval keeps the metadata it changes, as Kubernetes (conformance CSR spec).
+	code, pm := a.do("PATCH", csrPath+"/node-1/approval", "application/merge-patch+json",
+		[]byte(`{"metadata":{"annotations":{"patchedapproval":"true"}},"status":{"conditions":[{"type":"Approved","status":"True","reason":"again"}]}}`))
+	if code != 200 || get(pm, "metadata", "annotations", "patchedapproval") != "true" {
+		t.Errorf("approval patch with an annotation: %d %v", code, get(pm, "metadata"))
+	}
+	approved = pm
 
 	// A status write cannot drop Approved (it is kept), nor a spec change sneak in.
 	approved["status"] = map[string]any{}

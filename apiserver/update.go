@@ -152,9 +152,9 @@ func (s *Server) prepareUpdate(req *http.Request, r *request, in, cur meta.Objec
 		if k.Custom != nil {
 			copyCustomField(n, in, "status")
 		}
-		if r.subresource == "status" {
-			keepStatusWriteMetadata(n, in)
-		}
+		// Both keep the metadata the write brings (upstream's status and approval
+		// strategies reset spec and the rest of status only).
+		keepStatusWriteMetadata(n, in)
 		prepareCSRUpdate(r.subresource, n, in, cur)
 	case "finalize":
 		n = deepCopy(k, cur)
