@@ -74,5 +74,5 @@ func (s *Server) serveCreateOnly(w http.ResponseWriter, req *http.Request, r *re
 		writeError(w, aerr)
 		return
 	}
-	writeJSON(w, http.StatusCreated, out)
+	writeAPIObject(w, http.StatusCreated, out)
 }

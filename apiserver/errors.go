@@ -133,15 +133,19 @@ func toAPIError(k *registry.Kind, name string, err error) *apiError {
 	return errInternal(err)
 }
 
-// writeError answers with err as a Status.
+// writeError answers with err as a Status, in the encoding the request negotiated
+// (negotiation.go).
 func writeError(w http.ResponseWriter, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		ae = errInternal(err)
 	}
-	writeJSON(w, int(ae.status.Code), &ae.status)
+	writeStatus(w, &ae.status)
 }
 
+// writeJSON writes v as JSON whatever the request's Accept header: for the documents that
+// are JSON only in skiff (discovery, metrics.k8s.io). API objects go through
+// writeAPIObject.
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -50,7 +50,7 @@ func (s *Server) evict(w http.ResponseWriter, req *http.Request, r *request) {
 		writeError(w, aerr)
 		return
 	}
-	writeJSON(w, http.StatusCreated, &meta.Status{TypeMeta: meta.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: meta.StatusSuccess, Code: http.StatusCreated})
+	writeAPIObject(w, http.StatusCreated, &meta.Status{TypeMeta: meta.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: meta.StatusSuccess, Code: http.StatusCreated})
 }
 
 // evictPod deletes the pod unless its disruption budget forbids it.

@@ -3,8 +3,9 @@ package apiserver
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/skiff-sh/skiff/api/fields"
 	"github.com/skiff-sh/skiff/api/meta"
@@ -12,17 +13,8 @@ import (
 	"github.com/skiff-sh/skiff/apiserver/tables"
 )
 
-// wantsTable reports whether the client asked for server-side printing (kubectl get does:
-// Accept: application/json;as=Table;v=v1;g=meta.k8s.io, ...).
-func wantsTable(req *http.Request) bool {
-	for _, part := range strings.Split(req.Header.Get("Accept"), ",") {
-		if strings.Contains(part, "as=Table") && strings.Contains(part, "g=meta.k8s.io") &&
-			(strings.Contains(part, "v=v1;") || strings.HasSuffix(part, "v=v1") || strings.Contains(part, "v=v1beta1")) {
-			return true
-		}
-	}
-	return false
-}
+// Server-side printing: the client asks for it in its Accept header (kubectl get sends
+// application/json;as=Table;v=v1;g=meta.k8s.io, ...; negotiation.go decides).
 
 // acceptsOnlyTable: the client asked for a Table and for nothing a kind without printing
 // could answer with (no plain media type beside it); such a kind answers 406, as Kubernetes.
@@ -68,8 +60,17 @@ func (s *Server) tableJSON(req *http.Request, k *registry.Kind, objs []meta.Obje
 	return b
 }
 
-func (s *Server) writeTable(w http.ResponseWriter, req *http.Request, k *registry.Kind, objs []meta.Object, lm meta.ListMeta) {
-	writeRaw(w, http.StatusOK, s.tableJSON(req, k, objs, lm, false))
+func (s *Server) writeTable(w http.ResponseWriter, req *http.Request, f format, k *registry.Kind, objs []meta.Object, lm meta.ListMeta) {
+	b := s.tableJSON(req, k, objs, lm, false)
+	if f.enc == encYAML {
+		if y, err := yaml.JSONToYAML(b); err == nil {
+			w.Header().Set("Content-Type", encYAML.contentType())
+			w.WriteHeader(http.StatusOK)
+			w.Write(y)
+			return
+		}
+	}
+	writeRaw(w, http.StatusOK, b)
 }
 
 // andName narrows a field selector to one object name.

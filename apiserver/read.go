@@ -3,8 +3,6 @@ package apiserver
 // get and list: single objects and collections, with label and field selection.
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -184,11 +182,11 @@ func (s *Server) list(w http.ResponseWriter, req *http.Request, r *request) {
 		return
 	}
 	items = filterConverted(k, items, conv)
-	if wantsTable(req) {
-		s.writeTable(w, req, k, items, lm)
+	if f, _ := responseFormat(w, false); f.table {
+		s.writeTable(w, req, f, k, items, lm)
 		return
 	}
-	writeList(w, k, items, lm)
+	writeList(w, k, items, lm) // negotiation.go
 }
 
 func sortByKey(items []meta.Object) {
@@ -199,32 +197,6 @@ func sortByKey(items []meta.Object) {
 		}
 		return a.Name < b.Name
 	})
-}
-
-// writeList streams a list without building a typed list value: each item is encoded once.
-// The items are in k's version already (Server.toVersions).
-func writeList(w http.ResponseWriter, k *registry.Kind, items []meta.Object, lm meta.ListMeta) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	lmJSON, _ := json.Marshal(&lm)
-	buf := make([]byte, 0, 64<<10)
-	buf = fmt.Appendf(buf, `{"kind":%q,"apiVersion":%q,"metadata":%s,"items":[`, k.ListKind(), k.APIVersion(), lmJSON)
-	for i, it := range items {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		b, err := json.Marshal(it)
-		if err != nil {
-			b = []byte("null")
-		}
-		buf = append(buf, b...)
-		if len(buf) > 32<<10 {
-			w.Write(buf)
-			buf = buf[:0]
-		}
-	}
-	buf = append(buf, "]}\n"...)
-	w.Write(buf)
 }
 
 // parseResourceVersion reads a resourceVersion parameter as Kubernetes' storage does: ""

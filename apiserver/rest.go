@@ -72,17 +72,24 @@ func (s *Server) serveResource(w http.ResponseWriter, req *http.Request, r *requ
 	}
 }
 
+// writeObject answers with one object of kind k, in the served version and the negotiated
+// encoding (a Table row when the client asked for server-side printing).
 func (s *Server) writeObject(w http.ResponseWriter, req *http.Request, code int, k *registry.Kind, obj meta.Object) {
 	obj, aerr := s.toVersion(req.Context(), k, obj)
 	if aerr != nil {
 		writeError(w, aerr)
 		return
 	}
-	if wantsTable(req) {
-		s.writeTable(w, req, k, []meta.Object{obj}, meta.ListMeta{ResourceVersion: obj.GetObjectMeta().ResourceVersion})
+	f, aerr := responseFormat(w, false)
+	if aerr != nil {
+		writeError(w, aerr)
 		return
 	}
-	writeJSON(w, code, obj)
+	if f.table {
+		s.writeTable(w, req, f, k, []meta.Object{obj}, meta.ListMeta{ResourceVersion: obj.GetObjectMeta().ResourceVersion})
+		return
+	}
+	writeEncoded(w, code, f.enc, obj)
 }
 
 // dryRun reports whether the request asks for everything but the write.

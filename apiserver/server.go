@@ -322,7 +322,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.audit, s.instrument, s.authenticate, s.impersonateFilter, s.withTimeout, s.priorityAndFairness, s.authorize, withWarnings)
+	r.Use(withNegotiation, s.audit, s.instrument, s.authenticate, s.impersonateFilter, s.withTimeout, s.priorityAndFairness, s.authorize, withWarnings)
 	r.Get("/healthz", s.health)
 	r.Get("/livez", s.health)
 	r.Get("/readyz", s.readyz)
@@ -384,6 +384,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	setRequestInfo(req, r)
+	servesKind(w, r.kind) // negotiation.go: a custom resource has no protobuf
 	s.serveResource(w, req, r)
 }
 

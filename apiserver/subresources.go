@@ -65,7 +65,7 @@ func (s *Server) serveScale(w http.ResponseWriter, req *http.Request, r *request
 			writeError(w, aerr)
 			return
 		}
-		writeJSON(w, http.StatusOK, toScale(k, obj))
+		writeAPIObject(w, http.StatusOK, toScale(k, obj))
 	case "update", "patch":
 		body, aerr := s.readBody(w, req)
 		if aerr == nil && r.verb == "update" {
@@ -113,7 +113,7 @@ func (s *Server) serveScale(w http.ResponseWriter, req *http.Request, r *request
 			writeError(w, aerr)
 			return
 		}
-		writeJSON(w, http.StatusOK, toScale(k, out))
+		writeAPIObject(w, http.StatusOK, toScale(k, out))
 	default:
 		writeError(w, errMethodNotAllowed(r.verb+" is not supported on scale"))
 	}
@@ -164,7 +164,7 @@ func (s *Server) bind(w http.ResponseWriter, req *http.Request, r *request) {
 		writeError(w, aerr)
 		return
 	}
-	writeJSON(w, http.StatusCreated, &meta.Status{TypeMeta: meta.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: meta.StatusSuccess, Code: http.StatusCreated})
+	writeAPIObject(w, http.StatusCreated, &meta.Status{TypeMeta: meta.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: meta.StatusSuccess, Code: http.StatusCreated})
 }
 
 func setPodCondition(st *core.PodStatus, c core.PodCondition) {

@@ -125,7 +125,7 @@ func (s *Server) createToken(w http.ResponseWriter, req *http.Request, r *reques
 	}
 	// The expiration is computed from the same instant as the claim, so it is never later.
 	tr.Status = authentication.TokenRequestStatus{Token: token, ExpirationTimestamp: meta.NewTime(now.Add(exp))}
-	writeJSON(w, http.StatusCreated, tr)
+	writeAPIObject(w, http.StatusCreated, tr)
 }
 
 // validateTokenRequest is Kubernetes' ValidateTokenRequest.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/skiff-sh/skiff/api/protobuf"
 	"github.com/skiff-sh/skiff/api/registry"
 
 	"github.com/skiff-sh/skiff/api/meta"
@@ -17,12 +18,19 @@ import (
 	"github.com/skiff-sh/skiff/storage/watchcache"
 )
 
-// watch streams changes as newline-delimited JSON watch events, flushed one by one.
+// watch streams changes as watch events, flushed one by one: newline-delimited JSON, or
+// Kubernetes' length-delimited protobuf stream when the client asks for it (negotiation.go).
 // resourceVersion "" or "0" first sends the current state as ADDED events; a version older
 // than the watch cache's history gets an ERROR event with a 410 Expired Status.
 func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 	k := r.kind
 	q := req.URL.Query()
+	f, nerr := responseFormat(w, true)
+	if nerr != nil {
+		writeError(w, nerr)
+		return
+	}
+	enc := watchEncoder{enc: f.enc}
 	sel, aerr := s.parseSelection(k, r.namespace, q)
 	if aerr != nil {
 		writeError(w, aerr)
@@ -93,7 +101,7 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 		src, err = s.etcdSource(ctx, k.Prefix(r.namespace), k.NewStored, fromRV, match)
 	}
 
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", enc.contentType())
 	w.Header().Set("Transfer-Encoding", "chunked")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
@@ -102,8 +110,7 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 		if errors.Is(err, storage.ErrExpired) {
 			st = errGone("too old resource version: " + rvParam + " (" + strconv.FormatInt(c.ResourceVersion(), 10) + ")").status
 		}
-		b, _ := json.Marshal(&st)
-		w.Write(watchLine(meta.Error, b))
+		w.Write(enc.status(&st))
 		return
 	}
 	s.metrics.watchers.WithLabelValues(k.Resource).Inc()
@@ -111,15 +118,14 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 	if flusher != nil {
 		flusher.Flush()
 	}
-	table := wantsTable(req)
+	table := f.table
 	first := true
 	for {
 		ev, ok := src.next(ctx)
 		if !ok {
 			if err := src.err(); err != nil && errors.Is(err, storage.ErrExpired) {
 				st := errGone(err.Error()).status
-				b, _ := json.Marshal(&st)
-				w.Write(watchLine(meta.Error, b))
+				w.Write(enc.status(&st))
 			}
 			return
 		}
@@ -130,8 +136,7 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 			if out, typ, ok, aerr = s.convertEvent(ctx, k, ev, conv); aerr != nil {
 				// The event cannot be shown in this version (a failing conversion webhook):
 				// say so in an ERROR event and end the watch, so the client relists.
-				b, _ := json.Marshal(&aerr.status)
-				w.Write(watchLine(meta.Error, b))
+				w.Write(enc.status(&aerr.status))
 				return
 			}
 			if !ok {
@@ -139,21 +144,25 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 			}
 			ev.Type = typ
 		}
+		var err error
 		switch {
+		case ev.Type == meta.Bookmark && enc.enc == encProtobuf:
+			obj, err = protobuf.Encode(bookmarkObject(k, ev))
 		case ev.Type == meta.Bookmark:
 			obj = bookmarkJSON(k, ev)
 		case table:
 			obj = s.tableJSON(req, k, []meta.Object{out}, meta.ListMeta{ResourceVersion: strconv.FormatInt(ev.ResourceVersion, 10)}, !first)
 			first = false
 		default:
-			if out == ev.Object {
-				obj = ev.ObjectJSON()
-			}
-			if obj == nil {
-				obj, _ = json.Marshal(out)
-			}
+			obj, err = enc.object(ev, out)
 		}
-		if _, err := w.Write(watchLine(ev.Type, obj)); err != nil {
+		if err != nil {
+			// No well-formed object fails to encode; the client learns of the one that did.
+			st := errInternal(err).status
+			w.Write(enc.status(&st))
+			return
+		}
+		if _, err := w.Write(enc.event(ev.Type, obj)); err != nil {
 			return
 		}
 		if flusher != nil && src.pending() == 0 {
@@ -198,6 +207,18 @@ func bookmarkJSON(k *registry.Kind, ev watchcache.Event) []byte {
 	}
 	b, _ := json.Marshal(map[string]any{"kind": k.Kind, "apiVersion": k.APIVersion(), "metadata": m})
 	return b
+}
+
+// bookmarkObject is bookmarkJSON's object as a typed object of a built-in kind, for the
+// protobuf stream (which has no way to leave out spec and status: they are empty).
+func bookmarkObject(k *registry.Kind, ev watchcache.Event) meta.Object {
+	obj := k.New()
+	m := obj.GetObjectMeta()
+	m.ResourceVersion = strconv.FormatInt(ev.ResourceVersion, 10)
+	if ev.InitialEventsEnd {
+		m.Annotations = map[string]string{"k8s.io/initial-events-end": "true"}
+	}
+	return obj
 }
 
 // watchSource is where a watch's events come from: the watch cache, or etcd itself.

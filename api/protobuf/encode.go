@@ -26,22 +26,78 @@ type encodeFunc func(b []byte, num int, v reflect.Value) ([]byte, error)
 // scalars unpacked.
 func Encode(obj meta.Object) ([]byte, error) {
 	tm := obj.GetTypeMeta()
-	if tm.APIVersion == "" || tm.Kind == "" {
+	return EncodeAs(tm.APIVersion, tm.Kind, obj)
+}
+
+// EncodeAs is Encode for any value with protobuf tags (a pointer to a struct), named
+// apiVersion and kind in the envelope whatever its own TypeMeta says.
+func EncodeAs(apiVersion, kind string, v any) ([]byte, error) {
+	if apiVersion == "" || kind == "" {
 		return nil, errors.New("protobuf.Encode: the object has no apiVersion and kind")
 	}
-	raw, err := Marshal(obj)
+	raw, err := Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	b := append([]byte{}, Magic...)
+	return wrap(apiVersion, kind, raw), nil
+}
+
+// wrap wraps an object's message in the magic prefix and the runtime.Unknown envelope.
+func wrap(apiVersion, kind string, raw []byte) []byte {
+	b := make([]byte, 0, len(Magic)+len(apiVersion)+len(kind)+len(raw)+16)
+	b = append(b, Magic...)
 	b = appendMessage(b, 1, func(b []byte) ([]byte, error) {
-		b = appendString(b, 1, tm.APIVersion)
-		return appendString(b, 2, tm.Kind), nil
+		b = appendString(b, 1, apiVersion)
+		return appendString(b, 2, kind), nil
 	})
 	b = appendBytes(b, 2, raw)
 	b = appendString(b, 3, "") // contentEncoding
 	b = appendString(b, 4, "") // contentType
-	return b, nil
+	return b
+}
+
+// EncodeList returns a list kind (PodList, ...) as a Kubernetes protobuf body without
+// building a typed list: the XList message is {ListMeta metadata = 1; repeated X items = 2},
+// and each item is written as its own message, which is all a generated XList marshaller
+// writes.
+func EncodeList(apiVersion, listKind string, lm *meta.ListMeta, items []meta.Object) ([]byte, error) {
+	if apiVersion == "" || listKind == "" {
+		return nil, errors.New("protobuf.EncodeList: no apiVersion and kind")
+	}
+	raw, err := appendMessageErr(nil, 1, func(b []byte) ([]byte, error) { return encodeMessage(b, reflect.ValueOf(lm).Elem()) })
+	if err != nil {
+		return nil, err
+	}
+	for i, it := range items {
+		rv := reflect.ValueOf(it)
+		if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+			return nil, fmt.Errorf("protobuf.EncodeList: items[%d] is a %T, not a pointer to a struct", i, it)
+		}
+		if raw, err = appendMessageErr(raw, 2, func(b []byte) ([]byte, error) { return encodeMessage(b, rv.Elem()) }); err != nil {
+			return nil, fmt.Errorf("items[%d]: %w", i, err)
+		}
+	}
+	return wrap(apiVersion, listKind, raw), nil
+}
+
+// WatchEventMessage returns the bare meta/v1 WatchEvent message {type = 1; RawExtension
+// object = 2} whose object holds obj, an object's full encoding (an [Encode] result). This
+// is one frame of a protobuf watch stream (Content-Type
+// application/vnd.kubernetes.protobuf;stream=watch): Kubernetes writes the event with its
+// raw serializer, so the frame has neither the magic prefix nor an envelope, and the
+// embedded object has both. The frame goes on the wire after a 4-byte big-endian length
+// ([AppendFrame]).
+func WatchEventMessage(eventType string, obj []byte) []byte {
+	b := make([]byte, 0, len(eventType)+len(obj)+16)
+	b = appendString(b, 1, eventType)
+	return appendMessage(b, 2, func(b []byte) ([]byte, error) { return appendBytes(b, 1, obj), nil })
+}
+
+// AppendFrame appends msg with the length prefix of Kubernetes' length-delimited framer
+// (protobuf.LengthDelimitedFramer): 4 bytes, big-endian.
+func AppendFrame(b, msg []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(msg)))
+	return append(b, msg...)
 }
 
 // Marshal returns the bare message (no magic, no envelope) of v, a pointer to a struct whose

@@ -33,12 +33,54 @@ func (e Event) ObjectJSON() []byte {
 	return e.entry.json()
 }
 
-// entry is one object version as the cache holds it, with its lazily computed JSON.
+// Encoding is a way to encode objects other than JSON (the API server's protobuf responses)
+// that the cache memoizes per object version as it does JSON. Use one *Encoding value per
+// way of encoding: the memo is keyed by the pointer.
+type Encoding struct {
+	Encode func(meta.Object) ([]byte, error)
+}
+
+// ObjectEncoded returns Object encoded by enc, encoded once however many watchers send it,
+// like ObjectJSON. It is nil if there is nothing to share (an event that did not come from
+// the cache) or if enc fails; the caller then encodes Object itself.
+func (e Event) ObjectEncoded(enc *Encoding) []byte {
+	if e.entry == nil {
+		return nil
+	}
+	return e.entry.encoded(enc)
+}
+
+// entry is one object version as the cache holds it, with its lazily computed JSON (and
+// other encodings, which few entries ever need).
 type entry struct {
 	obj  meta.Object
 	rv   int64
 	once sync.Once
 	data []byte
+
+	mu    sync.Mutex
+	other []encoded
+}
+
+type encoded struct {
+	enc  *Encoding
+	data []byte
+}
+
+func (e *entry) encoded(enc *Encoding) []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, o := range e.other {
+		if o.enc == enc {
+			return o.data
+		}
+	}
+	data, err := enc.Encode(e.obj)
+	if err != nil {
+		return nil
+	}
+	e.other = append(e.other, encoded{enc, data})
+	return data
 }
 
 func (e *entry) json() []byte {
