@@ -46,8 +46,10 @@ func (s *Server) serveCreateOnly(w http.ResponseWriter, req *http.Request, r *re
 		writeError(w, errMethodNotAllowed("the server does not allow this method on the requested resource"))
 		return
 	}
-	if acceptsOnlyTable(req) { // a question has no table form
-		writeError(w, errNotAcceptable())
+	// A question has no table form: a client that accepts only a Table gets 406, before
+	// the question is answered (negotiation.go).
+	if _, aerr := responseFormat(w, false); aerr != nil {
+		writeError(w, aerr)
 		return
 	}
 	h, ok := s.createOnlyHandlers()[k.Group+"/"+k.Resource]

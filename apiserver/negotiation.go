@@ -70,6 +70,7 @@ type format struct {
 type offer struct {
 	protobuf bool // the kind has a protobuf encoding (built-in kinds, Status)
 	stream   bool // a watch: only media types with a stream framing
+	noTable  bool // the kind has no table form (create-only kinds: a question and its answer)
 }
 
 // acceptClause is one media range of an Accept header.
@@ -160,7 +161,7 @@ func negotiate(accept string, o offer) (f format, ok bool) {
 			if mt.enc == encProtobuf && !o.protobuf || o.stream && !mt.stream {
 				continue
 			}
-			if f, ok := acceptParams(c.params, mt.enc, mt.stream); ok {
+			if f, ok := acceptParams(c.params, mt.enc, mt.stream, o); ok {
 				return f, true
 			}
 		}
@@ -172,7 +173,7 @@ func negotiate(accept string, o offer) (f format, ok bool) {
 // a conversion (as, g, v) must be one the server makes, stream must be "watch" on a media type
 // that has a stream framing, and a server version (sv) is never served; anything else
 // (charset, pretty, ...) is ignored.
-func acceptParams(params map[string]string, enc encoding, streams bool) (format, bool) {
+func acceptParams(params map[string]string, enc encoding, streams bool, o offer) (format, bool) {
 	f := format{enc: enc}
 	if s := params["stream"]; s != "" && (s != "watch" || !streams) {
 		return f, false
@@ -186,7 +187,7 @@ func acceptParams(params map[string]string, enc encoding, streams bool) (format,
 	}
 	// Only Table: skiff does not serve PartialObjectMetadata (a client that asks for it
 	// lists the plain media type after it and gets whole objects).
-	if as != "Table" || g != "meta.k8s.io" || (v != "v1" && v != "v1beta1") || enc == encProtobuf {
+	if as != "Table" || g != "meta.k8s.io" || (v != "v1" && v != "v1beta1") || enc == encProtobuf || o.noTable {
 		return f, false
 	}
 	f.table = true
@@ -225,8 +226,9 @@ type negotiatingWriter struct {
 	accept string
 	// noProtobuf is set once the request is known to be for a kind without a protobuf
 	// encoding (a custom resource): even its errors are then JSON or YAML, as Kubernetes
-	// negotiates them with the resource's serializers.
-	noProtobuf bool
+	// negotiates them with the resource's serializers. noTable: for a kind without a table
+	// form.
+	noProtobuf, noTable bool
 }
 
 func (w *negotiatingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -255,10 +257,11 @@ func negotiatorOf(w http.ResponseWriter) *negotiatingWriter {
 	return nil
 }
 
-// servesKind records the kind a request is for: a custom resource has no protobuf encoding.
+// servesKind records the kind a request is for: a custom resource has no protobuf encoding,
+// a create-only kind no table form.
 func servesKind(w http.ResponseWriter, k *registry.Kind) {
-	if n := negotiatorOf(w); n != nil && !hasProtobuf(k) {
-		n.noProtobuf = true
+	if n := negotiatorOf(w); n != nil {
+		n.noProtobuf, n.noTable = !hasProtobuf(k), k.CreateOnly
 	}
 }
 
@@ -272,7 +275,7 @@ func responseFormat(w http.ResponseWriter, stream bool) (format, *apiError) {
 	if n == nil {
 		return format{enc: encJSON}, nil
 	}
-	o := offer{protobuf: !n.noProtobuf, stream: stream}
+	o := offer{protobuf: !n.noProtobuf, stream: stream, noTable: n.noTable}
 	f, ok := negotiate(n.accept, o)
 	if !ok {
 		return format{enc: encJSON}, errNotAcceptable(o)

@@ -41,6 +41,8 @@ func TestNegotiate(t *testing.T) {
 		{"json watch", "application/json", offer{protobuf: true, stream: true}, format{enc: encJSON}, true},
 		{"kubectl get", table + ",application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json", builtin, format{enc: encJSON, table: true}, true},
 		{"table only", table, custom, format{enc: encJSON, table: true}, true},
+		{"table only, a kind without a table form", table, offer{protobuf: true, noTable: true}, format{}, false},
+		{"table or json, a kind without a table form", table + ",application/json", offer{protobuf: true, noTable: true}, format{enc: encJSON}, true},
 		{"table in protobuf is skipped", pb + ";as=Table;v=v1;g=meta.k8s.io, application/json", builtin, format{enc: encJSON}, true},
 		{"protobuf before table", pb + "," + table, builtin, format{enc: encProtobuf}, true},
 		{"partial object metadata falls back", pb + ";as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json", builtin, format{enc: encJSON}, true},

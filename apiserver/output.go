@@ -16,31 +16,6 @@ import (
 // Server-side printing: the client asks for it in its Accept header (kubectl get sends
 // application/json;as=Table;v=v1;g=meta.k8s.io, ...; negotiation.go decides).
 
-// acceptsOnlyTable: the client asked for a Table and for nothing a kind without printing
-// could answer with (no plain media type beside it); such a kind answers 406, as Kubernetes.
-func acceptsOnlyTable(req *http.Request) bool {
-	if !wantsTable(req) {
-		return false
-	}
-	for _, part := range strings.Split(req.Header.Get("Accept"), ",") {
-		mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.Contains(params, "as=") {
-			continue
-		}
-		switch strings.TrimSpace(mt) {
-		case "*/*", "application/*", "application/json", "application/yaml", "application/vnd.kubernetes.protobuf":
-			return false
-		}
-	}
-	return true
-}
-
-// errNotAcceptable is Kubernetes' answer when nothing the client accepts can be written.
-func errNotAcceptable() *apiError {
-	return newStatus(http.StatusNotAcceptable, meta.ReasonNotAcceptable,
-		"only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf", nil)
-}
-
 func (s *Server) tableJSON(req *http.Request, k *registry.Kind, objs []meta.Object, lm meta.ListMeta, noHeaders bool) []byte {
 	include, err := tables.ParseIncludeObject(req.URL.Query().Get("includeObject"))
 	if err != nil {
