@@ -386,6 +386,16 @@ func TestCustomResourceWebhookConversion(t *testing.T) {
 			t.Errorf("mixed list through %s: %v", v, got)
 		}
 	}
+	// deletecollection selects as a list does (the conformance selectable-fields spec
+	// deletes by a converted version's fields).
+	listed := names(v2)
+	gone := a.must(200, "DELETE", v2+"?fieldSelector=spec.paint%3Dblue", "")
+	if items, _ := gone["items"].([]any); len(items) != 1 || get(items[0].(map[string]any), "metadata", "name") != "blue" {
+		t.Errorf("deletecollection spec.paint=blue from %q deleted %v", listed, gone["items"])
+	}
+	if got := names(v2 + "?fieldSelector=spec.paint%3Dblue"); got != "" {
+		t.Errorf("after deletecollection, spec.paint=blue lists %q", got)
+	}
 }
 
 // TestCustomResourceConversionConformance follows the two conformance specs of

@@ -267,9 +267,20 @@ func (s *Server) deleteCollection(w http.ResponseWriter, req *http.Request, r *r
 		writeError(w, aerr)
 		return
 	}
-	res, err := s.store.List(req.Context(), k.Prefix(r.namespace), k.NewStored, storage.ListOptions{Predicate: func(o meta.Object) bool { return sel.matches(k, o) }})
+	// Fields a webhook-converted version selects on are matched after conversion, as a list
+	// matches them (selection_converted.go).
+	pred := func(o meta.Object) bool { return sel.matches(k, o) }
+	var convErr *apiError
+	if stored, conv := sel.splitConverted(k); conv != nil {
+		pred = s.convertedPredicate(req.Context(), k, stored, conv, &convErr)
+	}
+	res, err := s.store.List(req.Context(), k.Prefix(r.namespace), k.NewStored, storage.ListOptions{Predicate: pred})
 	if err != nil {
 		writeError(w, toAPIError(k, "", err))
+		return
+	}
+	if convErr != nil {
+		writeError(w, convErr)
 		return
 	}
 	// As for one object: every object is read in the request's version before any is deleted.
