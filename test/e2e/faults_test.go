@@ -548,30 +548,139 @@ spec:
 }
 
 // TestPartitionedNodeContainerd: a containerd node's agent is cut off from the API server —
-// frozen with SIGSTOP, so it sends nothing and hears nothing while its containers run on,
-// as behind a network partition — until its pods' tolerations of node.kubernetes.io/unreachable
-// run out. The node goes Unknown and gets the unreachable taint; its Deployment pod is
-// replaced on another (simulated) node, while its StatefulSet pod stays Terminating and is
-// not recreated (a StatefulSet never runs two copies of a pod). When the agent comes back
-// it stops the containers of the pods deleted meanwhile and confirms their deletion: the
-// StatefulSet pod is then recreated, and no container of a deleted pod runs on the node.
+// frozen with SIGSTOP, so it sends nothing and hears nothing while its containers run on —
+// until its pods' tolerations of node.kubernetes.io/unreachable run out (partitionRound
+// says what is then checked). TestNetworkPartitionedNodeContainerd cuts a real link instead.
 func TestPartitionedNodeContainerd(t *testing.T) {
 	needContainerd(t)
 	dir := t.TempDir()
 	api := harness.StartAPIServer(t, "--data-dir", filepath.Join(dir, "etcd"))
+	const node = "e2e-part"
+	startPartitionControlPlane(t, api, dir)
+	a := startAgent(t, api, node, "10.244.38.0/24", "--node-labels", "e2e=part")
+	k := &harness.Kubectl{Kubeconfig: api.Kubeconfig}
+	partitionRound(t, k, a, node, "dep", "web",
+		func() {
+			if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+		},
+		func() { _ = a.cmd.Process.Signal(syscall.SIGCONT) })
+}
+
+// TestNetworkPartitionedNodeContainerd: a containerd node whose agent, containerd and pods
+// run in a network namespace of their own, reaching the API server over a veth pair, as a
+// machine of its own would. It is cut off twice, each time until its pods' tolerations run
+// out: first by setting its link down (the host end of the veth pair), then by nftables
+// rules in its namespace dropping everything to and from the control plane's address. The
+// agent runs on throughout, its requests timing out, as on a real partition (unlike the
+// frozen agent of TestPartitionedNodeContainerd, it keeps its timers and connections).
+// Each round is checked as partitionRound says.
+func TestNetworkPartitionedNodeContainerd(t *testing.T) {
+	needContainerd(t)
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("nft (nftables) not installed")
+	}
+	// The node's pods, CNI bridge and shims are on this kernel like any containerd node's.
+	harness.LockContainerdClusters(t)
+	x := os.Getpid() % 250
+	ns, hostIf, nsIf := fmt.Sprintf("skiffpart%d", x), fmt.Sprintf("sp%dh", x), fmt.Sprintf("sp%dn", x)
+	hostIP, nodeIP := fmt.Sprintf("10.250.%d.1", x), fmt.Sprintf("10.250.%d.2", x)
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	exec.Command("ip", "netns", "del", ns).Run() // left over from an interrupted run
+	exec.Command("ip", "link", "del", hostIf).Run()
+	run("ip", "netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() }) // after the agent's cleanup
+	run("ip", "link", "add", hostIf, "type", "veth", "peer", "name", nsIf)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", hostIf).Run() })
+	run("ip", "link", "set", nsIf, "netns", ns)
+	run("ip", "addr", "add", hostIP+"/30", "dev", hostIf)
+	run("ip", "link", "set", hostIf, "up")
+	run("ip", "netns", "exec", ns, "ip", "addr", "add", nodeIP+"/30", "dev", nsIf)
+	run("ip", "netns", "exec", ns, "ip", "link", "set", nsIf, "up")
+	run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+
+	dir := t.TempDir()
+	// Bound to every address so that the node reaches it at hostIP while the test and the
+	// control plane use loopback, which the partition does not touch.
+	api := harness.StartAPIServerListening(t, "0.0.0.0", "--data-dir", filepath.Join(dir, "etcd"), "--advertise-address", hostIP)
+	startPartitionControlPlane(t, api, dir)
+	const node = "e2e-netpart"
+	agentDir, err := os.MkdirTemp("", "skiff-node-") // short: containerd's socket path has a length limit
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strings.TrimPrefix(api.URL[strings.LastIndex(api.URL, ":"):], ":")
+	a := startAgentAt(t, api, agentPlace{dir: agentDir, netns: ns, apiURL: "https://" + hostIP + ":" + port},
+		node, "10.244.39.0/24", "--node-labels", "e2e=part", "--node-ip", nodeIP)
+	k := &harness.Kubectl{Kubeconfig: api.Kubeconfig}
+
+	// Round 1: the link goes down.
+	linkDown := false
+	setLink := func(state string) {
+		run("ip", "link", "set", hostIf, state)
+		linkDown = state == "down"
+	}
+	t.Cleanup(func() {
+		if linkDown {
+			setLink("up")
+		}
+	})
+	partitionRound(t, k, a, node, "dep", "web", func() { setLink("down") }, func() { setLink("up") })
+
+	// Round 2: the firewall in the node's namespace drops all traffic with the control plane.
+	nft := func(script string) {
+		t.Helper()
+		cmd := exec.Command("nsenter", "--net=/run/netns/"+ns, "--", "nft", "-f", "-")
+		cmd.Stdin = strings.NewReader(script)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("nft in %s: %v\n%s\n%s", ns, err, script, out)
+		}
+	}
+	partitionRound(t, k, a, node, "dep2", "web2",
+		func() {
+			nft(`table inet skiffpartition {
+  chain in { type filter hook input priority -10; policy accept; ip saddr ` + hostIP + ` drop; }
+  chain out { type filter hook output priority -10; policy accept; ip daddr ` + hostIP + ` drop; }
+}`)
+		},
+		func() { nft("delete table inet skiffpartition") })
+}
+
+// startPartitionControlPlane runs what the partition tests need besides the API server: a
+// controller manager that declares a node unreachable 8 s after its last heartbeat, a
+// scheduler, and a simulated node (heartbeats every 2 s) for the replacement pods.
+func startPartitionControlPlane(t *testing.T, api *harness.APIServer, dir string) {
+	t.Helper()
 	kc := api.Kubeconfig
 	startProcess(t, kc, dir, "skiff-controller-manager", "--metrics-addr", "-", "--node-monitor-period", "1s", "--node-monitor-grace-period", "8s")
 	startProcess(t, kc, dir, "skiff-scheduler", "--metrics-addr", "")
-	const node = "e2e-part"
-	a := startAgent(t, api, node, "10.244.38.0/24", "--node-labels", "e2e=part")
 	startProcess(t, kc, dir, "skiff-nodeagent", "--runtime", "sim", "--node-name", "part-sim", "--listen", "-", "--data-dir", filepath.Join(dir, "sim"),
 		// Within the 8 s grace period: were every node unreachable, the node lifecycle
 		// controller would see a full disruption and evict nothing, as Kubernetes' does.
 		"--heartbeat-interval", "2s")
-	k := &harness.Kubectl{Kubeconfig: kc}
+}
+
+// partitionRound runs a Deployment (dep) and a StatefulSet (web) of one pod each on node,
+// cuts the node off with cut, and checks: the node goes Unknown and gets the
+// node.kubernetes.io/unreachable taints; past its pods' tolerationSeconds (3 s) the
+// Deployment's pod is deleted and replaced on the simulated node, while the StatefulSet's
+// pod stays Terminating and is not recreated (its container still runs on the cut-off node,
+// checked in containerd: a StatefulSet must not run two copies). Then heal: the agent stops
+// the containers of the pods deleted meanwhile and confirms their deletion; the
+// StatefulSet's pod is recreated and runs; containerd holds no running container of a
+// deleted pod and exactly one sandbox and one app container per live pod; the node is
+// Ready without taints. At the end the round's workloads are deleted.
+func partitionRound(t *testing.T, k *harness.Kubectl, a *agentProc, node, dep, web string, cut, heal func()) {
+	t.Helper()
 	harness.Eventually(t, 60*time.Second, "both nodes Ready", func() (bool, string) {
-		out, _, _ := k.Exec([]string{"get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}`}, "")
-		return strings.Contains(out, node+"=True") && strings.Contains(out, "part-sim=True"), out
+		out, _, _ := k.Exec([]string{"get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}/{.spec.taints[*].key} {end}`}, "")
+		return strings.Contains(out, node+"=True/ ") && strings.Contains(out, "part-sim=True/ "), out
 	})
 	podSpec := `
       terminationGracePeriodSeconds: 1
@@ -587,23 +696,24 @@ func TestPartitionedNodeContainerd(t *testing.T) {
 `
 	k.RunStdin(t, `apiVersion: apps/v1
 kind: Deployment
-metadata: {name: dep}
+metadata: {name: `+dep+`}
 spec:
   replicas: 1
-  selector: {matchLabels: {app: dep}}
+  selector: {matchLabels: {app: `+dep+`}}
   template:
-    metadata: {labels: {app: dep}}
+    metadata: {labels: {app: `+dep+`}}
     spec:`+podSpec+`---
 apiVersion: apps/v1
 kind: StatefulSet
-metadata: {name: web}
+metadata: {name: `+web+`}
 spec:
   replicas: 1
-  serviceName: web
-  selector: {matchLabels: {app: web}}
+  serviceName: `+web+`
+  selector: {matchLabels: {app: `+web+`}}
   template:
-    metadata: {labels: {app: web}}
+    metadata: {labels: {app: `+web+`}}
     spec:`+podSpec, "apply", "-f", "-")
+	webPod := web + "-0"
 	// pods: name → node|phase|deleting|uid
 	pods := func() map[string]string {
 		out, _, _ := k.Exec([]string{"get", "pods", "-o",
@@ -622,49 +732,46 @@ spec:
 		ok := 0
 		for name, v := range got {
 			f := strings.Split(v, "|")
-			if f[0] == node && f[1] == "Running" {
-				ok++
-				if strings.HasPrefix(name, "dep-") {
+			if f[0] == node && f[1] == "Running" && f[2] == "" {
+				if strings.HasPrefix(name, dep+"-") {
 					depPod, depUID = name, f[3]
+					ok++
 				}
-				if name == "web-0" {
+				if name == webPod {
 					webUID = f[3]
+					ok++
 				}
 			}
 		}
-		return ok == 2 && depPod != "" && webUID != "", fmt.Sprint(got)
+		return ok == 2, fmt.Sprint(got)
 	})
 
 	// The partition.
-	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	cut := time.Now()
-	continued := false
-	resume := func() {
-		if !continued {
-			continued = true
-			_ = a.cmd.Process.Signal(syscall.SIGCONT)
+	cut()
+	start := time.Now()
+	healed := false
+	t.Cleanup(func() { // before the agent's own cleanup kills it
+		if !healed {
+			heal()
 		}
-	}
-	t.Cleanup(resume) // before the agent's own cleanup kills it
+	})
 	harness.Eventually(t, 60*time.Second, node+" Unknown with the unreachable taint", func() (bool, string) {
 		out, _, _ := k.Exec([]string{"get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status} {.spec.taints[*].key}`}, "")
 		return strings.HasPrefix(out, "Unknown ") && strings.Contains(out, "node.kubernetes.io/unreachable"), out
 	})
-	t.Logf("%s unreachable %s after the partition", node, time.Since(cut).Round(100*time.Millisecond))
-	harness.Eventually(t, 90*time.Second, "the Deployment's pod replaced on part-sim, web-0 Terminating and not replaced", func() (bool, string) {
+	t.Logf("%s unreachable %s after the partition", node, time.Since(start).Round(100*time.Millisecond))
+	harness.Eventually(t, 90*time.Second, "the Deployment's pod replaced on part-sim, "+webPod+" Terminating and not replaced", func() (bool, string) {
 		got := pods()
 		replaced := false
 		for name, v := range got {
-			if strings.HasPrefix(name, "dep-") && name != depPod && strings.HasPrefix(v, "part-sim|Running||") {
+			if strings.HasPrefix(name, dep+"-") && name != depPod && strings.HasPrefix(v, "part-sim|Running||") {
 				replaced = true
 			}
 		}
-		web := strings.Split(got["web-0"]+"|||", "|")
-		return replaced && web[3] == webUID && web[2] != "", fmt.Sprint(got)
+		w := strings.Split(got[webPod]+"|||", "|")
+		return replaced && w[3] == webUID && w[2] != "", fmt.Sprint(got)
 	})
-	t.Logf("replaced %s after the partition", time.Since(cut).Round(100*time.Millisecond))
+	t.Logf("replaced %s after the partition", time.Since(start).Round(100*time.Millisecond))
 	// The old pods' containers still run on the cut-off node: nothing could stop them.
 	running := func(uid string) int {
 		cs, err := nodeContainers(context.Background(), a)
@@ -680,23 +787,71 @@ spec:
 		return n
 	}
 	if running(webUID) != 1 {
-		t.Errorf("web-0's container is not running on the cut-off node")
+		t.Errorf("%s's container is not running on the cut-off node", webPod)
 	}
 
 	// The partition heals.
-	resume()
-	healed := time.Now()
-	harness.Eventually(t, 90*time.Second, "web-0 recreated and running, the deleted pods' containers stopped", func() (bool, string) {
+	heal()
+	healed = true
+	healedAt := time.Now()
+	harness.Eventually(t, 90*time.Second, webPod+" recreated and running, the deleted pods' containers stopped", func() (bool, string) {
 		got := pods()
-		web := strings.Split(got["web-0"]+"|||", "|")
+		w := strings.Split(got[webPod]+"|||", "|")
 		_, oldDep := got[depPod]
-		seen := fmt.Sprintf("%v; running containers of the old web-0 %d, of %s %d", got, running(webUID), depPod, running(depUID))
-		return web[3] != webUID && web[1] == "Running" && !oldDep && running(webUID) == 0 && running(depUID) == 0, seen
+		seen := fmt.Sprintf("%v; running containers of the old %s %d, of %s %d", got, webPod, running(webUID), depPod, running(depUID))
+		return w[3] != webUID && w[1] == "Running" && !oldDep && running(webUID) == 0 && running(depUID) == 0, seen
 	})
-	t.Logf("healed: the deleted pods' containers stopped and web-0 recreated %s after the partition ended", time.Since(healed).Round(100*time.Millisecond))
+	t.Logf("healed: the deleted pods' containers stopped and %s recreated %s after the partition ended", webPod, time.Since(healedAt).Round(100*time.Millisecond))
 	harness.Eventually(t, 60*time.Second, node+" Ready without the unreachable taint", func() (bool, string) {
 		out, _, _ := k.Exec([]string{"get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status} {.spec.taints[*].key}`}, "")
 		return out == "True ", out
+	})
+	// containerd agrees with the API: what runs there is exactly the live pods bound to
+	// the node, one sandbox and one app container each.
+	harness.Eventually(t, 60*time.Second, "containerd on "+node+" running exactly the node's live pods, once each", func() (bool, string) {
+		live := map[string]string{} // uid → name
+		for name, v := range pods() {
+			if f := strings.Split(v, "|"); f[0] == node && f[2] == "" {
+				live[f[3]] = name
+			}
+		}
+		cs, err := nodeContainers(context.Background(), a)
+		if err != nil {
+			return false, err.Error()
+		}
+		sandboxes, apps := map[string]int{}, map[string]int{}
+		var seen []string
+		for _, c := range cs {
+			if !c.running {
+				continue
+			}
+			if live[c.uid] == "" {
+				seen = append(seen, fmt.Sprintf("%s %s of deleted pod %s runs", c.kind, c.id, c.pod))
+				continue
+			}
+			if c.kind == "sandbox" {
+				sandboxes[c.uid]++
+			} else {
+				apps[c.uid]++
+			}
+		}
+		for uid, name := range live {
+			if sandboxes[uid] != 1 || apps[uid] != 1 {
+				seen = append(seen, fmt.Sprintf("%s: %d sandboxes and %d app containers running", name, sandboxes[uid], apps[uid]))
+			}
+		}
+		sort.Strings(seen)
+		return len(seen) == 0, strings.Join(seen, "; ")
+	})
+	k.Run(t, "delete", "deployment/"+dep, "statefulset/"+web, "--wait=false")
+	harness.Eventually(t, 90*time.Second, "the round's pods gone", func() (bool, string) {
+		var left []string
+		for name := range pods() {
+			if strings.HasPrefix(name, dep+"-") || strings.HasPrefix(name, web+"-") {
+				left = append(left, name)
+			}
+		}
+		return len(left) == 0, fmt.Sprint(left)
 	})
 }
 

@@ -34,6 +34,7 @@ const busyboxImage = "skiff.test/busybox:1"
 // agentProc is a skiff-nodeagent process.
 type agentProc struct {
 	name, dataDir, kubeconfig, addr string
+	netns                           string // run in this network namespace (nsenter --net)
 	args                            []string
 	cmd                             *exec.Cmd
 	done                            chan struct{}
@@ -72,6 +73,19 @@ func startAgent(t *testing.T, api *harness.APIServer, name, podCIDR string, extr
 // startAgentIn is startAgent with the agent's data directory (and containerd's) in dir.
 func startAgentIn(t *testing.T, api *harness.APIServer, dir, name, podCIDR string, extra ...string) *agentProc {
 	t.Helper()
+	return startAgentAt(t, api, agentPlace{dir: dir}, name, podCIDR, extra...)
+}
+
+// agentPlace is where an agent runs: its data directory and, when netns is set, a network
+// namespace (/run/netns/NETNS) of its own — its containerd and pods with it — from which
+// it reaches the API server at apiURL (whose certificate names "localhost").
+type agentPlace struct {
+	dir, netns, apiURL string
+}
+
+func startAgentAt(t *testing.T, api *harness.APIServer, at agentPlace, name, podCIDR string, extra ...string) *agentProc {
+	t.Helper()
+	dir := at.dir
 	port := harness.FreePort(t)
 	// The agent runs as the node (system:node:NAME, restricted by the Node authorizer) and
 	// serves TLS that only the API server's kubelet-client certificate may use, as under skiff up.
@@ -80,10 +94,14 @@ func startAgentIn(t *testing.T, api *harness.APIServer, dir, name, podCIDR strin
 		t.Fatal(err)
 	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := client.WriteKubeconfig(kubeconfig, "skiff", api.UserConfig(t, pki.NodeUser(name), "system:nodes")); err != nil {
+	cfg := api.UserConfig(t, pki.NodeUser(name), "system:nodes")
+	if at.apiURL != "" {
+		cfg.Host, cfg.TLS.ServerName = at.apiURL, "localhost"
+	}
+	if err := client.WriteKubeconfig(kubeconfig, "skiff", cfg); err != nil {
 		t.Fatal(err)
 	}
-	a := &agentProc{name: name, dataDir: dir, kubeconfig: kubeconfig, addr: fmt.Sprintf("127.0.0.1:%d", port),
+	a := &agentProc{name: name, dataDir: dir, netns: at.netns, kubeconfig: kubeconfig, addr: fmt.Sprintf("127.0.0.1:%d", port),
 		logPath: filepath.Join(dir, "agent.log"), pki: api.PKI}
 	a.args = append([]string{"--kubeconfig", kubeconfig, "--node-name", name, "--data-dir", dir,
 		"--tls-cert-file", api.PKI.CertFile(serving), "--tls-private-key-file", api.PKI.KeyFile(serving),
@@ -154,6 +172,11 @@ func (a *agentProc) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(filepath.Join(harness.Binaries(t), "skiff-nodeagent"), a.args...)
+	if a.netns != "" {
+		// nsenter, not `ip netns exec`: the latter also remounts /sys without the cgroup
+		// mount runc needs (see machine.command). nsenter execs the agent: same PID.
+		cmd = exec.Command("nsenter", append([]string{"--net=/run/netns/" + a.netns, "--", cmd.Path}, a.args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

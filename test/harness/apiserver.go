@@ -24,19 +24,30 @@ type APIServer struct {
 	Kubeconfig string
 	LogPath    string
 	// PKI is the cluster CA and certificates the server runs with.
-	PKI   *pki.Dir
-	admin *client.Config
-	sec   *testPKI
-	cmd   *exec.Cmd
-	done  chan struct{}
+	PKI *pki.Dir
+	// ListenHost is the address the server binds (default 127.0.0.1; URL stays on
+	// loopback either way).
+	ListenHost string
+	admin      *client.Config
+	sec        *testPKI
+	cmd        *exec.Cmd
+	done       chan struct{}
 }
 
 // StartAPIServer runs skiff-apiserver on a free port with extra args (e.g. --data-dir or
 // --etcd-servers) and waits for /readyz. It is killed when the test ends.
 func StartAPIServer(t testing.TB, args ...string) *APIServer {
 	t.Helper()
+	return StartAPIServerListening(t, "127.0.0.1", args...)
+}
+
+// StartAPIServerListening is StartAPIServer bound to host: "0.0.0.0" lets processes in
+// other network namespaces reach it (at the host's address on their link) while the test
+// and the control plane keep using loopback.
+func StartAPIServerListening(t testing.TB, host string, args ...string) *APIServer {
+	t.Helper()
 	dir := t.TempDir()
-	a := &APIServer{Args: args, LogPath: filepath.Join(dir, "apiserver.log")}
+	a := &APIServer{Args: args, ListenHost: host, LogPath: filepath.Join(dir, "apiserver.log")}
 	sec, err := newTestPKI(filepath.Join(dir, "pki"))
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +90,7 @@ func (a *APIServer) start(t testing.TB, retryPortInUse bool) (portInUse bool) {
 	}
 	// A bare API server has no controller manager to create default ServiceAccounts, so the
 	// ServiceAccount admission plugin would refuse every pod.
-	args := append(append([]string{"--listen", "127.0.0.1:" + strconv.Itoa(a.Port), "--disable-admission-plugins", "ServiceAccount"},
+	args := append(append([]string{"--listen", a.ListenHost + ":" + strconv.Itoa(a.Port), "--disable-admission-plugins", "ServiceAccount"},
 		a.sec.args()...), a.Args...)
 	cmd := exec.Command(filepath.Join(Binaries(t), "skiff-apiserver"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
