@@ -559,7 +559,7 @@ func TestPartitionedNodeContainerd(t *testing.T) {
 	startPartitionControlPlane(t, api, dir)
 	a := startAgent(t, api, node, "10.244.38.0/24", "--node-labels", "e2e=part")
 	k := &harness.Kubectl{Kubeconfig: api.Kubeconfig}
-	partitionRound(t, k, a, node, "dep", "web",
+	partitionRound(t, k, a, node, "dep", "web", 0,
 		func() {
 			if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 				t.Fatal(err)
@@ -611,12 +611,8 @@ func TestNetworkPartitionedNodeContainerd(t *testing.T) {
 	api := harness.StartAPIServerListening(t, "0.0.0.0", "--data-dir", filepath.Join(dir, "etcd"), "--advertise-address", hostIP)
 	startPartitionControlPlane(t, api, dir)
 	const node = "e2e-netpart"
-	agentDir, err := os.MkdirTemp("", "skiff-node-") // short: containerd's socket path has a length limit
-	if err != nil {
-		t.Fatal(err)
-	}
 	port := strings.TrimPrefix(api.URL[strings.LastIndex(api.URL, ":"):], ":")
-	a := startAgentAt(t, api, agentPlace{dir: agentDir, netns: ns, apiURL: "https://" + hostIP + ":" + port},
+	a := startAgentAt(t, api, agentPlace{dir: agentDir(t), netns: ns, apiURL: "https://" + hostIP + ":" + port},
 		node, "10.244.39.0/24", "--node-labels", "e2e=part", "--node-ip", nodeIP)
 	k := &harness.Kubectl{Kubeconfig: api.Kubeconfig}
 
@@ -631,7 +627,7 @@ func TestNetworkPartitionedNodeContainerd(t *testing.T) {
 			setLink("up")
 		}
 	})
-	partitionRound(t, k, a, node, "dep", "web", func() { setLink("down") }, func() { setLink("up") })
+	partitionRound(t, k, a, node, "dep", "web", 0, func() { setLink("down") }, func() { setLink("up") })
 
 	// Round 2: the firewall in the node's namespace drops all traffic with the control plane.
 	nft := func(script string) {
@@ -642,7 +638,7 @@ func TestNetworkPartitionedNodeContainerd(t *testing.T) {
 			t.Fatalf("nft in %s: %v\n%s\n%s", ns, err, script, out)
 		}
 	}
-	partitionRound(t, k, a, node, "dep2", "web2",
+	partitionRound(t, k, a, node, "dep2", "web2", 50*time.Second,
 		func() {
 			nft(`table inet skiffpartition {
   chain in { type filter hook input priority -10; policy accept; ip saddr ` + hostIP + ` drop; }
@@ -676,7 +672,7 @@ func startPartitionControlPlane(t *testing.T, api *harness.APIServer, dir string
 // StatefulSet's pod is recreated and runs; containerd holds no running container of a
 // deleted pod and exactly one sandbox and one app container per live pod; the node is
 // Ready without taints. At the end the round's workloads are deleted.
-func partitionRound(t *testing.T, k *harness.Kubectl, a *agentProc, node, dep, web string, cut, heal func()) {
+func partitionRound(t *testing.T, k *harness.Kubectl, a *agentProc, node, dep, web string, hold time.Duration, cut, heal func()) {
 	t.Helper()
 	harness.Eventually(t, 60*time.Second, "both nodes Ready", func() (bool, string) {
 		out, _, _ := k.Exec([]string{"get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}/{.spec.taints[*].key} {end}`}, "")
@@ -789,6 +785,10 @@ spec:
 	if running(webUID) != 1 {
 		t.Errorf("%s's container is not running on the cut-off node", webPod)
 	}
+	// A partition held longer than the client's HTTP/2 health check (a ping after 30 s of
+	// silence, 15 s for its answer) has the agent's connections found dead and dialled again
+	// (into the partition) before it heals; a short one has them resume.
+	time.Sleep(time.Until(start.Add(hold)))
 
 	// The partition heals.
 	heal()

@@ -63,11 +63,20 @@ func needContainerd(t *testing.T) {
 // startAgent runs a containerd node agent and imports the busybox test image into it.
 func startAgent(t *testing.T, api *harness.APIServer, name, podCIDR string, extra ...string) *agentProc {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "skiff-node-") // short: containerd's socket path has a length limit
+	return startAgentIn(t, api, agentDir(t), name, podCIDR, extra...)
+}
+
+// agentDir is a data directory for an agent, removed when the test ends (after the agent's
+// own cleanup has stopped its containerd). Not t.TempDir: containerd's socket path has a
+// length limit.
+func agentDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "skiff-node-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startAgentIn(t, api, dir, name, podCIDR, extra...)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // startAgentIn is startAgent with the agent's data directory (and containerd's) in dir.
