@@ -7,11 +7,15 @@
 // client so fills only its own queues: other flows, and other levels (the node agents'
 // heartbeats, the controllers), keep their seats.
 //
-// What skiff leaves out, and why: every request takes one seat (Kubernetes estimates list
-// and watch-initialisation widths); levels do not lend or borrow seats (lendablePercent
-// and borrowingLimitPercent are accepted and ignored), so every limited level gets at
-// least one seat; long-running requests (watch, exec, logs, proxy) are classified but hold
-// no seat, as Kubernetes holds one only while a watch initialises.
+// A list takes more seats the more objects it goes through (ListSeats, Kubernetes' list work
+// estimate), at most 15% of its level's seats and 10; every other request takes one.
+// Levels lend idle seats (lendablePercent) and borrow them (borrowingLimitPercent), see
+// Controller.fitsLocked.
+//
+// What skiff leaves out, and why: watch initialisation and mutating requests' extra width
+// for their watchers are not estimated (one seat); long-running requests (watch, exec,
+// logs, proxy) are classified but hold no seat, as Kubernetes holds one only while a watch
+// initialises; every limited level gets at least one seat.
 package flowcontrol
 
 import (
@@ -31,6 +35,42 @@ type Request struct {
 	ResourceRequest                                  bool
 	Verb, APIGroup, Resource, Subresource, Namespace string
 	Path                                             string
+
+	// Seats is the request's estimated width (ListSeats for lists; 0 counts as 1). It is
+	// capped at its level's maximum once classified.
+	Seats int
+}
+
+// objectsPerSeat: a list takes one seat per 100 objects it goes through (Kubernetes' list
+// work estimator, by object count).
+const objectsPerSeat = 100
+
+// ListSeats estimates a list request's width as Kubernetes' list work estimator does
+// from the number of objects stored of its resource (stored < 0: unknown, which, as for
+// Kubernetes' resources it has no count of, costs one seat): one seat per 100 objects the
+// list goes through — all of them when it is served from the watch cache, two per item
+// returned when paged from etcd (limit, or all stored), the stored ones plus those when a
+// selector filters the pages; one object for a list of a single name.
+func ListSeats(stored, limit int64, fromStorage, selector, singleName bool) int {
+	if stored < 0 {
+		return 1
+	}
+	n := stored
+	if limit > 0 && limit < stored {
+		n = limit
+	}
+	var objects int64
+	switch {
+	case singleName:
+		objects = 1
+	case !fromStorage:
+		objects = stored
+	case selector:
+		objects = stored + n
+	default:
+		objects = 2 * n
+	}
+	return max(1, int((objects+objectsPerSeat-1)/objectsPerSeat))
 }
 
 // matches reports whether fs's rules cover r. A schema with no rules matches nothing.

@@ -69,6 +69,9 @@ type Controller struct {
 	mu      sync.Mutex
 	schemas []*fc.FlowSchema // by matchingPrecedence, then name; none dangling
 	levels  map[string]*level
+	order   []*level // the levels by name, for dispatching in turn
+	cursor  int
+	total   int // the limited levels' nominal seats (rounded up each, so ≥ serverLimit)
 }
 
 // New makes a controller sharing serverLimit seats among the limited levels, configured
@@ -107,6 +110,14 @@ func (c *Controller) Update(schemas []*fc.FlowSchema, levels []*fc.PriorityLevel
 		next[pl.Name] = l
 		c.metrics.nominalLimit(pl.Name, l.limit)
 	}
+	c.total, c.order = 0, c.order[:0]
+	for _, l := range next {
+		if !l.exempt {
+			c.total += l.limit
+		}
+		c.order = append(c.order, l)
+	}
+	sort.Slice(c.order, func(i, j int) bool { return c.order[i].name < c.order[j].name })
 	// A level that went away lets its waiting requests run: nothing would dispatch them.
 	for name, l := range c.levels {
 		if next[name] == nil {
@@ -127,6 +138,57 @@ func (c *Controller) Update(schemas []*fc.FlowSchema, levels []*fc.PriorityLevel
 		}
 		return a.Name < b.Name
 	})
+	c.dispatchLocked() // larger limits may free seats at once
+}
+
+// Borrowing. Each limited level owns its nominal seats; of those it may lend its lendable
+// part while idle, keeping minSeats for itself, and it may borrow beyond its limit (up to
+// its borrowing limit) what other levels lend and do not use. The accounting: a level
+// holds max(executing, minSeats) of the server's seats — what it uses, but never less than
+// what it keeps — and those holdings may not add up to more than the nominal total. A
+// level within its own seats is so refused only while they are lent out; it gets them back
+// as the borrowers' requests finish (nothing is preempted), and freed seats go to levels
+// within their own limits before any borrower. Kubernetes reaches the same bounds by
+// re-dividing the seats every 10 s by each level's smoothed demand; skiff lends and takes
+// back at each dispatch instead.
+
+// fitsLocked tells whether l may take n more seats now.
+func (c *Controller) fitsLocked(l *level, n int) bool {
+	if l.exempt {
+		return true
+	}
+	if l.executing+n > l.maxLimit(c.total) {
+		return false
+	}
+	held := 0
+	for _, o := range c.order {
+		if !o.exempt {
+			held += max(o.executing, o.minSeats())
+		}
+	}
+	held += max(l.executing+n, l.minSeats()) - max(l.executing, l.minSeats())
+	return held <= c.total
+}
+
+// ownFitsLocked is fitsLocked within the level's own nominal seats.
+func (c *Controller) ownFitsLocked(l *level, n int) bool {
+	return (l.exempt || l.executing+n <= l.limit) && c.fitsLocked(l, n)
+}
+
+// dispatchLocked gives free seats to waiting requests: first to every level within its own
+// seats, then to levels that borrow, starting from a rotating cursor so that borrowers
+// take turns.
+func (c *Controller) dispatchLocked() {
+	for _, fits := range []fitsFunc{c.ownFitsLocked, c.fitsLocked} {
+		for i := range c.order {
+			if l := c.order[(c.cursor+i)%len(c.order)]; l.waiting > 0 {
+				l.dispatch(fits)
+			}
+		}
+	}
+	if len(c.order) > 0 {
+		c.cursor = (c.cursor + 1) % len(c.order)
+	}
 }
 
 // Dangling reports whether fs names a priority level the controller does not have.
@@ -195,7 +257,8 @@ func (c *Controller) Acquire(ctx context.Context, r Request) (Classification, fu
 	fs, l := c.classifyLocked(r)
 	cls := Classification{FlowSchema: fs.Name, FlowSchemaUID: string(fs.UID), PriorityLevel: l.name, PriorityLevelUID: l.uid}
 	flow := fs.Name + "\x00" + flowDistinguisher(fs, r)
-	q, w, reason := l.enter(flow)
+	seats := max(1, min(r.Seats, l.maxSeats))
+	q, w, reason := l.enter(flow, seats, c.fitsLocked)
 	c.mu.Unlock()
 	if reason != "" {
 		c.metrics.rejected(cls, reason)
@@ -223,18 +286,20 @@ func (c *Controller) Acquire(ctx context.Context, r Request) (Classification, fu
 			}
 		}
 		c.mu.Lock()
-		q = w.q // re-dealt if the level's queues changed while it waited
+		q = w.q         // re-dealt if the level's queues changed while it waited
+		seats = w.seats // lowered if the level shrank while it waited
 		c.mu.Unlock()
 	}
 	c.metrics.waiting(cls.PriorityLevel, -1)
-	c.metrics.dispatched(cls, time.Since(start))
+	c.metrics.dispatched(cls, time.Since(start), seats)
 	var once sync.Once
 	return cls, func() {
 		once.Do(func() {
 			c.mu.Lock()
-			l.done(q)
+			l.done(q, seats)
+			c.dispatchLocked()
 			c.mu.Unlock()
-			c.metrics.finished(cls.PriorityLevel)
+			c.metrics.finished(cls.PriorityLevel, seats)
 		})
 	}, nil
 }

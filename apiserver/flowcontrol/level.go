@@ -1,6 +1,8 @@
 package flowcontrol
 
 import (
+	"math"
+
 	fc "github.com/skiff-sh/skiff/api/flowcontrol"
 )
 
@@ -9,8 +11,12 @@ import (
 type level struct {
 	name, uid string
 	exempt    bool
-	limit     int // seats
-	executing int
+	limit     int // nominal seats: the level's share of the server's
+	// lendable of the limit may be lent to other levels while idle; borrowLimit is how
+	// many seats beyond its limit the level may borrow (-1: as many as are idle).
+	lendable, borrowLimit int
+	maxSeats              int // the most seats one request may take here
+	executing             int // seats held by executing requests
 
 	// reject: no queues, a request without a free seat is refused at once.
 	reject                     bool
@@ -20,8 +26,8 @@ type level struct {
 	next                       int // round-robin cursor over queues
 }
 
-// queue is one of a level's queues: its waiting requests, and how many requests it has
-// dispatched that are still executing.
+// queue is one of a level's queues: its waiting requests, and how many seats the requests
+// it dispatched still hold.
 type queue struct {
 	reqs      []*waiter
 	executing int
@@ -32,12 +38,37 @@ type waiter struct {
 	dispatched bool
 	q          *queue
 	flow       string
+	seats      int
 }
+
+// fitsFunc tells whether the level may take n more seats now (the Controller's judgement,
+// which counts what the other levels lend and borrow).
+type fitsFunc func(l *level, n int) bool
+
+// maxSeatsPercent: one request may take at most 15% of its level's nominal seats, and
+// never more than maxSeatsLimit (Kubernetes' priorityLevelMaxSeatsPercent and its work
+// estimator's maximum).
+const (
+	maxSeatsPercent = 15
+	maxSeatsLimit   = 10
+)
 
 func (l *level) configure(pl *fc.PriorityLevelConfiguration, limit int) {
 	l.uid = string(pl.UID)
 	l.exempt = pl.Spec.Type == fc.PriorityLevelEnablementExempt
 	l.limit = limit
+	l.lendable, l.borrowLimit = 0, -1
+	if lim := pl.Spec.Limited; lim != nil {
+		// Kubernetes: LendableCL = round(NominalCL × lendablePercent / 100), and likewise
+		// the borrowing limit; an unset borrowingLimitPercent is no limit.
+		if lim.LendablePercent != nil {
+			l.lendable = min(limit, int(math.Round(float64(limit)*float64(*lim.LendablePercent)/100)))
+		}
+		if lim.BorrowingLimitPercent != nil {
+			l.borrowLimit = int(math.Round(float64(limit) * float64(*lim.BorrowingLimitPercent) / 100))
+		}
+	}
+	l.maxSeats = max(1, min(maxSeatsLimit, int(math.Ceil(float64(limit)*maxSeatsPercent/100))))
 	l.reject, l.handSize, l.queueLengthLimit = true, 0, 0
 	nqueues := 0
 	if lim := pl.Spec.Limited; lim != nil && lim.LimitResponse.Type == fc.LimitResponseTypeQueue && lim.LimitResponse.Queuing != nil {
@@ -60,7 +91,7 @@ func (l *level) configure(pl *fc.PriorityLevelConfiguration, limit int) {
 					w.dispatched = true
 					w.q = nil
 					close(w.ready)
-					l.executing++
+					l.executing += w.seats
 					l.waiting--
 					continue
 				}
@@ -70,20 +101,35 @@ func (l *level) configure(pl *fc.PriorityLevelConfiguration, limit int) {
 			}
 		}
 	}
-	l.dispatch() // a larger limit may free seats at once
+	for _, q := range l.queues {
+		for _, w := range q.reqs {
+			w.seats = min(w.seats, l.maxSeats) // a smaller level must still be able to serve it
+		}
+	}
 }
 
-// enter takes a seat if one is free (returning the queue charged with it, nil on levels
-// without queues), else queues (returning the waiter), else refuses (returning the
-// reason, as Kubernetes' rejected_requests_total labels it).
-func (l *level) enter(flow string) (*queue, *waiter, string) {
-	if l.exempt || (l.executing < l.limit && l.waiting == 0) {
-		l.executing++
+// minSeats are the seats the level keeps for itself, lending none of them.
+func (l *level) minSeats() int { return l.limit - l.lendable }
+
+// maxLimit is the most seats the level may hold, borrowed ones included.
+func (l *level) maxLimit(total int) int {
+	if l.borrowLimit < 0 {
+		return total
+	}
+	return l.limit + l.borrowLimit
+}
+
+// enter takes seats for a request if they are free (returning the queue charged with
+// them, nil on levels without queues), else queues it (returning the waiter), else refuses
+// (returning the reason, as Kubernetes' rejected_requests_total labels it).
+func (l *level) enter(flow string, seats int, fits fitsFunc) (*queue, *waiter, string) {
+	if l.exempt || (l.waiting == 0 && fits(l, seats)) {
+		l.executing += seats
 		if len(l.queues) == 0 {
 			return nil, nil, ""
 		}
 		q := l.shortestOfHand(flow)
-		q.executing++
+		q.executing += seats
 		return q, nil, ""
 	}
 	if l.reject {
@@ -93,7 +139,7 @@ func (l *level) enter(flow string) (*queue, *waiter, string) {
 	if len(q.reqs) >= l.queueLengthLimit {
 		return nil, nil, "queue-full"
 	}
-	w := &waiter{ready: make(chan struct{}), q: q, flow: flow}
+	w := &waiter{ready: make(chan struct{}), q: q, flow: flow, seats: seats}
 	q.reqs = append(q.reqs, w)
 	l.waiting++
 	return q, w, ""
@@ -110,23 +156,24 @@ func (l *level) leave(w *waiter) {
 	}
 }
 
-// done frees the seat of a request charged to q (nil on levels without queues) and gives
-// it to the next waiter.
-func (l *level) done(q *queue) {
-	l.executing--
+// done frees the seats of a request charged to q (nil on levels without queues). The
+// Controller then gives them to waiting requests, here or in a level that borrows.
+func (l *level) done(q *queue, seats int) {
+	l.executing -= seats
 	if q != nil {
-		q.executing--
+		q.executing -= seats
 	}
-	l.dispatch()
 }
 
 // dispatch fills free seats from the queues. The next request comes from the non-empty
-// queue with the fewest requests executing, ties broken in turn from a rotating cursor:
-// a flow whose requests already hold many seats waits behind one that holds none, which
-// is what Kubernetes' fair queuing (by virtual finish time, counting executing requests)
-// achieves when requests take similar time.
-func (l *level) dispatch() {
-	for l.waiting > 0 && (l.exempt || l.executing < l.limit) {
+// queue whose dispatched requests hold the fewest seats, ties broken in turn from a
+// rotating cursor: a flow whose requests already hold many seats waits behind one that
+// holds none, which is what Kubernetes' fair queuing (by virtual finish time, counting
+// seats) achieves when requests take similar time. When that request's seats are not
+// free, dispatching stops, as in Kubernetes, so a wide request is not passed for ever by
+// narrow ones.
+func (l *level) dispatch(fits fitsFunc) {
+	for l.waiting > 0 {
 		best := -1
 		for i := range l.queues {
 			j := (l.next + i) % len(l.queues)
@@ -136,13 +183,16 @@ func (l *level) dispatch() {
 		}
 		q := l.queues[best]
 		w := q.reqs[0]
+		if !l.exempt && !fits(l, w.seats) {
+			return
+		}
 		q.reqs = q.reqs[1:]
 		l.next = (best + 1) % len(l.queues)
 		w.dispatched = true
 		close(w.ready)
 		l.waiting--
-		l.executing++
-		q.executing++
+		l.executing += w.seats
+		q.executing += w.seats
 	}
 }
 
@@ -152,8 +202,8 @@ func (l *level) releaseAllWaiting() {
 		for _, w := range q.reqs {
 			w.dispatched = true
 			close(w.ready)
-			l.executing++
-			q.executing++
+			l.executing += w.seats
+			q.executing += w.seats
 		}
 		q.reqs = nil
 	}

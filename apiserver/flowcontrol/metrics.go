@@ -62,16 +62,16 @@ func (m *Metrics) rejected(c Classification, reason string) {
 	}
 }
 
-func (m *Metrics) dispatched(c Classification, waited time.Duration) {
+func (m *Metrics) dispatched(c Classification, waited time.Duration, seats int) {
 	if m != nil {
 		m.dispatches.WithLabelValues(c.PriorityLevel, c.FlowSchema).Inc()
 		m.wait.WithLabelValues(c.PriorityLevel, c.FlowSchema).Observe(waited.Seconds())
-		m.executing.WithLabelValues(c.PriorityLevel).Inc()
+		m.executing.WithLabelValues(c.PriorityLevel).Add(float64(seats))
 	}
 }
 
-func (m *Metrics) finished(level string) {
+func (m *Metrics) finished(level string, seats int) {
 	if m != nil {
-		m.executing.WithLabelValues(level).Dec()
+		m.executing.WithLabelValues(level).Sub(float64(seats))
 	}
 }
