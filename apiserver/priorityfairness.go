@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +45,9 @@ func (s *Server) priorityAndFairness(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r := flowRequest(req)
+		if r.ResourceRequest && r.Verb == "list" {
+			r.Seats = s.listSeats(req)
+		}
 		if longRunning(req) {
 			setFlowHeaders(w, s.apf.Classify(r))
 			next.ServeHTTP(w, req)
@@ -66,6 +71,32 @@ func (s *Server) priorityAndFairness(next http.Handler) http.Handler {
 		defer release()
 		next.ServeHTTP(w, req)
 	})
+}
+
+// listSeats estimates a list's width from how many objects its resource has in the watch
+// cache and how list serves it (read.go): pages (limit, continue, an exact
+// resourceVersion) come from etcd, whole lists from the cache.
+func (s *Server) listSeats(req *http.Request) int {
+	a := requestAttributes(req)
+	stored := int64(-1)
+	if k, ok := s.reg.Lookup(a.APIGroup, a.APIVersion, a.Resource); ok {
+		if k.Conversion != nil {
+			k = k.Conversion.Storage
+		}
+		if c := s.cache(k); c != nil {
+			stored = int64(c.Len())
+		}
+	}
+	q := req.URL.Query()
+	limit, _ := strconv.ParseInt(q.Get("limit"), 10, 64)
+	rv := q.Get("resourceVersion")
+	fromStorage := limit > 0 || q.Get("continue") != "" || (q.Get("resourceVersionMatch") == "Exact" && rv != "" && rv != "0")
+	selector := q.Get("labelSelector") != "" || q.Get("fieldSelector") != ""
+	// A field selector on metadata.name alone lists one object, as a get (Kubernetes
+	// reads it as the request's name).
+	fs := q.Get("fieldSelector")
+	single := strings.HasPrefix(fs, "metadata.name=") && !strings.Contains(fs, ",")
+	return flowcontrol.ListSeats(stored, limit, fromStorage, selector, single)
 }
 
 func flowRequest(req *http.Request) flowcontrol.Request {

@@ -36,9 +36,9 @@ func TestPriorityAndFairness(t *testing.T) {
 	}
 
 	// "noisy" gets a level of its own that refuses instead of queuing (one seat: the
-	// server has two, shared by all levels, each having at least one).
+	// server has two, shared by all levels, each having at least one) and borrows none.
 	a.must(201, "POST", fcV1+"/prioritylevelconfigurations", `{"apiVersion":"flowcontrol.apiserver.k8s.io/v1","kind":"PriorityLevelConfiguration",
-		"metadata":{"name":"noisy-level"},"spec":{"type":"Limited","limited":{"nominalConcurrencyShares":1,"limitResponse":{"type":"Reject"}}}}`)
+		"metadata":{"name":"noisy-level"},"spec":{"type":"Limited","limited":{"nominalConcurrencyShares":1,"borrowingLimitPercent":0,"limitResponse":{"type":"Reject"}}}}`)
 	fs := a.must(201, "POST", fcV1+"/flowschemas", `{"apiVersion":"flowcontrol.apiserver.k8s.io/v1","kind":"FlowSchema",
 		"metadata":{"name":"noisy"},"spec":{"priorityLevelConfiguration":{"name":"noisy-level"},"matchingPrecedence":100,
 		"rules":[{"subjects":[{"kind":"User","user":{"name":"noisy"}}],
@@ -102,6 +102,16 @@ func TestPriorityAndFairness(t *testing.T) {
 	if code, _ := node.raw("GET", "/api/v1/nodes/n1", "", nil); code != 404 {
 		t.Errorf("a node's request while noisy is refused: %d", code)
 	}
+	// Allowed to borrow, noisy's level takes a seat other levels lend while idle
+	// (global-default and workload-low lend half and 90% of theirs).
+	if code, body := a.raw("PATCH", fcV1+"/prioritylevelconfigurations/noisy-level", "application/merge-patch+json",
+		[]byte(`{"spec":{"limited":{"borrowingLimitPercent":null}}}`)); code != 200 {
+		t.Fatalf("let noisy-level borrow: %d %s", code, body)
+	}
+	harness.Eventually(t, 10*time.Second, "noisy served on a borrowed seat while its own is held", func() (bool, string) {
+		resp := getAs(noisy)
+		return resp.StatusCode == 200, fmt.Sprint(resp.StatusCode)
+	})
 	// The held request completes, and noisy is served again.
 	pw.Write([]byte(`}}`))
 	pw.Close()
@@ -135,5 +145,35 @@ func TestPriorityAndFairness(t *testing.T) {
 		"metadata":{"name":"bad"},"spec":{"type":"Limited","limited":{"limitResponse":{"type":"Queue","queuing":{"queues":4,"handSize":8,"queueLengthLimit":1}}}}}`))
 	if msg, _ := st["message"].(string); code != 422 || !strings.Contains(msg, "spec.limited.limitResponse.queuing.handSize: Invalid value: 8: should not be greater than queues (4)") {
 		t.Errorf("hand larger than the deck: %d %v", code, st)
+	}
+}
+
+// A list costs seats by the objects it goes through (one per 100, Kubernetes' estimate):
+// /metrics' apiserver_flowcontrol_work_estimated_seats shows what each request was charged.
+func TestListWidthEstimate(t *testing.T) {
+	a, srv := newAPI(t, harness.ServerOptions{})
+	for i := range 250 {
+		a.must(201, "POST", cms, fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm-%d"}}`, i))
+	}
+	alice := userAPI(t, srv, "alice")
+	// Estimated before authorization: alice's lists are charged though she may not read.
+	alice.raw("GET", cms, "", nil)             // the whole list, from the watch cache: 250 objects, 3 seats
+	alice.raw("GET", cms+"?limit=50", "", nil) // a page from etcd: 2 × 50 objects, 1 seat
+	alice.raw("GET", cms+"/cm-1", "", nil)     // a get: 1 seat
+	_, metrics := a.raw("GET", "/metrics", "", nil)
+	for _, want := range []string{
+		`apiserver_flowcontrol_work_estimated_seats_sum{flow_schema="global-default",priority_level="global-default"} 5`,
+		`apiserver_flowcontrol_work_estimated_seats_count{flow_schema="global-default",priority_level="global-default"} 3`,
+		`apiserver_flowcontrol_work_estimated_seats_bucket{flow_schema="global-default",priority_level="global-default",le="2"} 2`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			var seen []string
+			for _, l := range strings.Split(string(metrics), "\n") {
+				if strings.HasPrefix(l, "apiserver_flowcontrol_work_estimated_seats") {
+					seen = append(seen, l)
+				}
+			}
+			t.Errorf("/metrics lacks %s; has:\n%s", want, strings.Join(seen, "\n"))
+		}
 	}
 }

@@ -260,6 +260,9 @@ func (c *Controller) Acquire(ctx context.Context, r Request) (Classification, fu
 	seats := max(1, min(r.Seats, l.maxSeats))
 	q, w, reason := l.enter(flow, seats, c.fitsLocked)
 	c.mu.Unlock()
+	if !l.exempt {
+		c.metrics.estimated(cls, seats)
+	}
 	if reason != "" {
 		c.metrics.rejected(cls, reason)
 		return cls, nil, fmt.Errorf("%w: priority level %q: %s", ErrRejected, l.name, reason)

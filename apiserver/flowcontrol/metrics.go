@@ -15,6 +15,7 @@ type Metrics struct {
 	rejects    *prometheus.CounterVec
 	dispatches *prometheus.CounterVec
 	wait       *prometheus.HistogramVec
+	seats      *prometheus.HistogramVec
 }
 
 // NewMetrics registers the series on reg.
@@ -39,14 +40,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "apiserver_flowcontrol_request_wait_duration_seconds", Help: "Time requests waited for a seat, by priority level.",
 			Buckets: []float64{0, 0.005, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30},
 		}, []string{"priority_level", "flow_schema"}),
+		seats: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "apiserver_flowcontrol_work_estimated_seats", Help: "Seats estimated for requests, by priority level and flow schema.",
+			Buckets: []float64{1, 2, 4, 10},
+		}, []string{"priority_level", "flow_schema"}),
 	}
-	reg.MustRegister(m.executing, m.inQueue, m.limit, m.rejects, m.dispatches, m.wait)
+	reg.MustRegister(m.executing, m.inQueue, m.limit, m.rejects, m.dispatches, m.wait, m.seats)
 	return m
 }
 
 func (m *Metrics) nominalLimit(level string, seats int) {
 	if m != nil {
 		m.limit.WithLabelValues(level).Set(float64(seats))
+	}
+}
+
+func (m *Metrics) estimated(c Classification, seats int) {
+	if m != nil {
+		m.seats.WithLabelValues(c.PriorityLevel, c.FlowSchema).Observe(float64(seats))
 	}
 }
 

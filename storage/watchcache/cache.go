@@ -581,6 +581,13 @@ func (c *Cache) replay(fromRV int64, filter Filter) []Event {
 	return events
 }
 
+// Len is the number of objects the cache holds (what a whole list goes through).
+func (c *Cache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.objects)
+}
+
 // Stats returns the counters for metrics.
 func (c *Cache) Stats() Stats {
 	c.mu.RLock()
