@@ -249,12 +249,30 @@ func TestValidatingAdmissionPolicyConformance(t *testing.T) {
 		if fp, _, _ := unstructured.NestedString(patched.Object, "spec", "failurePolicy"); err != nil || fp != "Ignore" || patched.GetAnnotations()["patched"] != "true" {
 			t.Fatalf("patch: %v %s", err, fp)
 		}
-		cur, _ := client.Get(ctx, created.GetName(), metav1.GetOptions{})
-		_ = unstructured.SetNestedField(cur.Object, "Fail", "spec", "failurePolicy")
-		cur.SetAnnotations(map[string]string{"patched": "true", "updated": "true"})
-		if _, err := client.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-			t.Fatalf("update: %v", err)
+		// The status controller writes the policy too (its generation changed): retry on
+		// conflict, as the conformance spec does.
+		retryOnConflict := func(what string, f func() error) {
+			t.Helper()
+			for i := 0; ; i++ {
+				err := f()
+				if err == nil {
+					return
+				}
+				if !apierrors.IsConflict(err) || i == 10 {
+					t.Fatalf("%s: %v", what, err)
+				}
+			}
 		}
+		retryOnConflict("update", func() error {
+			cur, err := client.Get(ctx, created.GetName(), metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			_ = unstructured.SetNestedField(cur.Object, "Fail", "spec", "failurePolicy")
+			cur.SetAnnotations(map[string]string{"patched": "true", "updated": "true"})
+			_, err = client.Update(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})
 		deadline := time.After(10 * time.Second)
 		for saw := false; !saw; {
 			select {
@@ -277,11 +295,19 @@ func TestValidatingAdmissionPolicyConformance(t *testing.T) {
 		if conds, _, _ := unstructured.NestedSlice(patched.Object, "status", "conditions"); err != nil || len(conds) != 1 {
 			t.Fatalf("patch status: %v %v", err, conds)
 		}
-		_ = unstructured.SetNestedSlice(patched.Object, []any{map[string]any{"type": "StatusUpdated", "status": "True", "reason": "E2E",
-			"message": "Set from e2e test", "lastTransitionTime": "2024-01-01T00:00:00Z"}}, "status", "conditions")
-		updated, err := client.UpdateStatus(ctx, patched, metav1.UpdateOptions{})
-		if conds, _, _ := unstructured.NestedSlice(updated.Object, "status", "conditions"); err != nil || len(conds) != 1 || conds[0].(map[string]any)["type"] != "StatusUpdated" {
-			t.Fatalf("update status: %v %v", err, conds)
+		var updated *unstructured.Unstructured
+		retryOnConflict("update status", func() error {
+			cur, err := client.Get(ctx, created.GetName(), metav1.GetOptions{}, "status")
+			if err != nil {
+				return err
+			}
+			_ = unstructured.SetNestedSlice(cur.Object, []any{map[string]any{"type": "StatusUpdated", "status": "True", "reason": "E2E",
+				"message": "Set from e2e test", "lastTransitionTime": "2024-01-01T00:00:00Z"}}, "status", "conditions")
+			updated, err = client.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})
+		if conds, _, _ := unstructured.NestedSlice(updated.Object, "status", "conditions"); len(conds) != 1 || conds[0].(map[string]any)["type"] != "StatusUpdated" {
+			t.Fatalf("update status: %v", conds)
 		}
 		if err := client.Delete(ctx, created.GetName(), metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
