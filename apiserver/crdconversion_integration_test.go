@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -406,8 +407,14 @@ func TestCustomResourceWebhookConversion(t *testing.T) {
 // SERVICE.NAMESPACE.svc. "should be able to convert from CR v1 to CR v2": a v1 object read
 // through v2. "should be able to convert a non homogeneous list of CRs": after the storage
 // version moves from v1 to v2, a list through either version holds both objects in it.
-func TestCustomResourceConversionConformance(t *testing.T) {
-	a, s := newAPI(t, harness.ServerOptions{})
+// agnhostWebhook starts a conversion webhook as the conformance specs deploy agnhost's
+// crd-conversion-webhook: behind the Service e2e-test-crd-conversion-webhook (port 9443 to
+// the webhook's own port, path /crdconvert), its EndpointSlice naming the webhook, the
+// certificate for the Service's name; it converts v1 hostPort "host:port" to v2 host and
+// port (top-level fields) and back. It returns the CRD e2e-test-crds.stable.example.com
+// converted by it, with the selectable-fields spec's selectableFields if selectable.
+func agnhostWebhook(t *testing.T, a *api, selectable bool) string {
+	t.Helper()
 	const svc = "e2e-test-crd-conversion-webhook"
 	h := startConversionWebhook(t, svc+".default.svc")
 	h.convert = func(o map[string]any, to string) {
@@ -435,23 +442,27 @@ func TestCustomResourceConversionConformance(t *testing.T) {
 		"labels":{"kubernetes.io/service-name":"`+svc+`"}},"addressType":"IPv4",
 		"endpoints":[{"addresses":["127.0.0.1"],"conditions":{"ready":true}}],"ports":[{"port":`+portStr+`,"protocol":"TCP"}]}`)
 
-	schema := func(fields ...string) map[string]any {
+	version := func(name string, storage bool, fields ...string) map[string]any {
 		props := map[string]any{}
+		var sf []any
 		for _, f := range fields {
 			props[f] = map[string]any{"type": "string"}
+			sf = append(sf, map[string]any{"jsonPath": "." + f})
 		}
-		return map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "properties": props}}
+		v := map[string]any{"name": name, "served": true, "storage": storage,
+			"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "properties": props}}}
+		if selectable {
+			v["selectableFields"] = sf
+		}
+		return v
 	}
 	crd := map[string]any{
 		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
 		"metadata": map[string]any{"name": "e2e-test-crds.stable.example.com"},
 		"spec": map[string]any{
 			"group": "stable.example.com", "scope": "Namespaced",
-			"names": map[string]any{"plural": "e2e-test-crds", "singular": "e2e-test-crd", "kind": "E2eTestCrd", "listKind": "E2eTestCrdList"},
-			"versions": []any{
-				map[string]any{"name": "v1", "served": true, "storage": true, "schema": schema("hostPort")},
-				map[string]any{"name": "v2", "served": true, "storage": false, "schema": schema("host", "port")},
-			},
+			"names":    map[string]any{"plural": "e2e-test-crds", "singular": "e2e-test-crd", "kind": "E2eTestCrd", "listKind": "E2eTestCrdList"},
+			"versions": []any{version("v1", true, "hostPort"), version("v2", false, "host", "port")},
 			"conversion": map[string]any{"strategy": "Webhook", "webhook": map[string]any{
 				"clientConfig": map[string]any{"caBundle": h.CABundle,
 					"service": map[string]any{"namespace": "default", "name": svc, "path": "/crdconvert", "port": 9443}},
@@ -461,7 +472,12 @@ func TestCustomResourceConversionConformance(t *testing.T) {
 		},
 	}
 	b, _ := json.Marshal(crd)
-	createCRD(t, a, string(b))
+	return string(b)
+}
+
+func TestCustomResourceConversionConformance(t *testing.T) {
+	a, s := newAPI(t, harness.ServerOptions{})
+	createCRD(t, a, agnhostWebhook(t, a, false))
 	base := func(v string) string { return "/apis/stable.example.com/" + v + "/namespaces/default/e2e-test-crds" }
 
 	// waitWebhookConversionReady: a stub created through v2 (converted to v1 to be stored),
@@ -480,7 +496,7 @@ func TestCustomResourceConversionConformance(t *testing.T) {
 	cur := a.must(200, "GET", crdsPath+"/e2e-test-crds.stable.example.com", "")
 	vs := get(cur, "spec", "versions").([]any)
 	vs[0].(map[string]any)["storage"], vs[1].(map[string]any)["storage"] = false, true
-	b, _ = json.Marshal(cur)
+	b, _ := json.Marshal(cur)
 	a.must(200, "PUT", crdsPath+"/e2e-test-crds.stable.example.com", string(b))
 	harness.Eventually(t, 20*time.Second, "a v1 object stored as v2", func() (bool, string) {
 		code, m := a.do("POST", base("v1"), "", []byte(`{"apiVersion":"stable.example.com/v1","kind":"E2eTestCrd","metadata":{"name":"cr-instance-2"},"hostPort":"localhost:8080"}`))
@@ -521,5 +537,98 @@ func TestCustomResourceConversionConformance(t *testing.T) {
 		if strings.Join(names, ",") != "cr-instance-1,cr-instance-2" {
 			t.Errorf("list through %s: %v", v, names)
 		}
+	}
+}
+
+// TestCustomResourceFieldSelectorsConformance follows the conformance spec "MUST list and
+// watch custom resources matching the field selector" (test/e2e/apimachinery/
+// crd_selectable_fields.go, v1.33): v1 selects by hostPort, v2 by host and port, the
+// objects are written through v2 and stored as v1; lists and watches in both versions see
+// exactly the matching objects; a deletecollection by a v2 field selector and an update that
+// moves an object out of a selection are seen as DELETED.
+func TestCustomResourceFieldSelectorsConformance(t *testing.T) {
+	a, s := newAPI(t, harness.ServerOptions{})
+	createCRD(t, a, agnhostWebhook(t, a, true))
+	base := func(v string) string { return "/apis/stable.example.com/" + v + "/namespaces/default/e2e-test-crds" }
+	watch := func(v, sel string) *watchStream {
+		return openWatch(t, s.HTTPClient(t), s.URL+base(v)+"?watch=true&fieldSelector="+url.QueryEscape(sel))
+	}
+	v2host, v2hostPort, v1hostPort := watch("v2", "host=host1"), watch("v2", "host=host1,port=80"), watch("v1", "hostPort=host1:80")
+
+	for i, spec := range []string{`"host":"host1","port":"80"`, `"host":"host1","port":"8080"`, `"host":"host2"`} {
+		a.must(201, "POST", base("v2"), fmt.Sprintf(`{"apiVersion":"stable.example.com/v2","kind":"E2eTestCrd","metadata":{"name":"cr%d"},%s}`, i, spec))
+	}
+	names := func(v, sel string) string {
+		t.Helper()
+		m := a.must(200, "GET", base(v)+"?fieldSelector="+url.QueryEscape(sel), "")
+		var n []string
+		for _, it := range m["items"].([]any) {
+			n = append(n, get(it.(map[string]any), "metadata", "name").(string))
+		}
+		return strings.Join(n, ",")
+	}
+	for _, tc := range []struct{ v, sel, want string }{
+		{"v2", "host=host1", "cr0,cr1"}, {"v2", "host=host1,port=80", "cr0"},
+		{"v1", "hostPort=host1:80", "cr0"}, {"v1", "hostPort=host1:8080", "cr1"},
+	} {
+		if got := names(tc.v, tc.sel); got != tc.want {
+			t.Errorf("list %s %s: %q, want %q", tc.v, tc.sel, got, tc.want)
+		}
+	}
+	// events reads n events (or what came within 10s each).
+	events := func(ws *watchStream, n int) string {
+		t.Helper()
+		var got []string
+		for i := 0; i < n; i++ {
+			select {
+			case ev, ok := <-ws.events:
+				if !ok {
+					return strings.Join(append(got, "(closed)"), ",")
+				}
+				got = append(got, fmt.Sprint(ev["type"], " ", get(ev, "object", "metadata", "name")))
+				if ev["type"] == "ERROR" {
+					got = append(got, fmt.Sprint(get(ev, "object", "message")))
+				}
+			case <-time.After(10 * time.Second):
+				return strings.Join(append(got, "(none within 10s)"), ",")
+			}
+		}
+		return strings.Join(got, ",")
+	}
+	if got := events(v2host, 2); got != "ADDED cr0,ADDED cr1" {
+		t.Errorf("v2 host=host1 watch: %s", got)
+	}
+	if got := events(v2hostPort, 1); got != "ADDED cr0" {
+		t.Errorf("v2 host=host1,port=80 watch: %s", got)
+	}
+	if got := events(v1hostPort, 1); got != "ADDED cr0" {
+		t.Errorf("v1 hostPort=host1:80 watch: %s", got)
+	}
+
+	// deletecollection by a v2 field selector, then an update through v2 that moves cr1 out.
+	code, st := a.do("DELETE", base("v2")+"?fieldSelector="+url.QueryEscape("host=host1,port=80"), "", []byte(`{"gracePeriodSeconds":0}`))
+	if code != 200 {
+		t.Fatalf("deletecollection host=host1,port=80: %d %v", code, st)
+	}
+	cur := a.must(200, "GET", base("v2")+"/cr1", "")
+	cur["host"] = "host2"
+	b, _ := json.Marshal(cur)
+	a.must(200, "PUT", base("v2")+"/cr1", string(b))
+	for _, tc := range []struct{ v, sel string }{{"v2", "host=host1"}, {"v2", "host=host1,port=80"}} {
+		if got := names(tc.v, tc.sel); got != "" {
+			t.Errorf("list %s %s after the delete and update: %q", tc.v, tc.sel, got)
+		}
+	}
+	if got := names("v2", ""); got != "cr1,cr2" {
+		t.Errorf("everything left: %q, want cr1,cr2 (deletecollection deleted only the match)", got)
+	}
+	if got := events(v2host, 2); got != "DELETED cr0,DELETED cr1" {
+		t.Errorf("v2 host=host1 watch after: %s", got)
+	}
+	if got := events(v2hostPort, 1); got != "DELETED cr0" {
+		t.Errorf("v2 host=host1,port=80 watch after: %s", got)
+	}
+	if got := events(v1hostPort, 1); got != "DELETED cr0" {
+		t.Errorf("v1 hostPort=host1:80 watch after: %s", got)
 	}
 }

@@ -120,6 +120,7 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 	}
 	table := f.table
 	first := true
+	unflushed := false // an event was written since the last flush
 	for {
 		ev, ok := src.next(ctx)
 		if !ok {
@@ -140,6 +141,12 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 				return
 			}
 			if !ok {
+				// Not in this watcher's selection after all: events written before it
+				// must not wait for the next one to be flushed.
+				if flusher != nil && unflushed && src.pending() == 0 {
+					flusher.Flush()
+					unflushed = false
+				}
 				continue
 			}
 			ev.Type = typ
@@ -165,9 +172,11 @@ func (s *Server) watch(w http.ResponseWriter, req *http.Request, r *request) {
 		if _, err := w.Write(enc.event(ev.Type, obj)); err != nil {
 			return
 		}
+		unflushed = true
 		if flusher != nil && src.pending() == 0 {
 			// Flush when the queue is drained: one write per burst, and no event waits.
 			flusher.Flush()
+			unflushed = false
 		}
 	}
 }
