@@ -64,6 +64,7 @@ func newOpenAPIDocs(reg *registry.Registry) *openAPIDocs {
 			Namespaced: k.Namespaced, Type: k.Type, ListKind: k.ListKind(), Subresources: subs, SubresourceTypes: types, Verbs: kindVerbs(k)}
 		if k.Custom != nil {
 			r.Type = nil
+			r.SelectableFields = k.Custom.SelectableFields
 			r.Schema = []byte(`{"type":"object","x-kubernetes-preserve-unknown-fields":true}`)
 			if k.Custom.Schema != nil {
 				r.Schema, _ = json.Marshal(k.Custom.Schema.Props)

@@ -31,6 +31,9 @@ type Custom struct {
 	Scale *apiextensions.CustomResourceSubresourceScale
 	// PrinterColumns are the version's additionalPrinterColumns.
 	PrinterColumns []apiextensions.CustomResourceColumnDefinition
+	// SelectableFields are the field selector names of the version's selectableFields, in
+	// the definition's order ("spec.color"); Kind.Fields reads their values.
+	SelectableFields []string
 	// Terminating: the definition is being deleted; no new objects are accepted.
 	Terminating bool
 }
@@ -64,6 +67,9 @@ func CustomKinds(crd *apiextensions.CustomResourceDefinition, names apiextension
 		}
 		if len(v.SelectableFields) > 0 {
 			k.Fields = selectableFields(v.SelectableFields)
+			for _, f := range v.SelectableFields {
+				k.Custom.SelectableFields = append(k.Custom.SelectableFields, strings.TrimPrefix(f.JSONPath, "."))
+			}
 		}
 		if v.Schema != nil && v.Schema.OpenAPIV3Schema != nil {
 			s, err := schema.Compile(v.Schema.OpenAPIV3Schema)

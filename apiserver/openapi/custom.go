@@ -31,7 +31,8 @@ func (b *builder) defineCustomKind(r Resource) string {
 	if keep, _ := raw["x-kubernetes-preserve-unknown-fields"].(bool); keep && !b.v3 {
 		// As kube-apiserver's buildKubeNative: a bare object for v2, not even apiVersion,
 		// kind and metadata, or kubectl's v2 validation would refuse every other field.
-		b.defs[name] = &schema{Type: "object", GVK: []GVK{{Group: r.Group, Version: r.Version, Kind: r.Kind}}}
+		b.defs[name] = &schema{Type: "object", GVK: []GVK{{Group: r.Group, Version: r.Version, Kind: r.Kind}},
+			SelectableFields: selectable(r)}
 		return name
 	}
 	s := fromJSONSchema(raw, b.v3)
@@ -46,8 +47,17 @@ func (b *builder) defineCustomKind(r Resource) string {
 	s.Properties["metadata"] = b.describe(b.ref(b.define(reflect.TypeFor[meta.ObjectMeta]())),
 		"Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata", "", "")
 	s.GVK = []GVK{{Group: r.Group, Version: r.Version, Kind: r.Kind}}
+	s.SelectableFields = selectable(r)
 	b.defs[name] = s
 	return name
+}
+
+func selectable(r Resource) []SelectableField {
+	var out []SelectableField
+	for _, f := range r.SelectableFields {
+		out = append(out, SelectableField{FieldPath: f})
+	}
+	return out
 }
 
 // fromJSONSchema turns a CRD schema (decoded JSON) into the published schema object: what

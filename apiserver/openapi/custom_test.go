@@ -115,3 +115,23 @@ func TestCustomSchemaPreservingUnknownFields(t *testing.T) {
 		t.Errorf("v3 = %v", v3)
 	}
 }
+
+// TestCustomSelectableFields: a custom kind's selectableFields are published on its schema
+// as x-kubernetes-selectable-fields, in order, in v2 and v3 (as Kubernetes publishes them).
+func TestCustomSelectableFields(t *testing.T) {
+	r := Resource{Group: "tests.example.com", Version: "v1", Kind: "Shirt", Resource: "shirts", Namespaced: true,
+		Schema:           json.RawMessage(`{"type":"object","properties":{"spec":{"type":"object","properties":{"color":{"type":"string"},"size":{"type":"string"}}}}}`),
+		SelectableFields: []string{"spec.color", "spec.size"}}
+	want := []any{map[string]any{"fieldPath": "spec.color"}, map[string]any{"fieldPath": "spec.size"}}
+	v2 := obj(decode(t, V2Document([]Resource{r})), "definitions", "com.example.tests.v1.Shirt")
+	v3 := obj(decode(t, V3Document(r.Group+"/v1", []Resource{r})), "components", "schemas", "com.example.tests.v1.Shirt")
+	for name, s := range map[string]map[string]any{"v2": v2, "v3": v3} {
+		if got := s["x-kubernetes-selectable-fields"]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s x-kubernetes-selectable-fields = %v, want %v", name, got, want)
+		}
+	}
+	r.SelectableFields = nil
+	if got := obj(decode(t, V2Document([]Resource{r})), "definitions", "com.example.tests.v1.Shirt")["x-kubernetes-selectable-fields"]; got != nil {
+		t.Errorf("without selectableFields: %v", got)
+	}
+}

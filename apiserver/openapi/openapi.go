@@ -54,6 +54,9 @@ type Resource struct {
 	// Schema is the OpenAPI v3 schema of a custom resource (its definition's
 	// openAPIV3Schema), used instead of Type.
 	Schema json.RawMessage
+	// SelectableFields are a custom resource's selectableFields as field selectors name them
+	// ("spec.color"), published as x-kubernetes-selectable-fields.
+	SelectableFields []string
 	// Verbs are the discovery verbs ("get", "list", "create", "update", "patch", "delete",
 	// "deletecollection", "watch"); empty means all of them.
 	Verbs []string

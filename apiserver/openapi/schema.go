@@ -51,16 +51,19 @@ type schema struct {
 	// Kubernetes' extensions. The GVK list on a top-level kind is how kubectl explain, kubectl
 	// apply (strategic merge patch) and kubectl's field validation find the schema of a kind;
 	// the patch extensions tell strategic merge patch how to merge lists.
-	GVK                   []GVK    `json:"x-kubernetes-group-version-kind,omitempty"`
-	IntOrString           bool     `json:"x-kubernetes-int-or-string,omitempty"`
-	PreserveUnknownFields bool     `json:"x-kubernetes-preserve-unknown-fields,omitempty"`
-	PatchMergeKey         string   `json:"x-kubernetes-patch-merge-key,omitempty"`
-	PatchStrategy         string   `json:"x-kubernetes-patch-strategy,omitempty"`
-	EmbeddedResource      bool     `json:"x-kubernetes-embedded-resource,omitempty"`
-	ListType              string   `json:"x-kubernetes-list-type,omitempty"`
-	ListMapKeys           []string `json:"x-kubernetes-list-map-keys,omitempty"`
-	MapType               string   `json:"x-kubernetes-map-type,omitempty"`
-	Validations           []any    `json:"x-kubernetes-validations,omitempty"`
+	GVK []GVK `json:"x-kubernetes-group-version-kind,omitempty"`
+	// SelectableFields lists a custom kind's selectableFields (as Kubernetes publishes them:
+	// {"fieldPath": "spec.color"}).
+	SelectableFields      []SelectableField `json:"x-kubernetes-selectable-fields,omitempty"`
+	IntOrString           bool              `json:"x-kubernetes-int-or-string,omitempty"`
+	PreserveUnknownFields bool              `json:"x-kubernetes-preserve-unknown-fields,omitempty"`
+	PatchMergeKey         string            `json:"x-kubernetes-patch-merge-key,omitempty"`
+	PatchStrategy         string            `json:"x-kubernetes-patch-strategy,omitempty"`
+	EmbeddedResource      bool              `json:"x-kubernetes-embedded-resource,omitempty"`
+	ListType              string            `json:"x-kubernetes-list-type,omitempty"`
+	ListMapKeys           []string          `json:"x-kubernetes-list-map-keys,omitempty"`
+	MapType               string            `json:"x-kubernetes-map-type,omitempty"`
+	Validations           []any             `json:"x-kubernetes-validations,omitempty"`
 
 	wasNullable bool // v2 only: nullable in the CRD's schema (toV2 removed it)
 }
@@ -68,6 +71,11 @@ type schema struct {
 // GVK is the value of the x-kubernetes-group-version-kind extension. All three keys are always
 // written, group "" included: kubectl explain matches an operation's GVK against a schema's
 // list by deep equality of the decoded maps.
+// SelectableField is one entry of x-kubernetes-selectable-fields.
+type SelectableField struct {
+	FieldPath string `json:"fieldPath"`
+}
+
 type GVK struct {
 	Group   string `json:"group"`
 	Kind    string `json:"kind"`
