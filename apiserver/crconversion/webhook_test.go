@@ -197,3 +197,20 @@ func pemOf(t *testing.T, srv *httptest.Server) []byte {
 	t.Helper()
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 }
+
+// TestCheckResponseV1beta1: a webhook spoken to in v1beta1 answers in v1beta1, and its
+// answer is read as Kubernetes reads it (no check of apiVersion and kind).
+func TestCheckResponseV1beta1(t *testing.T) {
+	objs := []*unstructured.Unstructured{widget("v1", "a", "red")}
+	uid, body, _ := NewReview("v1beta1", "example.com/v2", objs)
+	r := answer(t, body, nil)
+	if r.APIVersion != "apiextensions.k8s.io/v1beta1" {
+		t.Fatalf("review sent as %q", r.APIVersion)
+	}
+	r.TypeMeta = meta.TypeMeta{}
+	b, _ := json.Marshal(r)
+	out, err := CheckResponse("v1beta1", uid, "example.com/v2", objs, b)
+	if err != nil || out[0].APIVersion != "example.com/v2" {
+		t.Errorf("v1beta1 answer: %v, %v", out, err)
+	}
+}
