@@ -83,12 +83,39 @@ func prepareCSRUpdate(sub string, n, in, cur meta.Object) bool {
 		nc.Status.Conditions = ic.Status.Conditions
 		nc.Status.Certificate = oc.Status.Certificate
 	case "status":
-		// Approved and Denied are the approvers' to set, through /approval.
-		nc.Status.Conditions = keepConditions(nc.Status.Conditions, oc.Status.Conditions,
-			certificates.CertificateApproved, certificates.CertificateDenied)
+		// Approved and Denied are the approvers' to set, through /approval: the stored ones
+		// are kept where the write has them (Kubernetes' preserveConditionInstances), or, if
+		// the write added or dropped some, kept instead of the write's.
+		for _, t := range []certificates.RequestConditionType{certificates.CertificateApproved, certificates.CertificateDenied} {
+			if !preserveConditionInstances(nc, oc, t) {
+				nc.Status.Conditions = keepConditions(nc.Status.Conditions, oc.Status.Conditions, t)
+			}
+		}
 	}
 	nc.Spec = oc.Spec
 	stampConditions(nc, oc)
+	return true
+}
+
+// preserveConditionInstances puts old's conditions of type t in n's places for them; false
+// when n has a different number of them.
+func preserveConditionInstances(n, old *certificates.CertificateSigningRequest, t certificates.RequestConditionType) bool {
+	indices := func(cs []certificates.CertificateSigningRequestCondition) []int {
+		var out []int
+		for i, c := range cs {
+			if c.Type == t {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	oi, ni := indices(old.Status.Conditions), indices(n.Status.Conditions)
+	if len(oi) != len(ni) {
+		return false
+	}
+	for i, o := range oi {
+		n.Status.Conditions[ni[i]] = old.Status.Conditions[o]
+	}
 	return true
 }
 

@@ -97,6 +97,18 @@ func TestCSRRequesterAndApproval(t *testing.T) {
 		t.Errorf("spec changed through status: %v", s)
 	}
 
+	// A status write appending a condition keeps the order it wrote (Approved stays in its
+	// place, as Kubernetes' preserveConditionInstances): the conformance CSR spec checks the
+	// last condition is the one it appended.
+	conds, _ = get(after, "status", "conditions").([]any)
+	after["status"] = map[string]any{"conditions": append(conds, map[string]any{"type": "StatusUpdate", "status": "True", "reason": "E2E"})}
+	body, _ = json.Marshal(after)
+	after = a.must(200, "PUT", csrPath+"/node-1/status", string(body))
+	if conds, _ := get(after, "status", "conditions").([]any); len(conds) != 2 || get(conds[0].(map[string]any), "type") != "Approved" ||
+		get(conds[1].(map[string]any), "type") != "StatusUpdate" {
+		t.Errorf("conditions after a status write appending one: %v", conds)
+	}
+
 	// Denying an approved request is refused: the two are mutually exclusive.
 	after["status"] = map[string]any{"conditions": []any{map[string]any{"type": "Denied", "status": "True"}}}
 	body, _ = json.Marshal(after)
