@@ -64,7 +64,12 @@ func EncodeList(apiVersion, listKind string, lm *meta.ListMeta, items []meta.Obj
 	if apiVersion == "" || listKind == "" {
 		return nil, errors.New("protobuf.EncodeList: no apiVersion and kind")
 	}
-	raw, err := appendMessageErr(nil, 1, func(b []byte) ([]byte, error) { return encodeMessage(b, reflect.ValueOf(lm).Elem()) })
+	// The list's message is written after room for the magic and the envelope's head, which
+	// is filled in at the end right before it: a list of thousands of objects is not copied
+	// once more into its envelope.
+	head := headRoom(apiVersion, listKind)
+	b := make([]byte, head, head+4096)
+	b, err := appendMessageErr(b, 1, func(b []byte) ([]byte, error) { return encodeMessage(b, reflect.ValueOf(lm).Elem()) })
 	if err != nil {
 		return nil, err
 	}
@@ -73,12 +78,35 @@ func EncodeList(apiVersion, listKind string, lm *meta.ListMeta, items []meta.Obj
 		if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
 			return nil, fmt.Errorf("protobuf.EncodeList: items[%d] is a %T, not a pointer to a struct", i, it)
 		}
-		if raw, err = appendMessageErr(raw, 2, func(b []byte) ([]byte, error) { return encodeMessage(b, rv.Elem()) }); err != nil {
+		start := len(b)
+		if b, err = appendMessageErr(b, 2, func(b []byte) ([]byte, error) { return encodeMessage(b, rv.Elem()) }); err != nil {
 			return nil, fmt.Errorf("items[%d]: %w", i, err)
 		}
+		if i == 0 && len(items) > 1 {
+			// Objects of a kind are alike: size the buffer for the rest from the first.
+			b = slices.Grow(b, (len(b)-start)*(len(items)-1)*9/8)
+		}
 	}
-	return wrap(apiVersion, listKind, raw), nil
+	raw := b[head:]
+	// The envelope's head: magic, typeMeta, and the key and length of raw.
+	h := append([]byte{}, Magic...)
+	h = appendMessage(h, 1, func(h []byte) ([]byte, error) {
+		h = appendString(h, 1, apiVersion)
+		return appendString(h, 2, listKind), nil
+	})
+	h = appendVarint(appendKey(h, 2, wireBytes), uint64(len(raw)))
+	out := b[head-len(h):]
+	copy(out, h)
+	out = appendString(out, 3, "") // contentEncoding
+	return appendString(out, 4, ""), nil
 }
+
+// headRoom is the most the magic, the envelope's typeMeta and raw's key and length take.
+func headRoom(apiVersion, kind string) int {
+	return len(Magic) + 2*binaryMaxVarint + len(apiVersion) + len(kind) + 4 + 1 + binaryMaxVarint
+}
+
+const binaryMaxVarint = binary.MaxVarintLen64
 
 // WatchEventMessage returns the bare meta/v1 WatchEvent message {type = 1; RawExtension
 // object = 2} whose object holds obj, an object's full encoding (an [Encode] result). This
