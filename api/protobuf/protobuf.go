@@ -1,13 +1,15 @@
-// Package protobuf reads the Kubernetes protobuf wire format (Content-Type
+// Package protobuf reads and writes the Kubernetes protobuf wire format (Content-Type
 // application/vnd.kubernetes.protobuf), which kubectl and client-go's typed clients use for the
-// request bodies of built-in kinds.
+// request bodies and responses of built-in kinds.
 //
 // A body is the 4-byte magic "k8s\x00" followed by a runtime.Unknown envelope whose typeMeta
 // names the kind and whose raw field holds the object's own message. The object message is
-// decoded by reflection into skiff's API types, driven by their `protobuf:"..."` struct tags
-// (the same tags, and so the same field numbers, as k8s.io/api). Only decoding is provided:
-// the API server turns a protobuf body into JSON with [ToJSON] and every later step (unknown
-// field checks, defaulting, validation) runs on JSON as for any other body. Responses stay JSON.
+// decoded and encoded by reflection over skiff's API types, driven by their `protobuf:"..."`
+// struct tags (the same tags, and so the same field numbers, as k8s.io/api). The API server
+// turns a protobuf request body into JSON with [ToJSON], so every later step (unknown field
+// checks, defaulting, validation) runs on JSON as for any other body; responses are written
+// with [Encode], [EncodeList] and, for watch streams, [WatchEventMessage] and [AppendFrame],
+// byte for byte what Kubernetes' generated marshallers write.
 //
 // Decoding follows protobuf semantics: unknown field numbers are skipped, a repeated
 // occurrence of a scalar field replaces the previous value, repeated messages append, and
