@@ -118,6 +118,9 @@ func TestFieldSet(t *testing.T) {
 	}
 	for _, tc := range []struct{ obj, want string }{
 		{`{"spec":{"bogus":1}}`, ".spec.bogus: field not declared in schema"},
+		// Every unknown field is reported, as structured-merge-diff's ValidationErrors.
+		{`{"spec":{"bogus":1,"containers":[{"name":"a","odd":2}]},"extra":3}`,
+			"errors:\n  .extra: field not declared in schema\n  .spec.bogus: field not declared in schema\n  .spec.containers[name=\"a\"].odd: field not declared in schema"},
 		{`{"spec":{"containers":[{"image":"x"}]}}`, `.spec.containers: element 0: associative list with keys has an element that omits key field "name" (and doesn't have default value)`},
 	} {
 		if _, err := FieldSet(obj(t, tc.obj), podType); err == nil || err.Error() != tc.want {

@@ -1,6 +1,7 @@
 package fieldmanager
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -58,23 +59,43 @@ func (e *pathError) Error() string {
 // scalars, atomic lists and maps, list items, map entries that are not named fields, and
 // empty or null values. Duplicate items of a keyed list are owned as one, without children.
 func FieldSet(v any, t *Type) (*Set, error) {
-	s := &Set{}
-	if err := toSet(v, t, nil, s, false); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return fieldSet(v, t, false)
 }
 
 // configFieldSet is FieldSet of an applied configuration, which may not hold duplicate keys.
 func configFieldSet(v any, t *Type) (*Set, error) {
+	return fieldSet(v, t, true)
+}
+
+func fieldSet(v any, t *Type, strict bool) (*Set, error) {
 	s := &Set{}
-	if err := toSet(v, t, nil, s, true); err != nil {
+	var unknown []error
+	if err := toSet(v, t, nil, s, strict, &unknown); err != nil {
 		return nil, err
+	}
+	if len(unknown) > 0 {
+		return nil, joinValidationErrors(unknown)
 	}
 	return s, nil
 }
 
-func toSet(v any, t *Type, path Path, s *Set, strict bool) error {
+// joinValidationErrors words several errors as structured-merge-diff's ValidationErrors: one
+// alone as it is, several under "errors:", one per line, here in path order.
+func joinValidationErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = "  " + e.Error()
+	}
+	slices.Sort(msgs)
+	return errors.New("errors:\n" + strings.Join(msgs, "\n"))
+}
+
+// toSet adds the fields v sets to s. Fields the schema does not declare are collected in
+// unknown (every one is reported, as Kubernetes does), the rest of the value still walked.
+func toSet(v any, t *Type, path Path, s *Set, strict bool, unknown *[]error) error {
 	t = deduce(t, v)
 	switch t.Kind {
 	case List:
@@ -102,7 +123,7 @@ func toSet(v any, t *Type, path Path, s *Set, strict bool) error {
 				s.Insert(p)
 				continue
 			}
-			if err := toSet(item, t.Elem, p, s, strict); err != nil {
+			if err := toSet(item, t.Elem, p, s, strict, unknown); err != nil {
 				return err
 			}
 			s.Insert(p)
@@ -116,10 +137,11 @@ func toSet(v any, t *Type, path Path, s *Set, strict bool) error {
 		for k, val := range m {
 			ft, named := t.field(k)
 			if ft == nil && !named {
-				return &pathError{append(slices.Clip(path), fieldPE(k)), fmt.Errorf("field not declared in schema")}
+				*unknown = append(*unknown, &pathError{append(slices.Clip(path), fieldPE(k)), fmt.Errorf("field not declared in schema")})
+				continue
 			}
 			p := append(slices.Clip(path), fieldPE(k))
-			if err := toSet(val, ft, p, s, strict); err != nil {
+			if err := toSet(val, ft, p, s, strict, unknown); err != nil {
 				return err
 			}
 			if vm, isMap := val.(map[string]any); val == nil || (isMap && len(vm) == 0) || !named {
