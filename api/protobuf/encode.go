@@ -241,9 +241,14 @@ func encoderFor(t reflect.Type, enc string) encodeFunc {
 			}), nil
 		}
 	case rawMessageType:
-		// runtime.RawExtension {bytes raw = 1}; a non-pointer RawExtension is always written.
+		// runtime.RawExtension or apiextensions' JSON {bytes raw = 1}. An absent value is not
+		// written: Kubernetes' JSON fields are pointers (a CRD schema's default and example),
+		// and a non-pointer RawExtension decodes to the same empty value either way.
 		return func(b []byte, num int, v reflect.Value) ([]byte, error) {
 			raw := v.Bytes()
+			if raw == nil {
+				return b, nil
+			}
 			return appendMessage(b, num, func(b []byte) ([]byte, error) {
 				if raw != nil {
 					b = appendBytes(b, 1, raw)

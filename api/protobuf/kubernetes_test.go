@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/kubernetes/scheme"
 
+	"github.com/skiff-sh/skiff/api/apiextensions"
 	"github.com/skiff-sh/skiff/api/core"
 	"github.com/skiff-sh/skiff/api/intstr"
 	"github.com/skiff-sh/skiff/api/meta"
@@ -305,5 +306,42 @@ func TestEncodeListIsTheListMessage(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%d items: EncodeList differs from the typed list's encoding\n got %x\nwant %x", n, got, want)
 		}
+	}
+}
+
+// A CRD schema without default or example has none after a protobuf round trip: Kubernetes'
+// fields are *JSON, and an empty message decodes as a non-nil pointer, which the conformance
+// CRD status spec sees as a different spec.
+func TestAbsentJSONFieldsStayAbsent(t *testing.T) {
+	crd := &apiextensions.CustomResourceDefinition{
+		TypeMeta:   meta.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
+		ObjectMeta: meta.ObjectMeta{Name: "foos.example.com"},
+		Spec: apiextensions.CustomResourceDefinitionSpec{Group: "example.com", Versions: []apiextensions.CustomResourceDefinitionVersion{{
+			Name: "v1", Served: true, Storage: true,
+			Schema: &apiextensions.CustomResourceValidation{OpenAPIV3Schema: &apiextensions.JSONSchemaProps{Type: "object",
+				Properties: map[string]apiextensions.JSONSchemaProps{"n": {Type: "integer", Default: json.RawMessage(`3`)}}}},
+		}}},
+	}
+	b, err := Encode(crd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// JSONSchemaProps.example is field 36: key 0xa2 0x02; an empty message would follow it
+	// with length 0 (Kubernetes' decoder makes that a non-nil *JSON).
+	if bytes.Contains(b, []byte{0xa2, 0x02, 0x00}) {
+		t.Errorf("an absent example is encoded as an empty message")
+	}
+	j, err := ToJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back apiextensions.CustomResourceDefinition
+	if err := json.Unmarshal(j, &back); err != nil {
+		t.Fatal(err)
+	}
+	root := back.Spec.Versions[0].Schema.OpenAPIV3Schema
+	if root.Default != nil || root.Example != nil || string(root.Properties["n"].Default) != "3" {
+		t.Errorf("after a round trip: default %q, example %q, n's default %q; want none, none, 3 (JSON %s)",
+			root.Default, root.Example, root.Properties["n"].Default, j)
 	}
 }
