@@ -278,9 +278,15 @@ func validateAdmissionReviewVersions(versions []string, p *field.Path) field.Err
 	if len(versions) == 0 {
 		return field.ErrorList{field.Required(p, "must specify one of "+strings.Join(acceptedAdmissionReviewVersions, ", "))}
 	}
+	return validateReviewVersions(versions, acceptedAdmissionReviewVersions, p)
+}
+
+// validateReviewVersions checks a webhook's review versions (admission or conversion), as
+// Kubernetes does for both: DNS labels, no duplicates, at least one the server speaks.
+func validateReviewVersions(versions, accepted []string, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	seen := map[string]bool{}
-	accepted := false
+	ok := false
 	for i, v := range versions {
 		if seen[v] {
 			errs = append(errs, field.Invalid(p.Index(i), v, "duplicate version"))
@@ -290,10 +296,10 @@ func validateAdmissionReviewVersions(versions []string, p *field.Path) field.Err
 		for _, msg := range IsDNS1035Label(v) {
 			errs = append(errs, field.Invalid(p.Index(i), v, msg))
 		}
-		accepted = accepted || slices.Contains(acceptedAdmissionReviewVersions, v)
+		ok = ok || slices.Contains(accepted, v)
 	}
-	if !accepted {
-		errs = append(errs, field.Invalid(p, versions, "must include at least one of "+strings.Join(acceptedAdmissionReviewVersions, ", ")))
+	if !ok {
+		errs = append(errs, field.Invalid(p, versions, "must include at least one of "+strings.Join(accepted, ", ")))
 	}
 	return errs
 }

@@ -183,24 +183,7 @@ func validateConversionReviewVersions(versions []string, p *field.Path) field.Er
 	if len(versions) == 0 {
 		return field.ErrorList{field.Required(p, "")}
 	}
-	var errs field.ErrorList
-	seen := map[string]bool{}
-	accepted := false
-	for i, v := range versions {
-		if seen[v] {
-			errs = append(errs, field.Invalid(p.Index(i), v, "duplicate version"))
-			continue
-		}
-		seen[v] = true
-		for _, msg := range IsDNS1035Label(v) {
-			errs = append(errs, field.Invalid(p.Index(i), v, msg))
-		}
-		accepted = accepted || slices.Contains(acceptedConversionReviewVersions, v)
-	}
-	if !accepted {
-		errs = append(errs, field.Invalid(p, versions, "must include at least one of "+strings.Join(acceptedConversionReviewVersions, ", ")))
-	}
-	return errs
+	return validateReviewVersions(versions, acceptedConversionReviewVersions, p)
 }
 
 // maxSelectableFields is how many selectableFields a version may have.
