@@ -128,26 +128,27 @@ type Program struct {
 // type. Errors are CEL's own messages ("compilation failed: ERROR: <input>:1:5: ...") or
 // "must evaluate to bool".
 func (e *Env) Check(expr string, want *cel.Type) (*cel.Type, error) {
+	_, t, err := e.check(expr, want)
+	return t, err
+}
+
+func (e *Env) check(expr string, want *cel.Type) (*cel.Ast, *cel.Type, error) {
 	ast, iss := e.env.Compile(expr)
 	if iss.Err() != nil {
-		return nil, fmt.Errorf("compilation failed: %w", iss.Err())
+		return nil, nil, fmt.Errorf("compilation failed: %w", iss.Err())
 	}
 	t := ast.OutputType()
 	if want != nil && !t.IsExactType(want) && !t.IsExactType(types.DynType) {
-		return nil, fmt.Errorf("%w %s", ErrWrongType, typeName(want))
+		return nil, nil, fmt.Errorf("%w %s", ErrWrongType, typeName(want))
 	}
-	return t, nil
+	return ast, t, nil
 }
 
 // Compile checks expr and builds its program.
 func (e *Env) Compile(expr string, want *cel.Type) (*Program, error) {
-	ast, iss := e.env.Compile(expr)
-	if iss.Err() != nil {
-		return nil, fmt.Errorf("compilation failed: %w", iss.Err())
-	}
-	t := ast.OutputType()
-	if want != nil && !t.IsExactType(want) && !t.IsExactType(types.DynType) {
-		return nil, fmt.Errorf("%w %s", ErrWrongType, typeName(want))
+	ast, t, err := e.check(expr, want)
+	if err != nil {
+		return nil, err
 	}
 	prg, err := e.env.Program(ast, cel.CostLimit(PerCallCostLimit))
 	if err != nil {

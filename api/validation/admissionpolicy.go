@@ -99,27 +99,7 @@ func validateValidatingAdmissionPolicy(p *ar.ValidatingAdmissionPolicy) field.Er
 // validatePolicyMatchConditions: names and emptiness as for webhooks; the expressions
 // compile with the policy's (admissionpolicy.Compile).
 func validatePolicyMatchConditions(conds []ar.MatchCondition, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	if len(conds) > 64 {
-		errs = append(errs, field.TooMany(p, len(conds), 64))
-	}
-	names := map[string]bool{}
-	for i, c := range conds {
-		cp := p.Index(i)
-		if strings.TrimSpace(c.Expression) == "" {
-			errs = append(errs, field.Required(cp.Child("expression"), ""))
-		}
-		if c.Name == "" {
-			errs = append(errs, field.Required(cp.Child("name"), ""))
-			continue
-		}
-		errs = append(errs, validateQualifiedName(c.Name, cp.Child("name"))...)
-		if names[c.Name] {
-			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
-		}
-		names[c.Name] = true
-	}
-	return errs
+	return validateMatchConditionList(conds, p, nil)
 }
 
 func validateParamKind(k ar.ParamKind, p *field.Path) field.ErrorList {

@@ -309,6 +309,20 @@ func validateReviewVersions(versions, accepted []string, p *field.Path) field.Er
 var matchCompiler = sync.OnceValues(matchconditions.NewCompiler)
 
 func validateMatchConditions(conds []ar.MatchCondition, p *field.Path) field.ErrorList {
+	return validateMatchConditionList(conds, p, func(expr string) error {
+		comp, err := matchCompiler()
+		if err != nil {
+			return err
+		}
+		_, err = comp.Compile(expr)
+		return err
+	})
+}
+
+// validateMatchConditionList checks match conditions as Kubernetes does for webhooks and
+// policies: at most 64, each with an expression and a unique qualified name; compile, when
+// given, checks each expression (an error of its own is Invalid).
+func validateMatchConditionList(conds []ar.MatchCondition, p *field.Path, compile func(string) error) field.ErrorList {
 	var errs field.ErrorList
 	if len(conds) > 64 {
 		errs = append(errs, field.TooMany(p, len(conds), 64))
@@ -318,20 +332,20 @@ func validateMatchConditions(conds []ar.MatchCondition, p *field.Path) field.Err
 		cp := p.Index(i)
 		if expr := strings.TrimSpace(c.Expression); expr == "" {
 			errs = append(errs, field.Required(cp.Child("expression"), ""))
-		} else if comp, err := matchCompiler(); err != nil {
-			errs = append(errs, field.InternalError(cp.Child("expression"), err))
-		} else if _, err := comp.Compile(expr); err != nil {
-			errs = append(errs, field.Invalid(cp.Child("expression"), c.Expression, err.Error()))
+		} else if compile != nil {
+			if err := compile(expr); err != nil {
+				errs = append(errs, field.Invalid(cp.Child("expression"), c.Expression, err.Error()))
+			}
 		}
 		if c.Name == "" {
 			errs = append(errs, field.Required(cp.Child("name"), ""))
-		} else {
-			errs = append(errs, validateQualifiedName(c.Name, cp.Child("name"))...)
-			if names[c.Name] {
-				errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
-			}
-			names[c.Name] = true
+			continue
 		}
+		errs = append(errs, validateQualifiedName(c.Name, cp.Child("name"))...)
+		if names[c.Name] {
+			errs = append(errs, field.Duplicate(cp.Child("name"), c.Name))
+		}
+		names[c.Name] = true
 	}
 	return errs
 }
