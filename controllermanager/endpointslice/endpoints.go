@@ -70,9 +70,16 @@ func NewEndpoints(cc *controller.Context) *EndpointsController {
 	// last write returned without work, and the event that catches the cache up is what
 	// brings it back (before, only deletes did, so a pod change met in that window waited for
 	// the next event: the conformance EndpointSlice spec saw 1 of 2 subsets for 2 minutes).
+	// Only for a Service this controller keeps Endpoints of: Endpoints someone made without
+	// a Service are theirs (a sync of a missing Service deletes its Endpoints).
+	ours := func(ep *core.Endpoints) {
+		if svc, ok := c.services.Indexer().Get(informer.Key(ep)); ok && selectsPods(svc) {
+			c.queue.Enqueue(ep)
+		}
+	}
 	c.endpoints.AddEventHandler(informer.Handler[*core.Endpoints]{
-		AddFunc:    func(ep *core.Endpoints) { c.queue.Enqueue(ep) },
-		UpdateFunc: func(_, ep *core.Endpoints) { c.queue.Enqueue(ep) },
+		AddFunc:    ours,
+		UpdateFunc: func(_, ep *core.Endpoints) { ours(ep) },
 		DeleteFunc: func(ep *core.Endpoints) { c.queue.Enqueue(ep) },
 	})
 	return c

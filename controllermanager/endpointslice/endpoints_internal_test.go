@@ -59,3 +59,32 @@ func TestEndpointsSyncAfterTheCacheCatchesUp(t *testing.T) {
 		return len(cur.Subsets) == 1 && len(cur.Subsets[0].Addresses) == 1, fmt.Sprintf("%+v", cur.Subsets)
 	})
 }
+
+// Endpoints made by hand for no Service are left alone, through their own writes too
+// (conformance: "should test the lifecycle of an Endpoint" labels one after creating it).
+func TestEndpointsWithoutServiceLeftAlone(t *testing.T) {
+	e := testenv.New(t)
+	c := NewEndpoints(e.CC)
+	e.Start(t, c)
+	eps := client.For[core.Endpoints](e.Client, controller.Endpoints)
+	made := testenv.Create(t, e, controller.Endpoints, &core.Endpoints{ObjectMeta: meta.ObjectMeta{Namespace: "default", Name: "mine"},
+		Subsets: []core.EndpointSubset{{Addresses: []core.EndpointAddress{{IP: "10.0.0.1"}}, Ports: []core.EndpointPort{{Port: 80}}}}})
+	testenv.Eventually(t, "the controller's cache to hold them", func() (bool, string) {
+		_, ok := c.endpoints.Indexer().Get("default/mine")
+		return ok, "not yet"
+	})
+	made.Labels = map[string]string{"updated": "true"}
+	if _, err := eps.Update(e.Ctx, made); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	// A Service created afterwards queues a sync; by the time it is done the hand-made
+	// Endpoints of the other name must still be there.
+	testenv.Create(t, e, controller.Services, &core.Service{ObjectMeta: meta.ObjectMeta{Namespace: "default", Name: "other"},
+		Spec: core.ServiceSpec{Selector: map[string]string{"app": "x"}, Ports: []core.ServicePort{{Port: 80}}}})
+	testenv.Eventually(t, "the other Service's Endpoints", func() (bool, string) {
+		return testenv.Get[core.Endpoints](t, e, controller.Endpoints, "default", "other") != nil, "none yet"
+	})
+	if got := testenv.Get[core.Endpoints](t, e, controller.Endpoints, "default", "mine"); got == nil || got.Labels["updated"] != "true" {
+		t.Errorf("hand-made Endpoints after their update: %+v", got)
+	}
+}
