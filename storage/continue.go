@@ -46,8 +46,9 @@ func encodeContinue(key, prefix string, rev int64) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(data), nil
 }
 
-// decodeContinue returns the revision and the absolute start key. The key is cleaned like a
-// path so a forged token cannot read outside prefix ("../secrets/...").
+// decodeContinue returns the revision (0 for a token that reads the rest at the newest one)
+// and the absolute start key. The key is cleaned like a path so a forged token cannot read
+// outside prefix ("../secrets/..."), whatever its revision.
 func decodeContinue(token, prefix string) (int64, string, error) {
 	data, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
@@ -63,12 +64,12 @@ func decodeContinue(token, prefix string) (int64, string, error) {
 	if (c.ResourceVersion <= 0 && c.ResourceVersion != latestRevision) || c.StartKey == "" {
 		return 0, "", fmt.Errorf("%w: missing revision or start key", ErrInvalidContinue)
 	}
-	if c.ResourceVersion == latestRevision {
-		return 0, prefix + c.StartKey, nil // read the rest at the newest revision
-	}
 	abs := "/" + c.StartKey
 	if path.Clean(abs) != abs {
 		return 0, "", fmt.Errorf("%w: start key %q is not clean", ErrInvalidContinue, c.StartKey)
+	}
+	if c.ResourceVersion == latestRevision {
+		return 0, prefix + c.StartKey, nil // 0: read the rest at the newest revision
 	}
 	return c.ResourceVersion, prefix + c.StartKey, nil
 }

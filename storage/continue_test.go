@@ -27,6 +27,8 @@ func TestContinueToken(t *testing.T) {
 		{"no revision", forge(`{"v":"meta.k8s.io/v1","start":"a"}`)},
 		{"no key", forge(`{"v":"meta.k8s.io/v1","rv":1}`)},
 		{"escapes the prefix", forge(`{"v":"meta.k8s.io/v1","rv":1,"start":"../secrets/x"}`)},
+		{"escapes the prefix at the newest revision", forge(`{"v":"meta.k8s.io/v1","rv":-1,"start":"../secrets/x"}`)},
+		{"other negative revision", forge(`{"v":"meta.k8s.io/v1","rv":-2,"start":"a"}`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

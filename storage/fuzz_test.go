@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -16,7 +18,7 @@ func FuzzDecodeContinue(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range []string{good, "", "e30", "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MSwic3RhcnQiOiIuLi9zZWNyZXRzL3gifQ", "!!!", "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6LTEsInN0YXJ0IjoiYSJ9"} {
+	for _, s := range []string{good, "", "e30", "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MSwic3RhcnQiOiIuLi9zZWNyZXRzL3gifQ", "!!!", "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6LTEsInN0YXJ0IjoiYSJ9", forged(-1, "../secrets/x")} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, token string) {
@@ -27,10 +29,14 @@ func FuzzDecodeContinue(f *testing.F) {
 			}
 			return
 		}
-		if rev <= 0 || !strings.HasPrefix(key, prefix) || strings.Contains(key[len(prefix)-1:], "/../") {
+		if rev < 0 || !strings.HasPrefix(key, prefix) || strings.Contains(key[len(prefix)-1:], "/../") {
 			t.Fatalf("decodeContinue(%q) = %d, %q: outside %s", token, rev, key, prefix)
 		}
-		again, err := encodeContinue(key, prefix, rev)
+		encRev := rev
+		if rev == 0 { // the token of a compacted list: the rest at the newest revision
+			encRev = latestRevision
+		}
+		again, err := encodeContinue(key, prefix, encRev)
 		if err != nil {
 			t.Fatalf("an accepted token's key %q does not encode: %v", key, err)
 		}
@@ -38,6 +44,12 @@ func FuzzDecodeContinue(f *testing.F) {
 			t.Fatalf("round trip of %q: %d %q %v", token, r2, k2, err)
 		}
 	})
+}
+
+// forged is a token as a client could write it.
+func forged(rv int64, start string) string {
+	b, _ := json.Marshal(continueToken{APIVersion: continueAPIVersion, ResourceVersion: rv, StartKey: start})
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // FuzzParseResourceVersion: resourceVersion is user input on every read and write.
