@@ -31,23 +31,6 @@ func policyCost(hc *http.Client, base string) {
 			benchapi.Check("apibench", fmt.Errorf("the policy never took effect: %w", err))
 		}
 	}
-	namespaces := []string{"policy-none", "policy-one"}
-	creates := make([]result, len(namespaces))
-	const rounds = 3
-	per := *n / rounds
-	for r := 0; r < rounds; r++ {
-		for i, ns := range namespaces {
-			res := run(per, *concurrency, func(j int) error {
-				return benchapi.Post(hc, base+"/api/v1/namespaces/"+ns+"/configmaps", fmt.Sprintf(`{"metadata":{"name":"p-%d-%08d"},"data":{"v":"x"}}`, r, j))
-			})
-			creates[i] = merge(creates[i], res)
-		}
-	}
-	fmt.Printf("\n## The cost of a ValidatingAdmissionPolicy (same run, same server, %d in flight)\n\n", *concurrency)
-	fmt.Println("| creates | creates/s | p50 | p99 | errors | ÷ none |")
-	fmt.Println("|---|---|---|---|---|---|")
-	for i, name := range []string{"no policy takes them", "one trivial ValidatingAdmissionPolicy takes them"} {
-		fmt.Printf("| %s | %.0f | %s | %s | %d | %.2f |\n", name, creates[i].rate(), creates[i].pct(50), creates[i].pct(99),
-			creates[i].errors, creates[i].rate()/creates[0].rate())
-	}
+	compareCreates(hc, base, "a ValidatingAdmissionPolicy", "p",
+		[2]string{"policy-none", "policy-one"}, [2]string{"no policy takes them", "one trivial ValidatingAdmissionPolicy takes them"})
 }

@@ -59,24 +59,32 @@ func webhookCost(hc *http.Client, base string) {
 		}
 	}
 	calls.Store(0)
-	namespaces := []string{"hook-none", "hook-one"}
+	creates := compareCreates(hc, base, "a validating webhook", "w",
+		[2]string{"hook-none", "hook-one"}, [2]string{"no webhook takes them", "one no-op validating webhook (HTTPS) takes them"})
+	fmt.Printf("\n(webhook calls during the phases: %d for %d hooked creates)\n", calls.Load(), len(creates[1].lat))
+}
+
+// compareCreates times ConfigMap creates in two namespaces, one that the admission step under
+// test takes and one it does not, in alternating rounds on the same server, prints the table
+// and returns the two results (none, one).
+func compareCreates(hc *http.Client, base, what, prefix string, namespaces, names [2]string) []result {
 	creates := make([]result, len(namespaces))
 	const rounds = 3
 	per := *n / rounds
 	for r := 0; r < rounds; r++ {
 		for i, ns := range namespaces {
 			res := run(per, *concurrency, func(j int) error {
-				return benchapi.Post(hc, base+"/api/v1/namespaces/"+ns+"/configmaps", fmt.Sprintf(`{"metadata":{"name":"w-%d-%08d"},"data":{"v":"x"}}`, r, j))
+				return benchapi.Post(hc, base+"/api/v1/namespaces/"+ns+"/configmaps", fmt.Sprintf(`{"metadata":{"name":"%s-%d-%08d"},"data":{"v":"x"}}`, prefix, r, j))
 			})
 			creates[i] = merge(creates[i], res)
 		}
 	}
-	fmt.Printf("\n## The cost of a validating webhook (same run, same server, %d in flight)\n\n", *concurrency)
+	fmt.Printf("\n## The cost of %s (same run, same server, %d in flight)\n\n", what, *concurrency)
 	fmt.Println("| creates | creates/s | p50 | p99 | errors | ÷ none |")
 	fmt.Println("|---|---|---|---|---|---|")
-	for i, name := range []string{"no webhook takes them", "one no-op validating webhook (HTTPS) takes them"} {
+	for i, name := range names {
 		fmt.Printf("| %s | %.0f | %s | %s | %d | %.2f |\n", name, creates[i].rate(), creates[i].pct(50), creates[i].pct(99),
 			creates[i].errors, creates[i].rate()/creates[0].rate())
 	}
-	fmt.Printf("\n(webhook calls during the phases: %d for %d hooked creates)\n", calls.Load(), len(creates[1].lat))
+	return creates
 }
